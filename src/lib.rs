@@ -1,0 +1,20 @@
+//! opsta-lint: guards Helm upgrades of vendor charts. One straight pipeline per job:
+//! read the inputs, parse them, check them, report.
+
+pub mod cli;
+pub mod diff;
+pub mod exit;
+pub mod lint;
+pub mod postrender;
+pub mod secrets;
+pub mod source;
+pub mod yaml;
+
+/// Runs a parsed command line and returns the process exit code. Errors are the caller's to print.
+pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        cli::Command::Lint(args) => lint::run(&args),
+        cli::Command::Postrender(args) => postrender::run(&args),
+        cli::Command::Diff(args) => diff::run(&args),
+    }
+}

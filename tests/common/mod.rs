@@ -1,0 +1,63 @@
+//! Helpers shared by the integration tests: where the binary, the real tools and the shared corpus are.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A command running the opsta-lint binary built for these tests.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_opsta-lint"))
+}
+
+/// The folder of installed tools (`scripts/install-tools.sh`), or OPSTA_TOOLS.
+pub fn tools() -> PathBuf {
+    std::env::var_os("OPSTA_TOOLS").map_or_else(|| root().join(".tools"), PathBuf::from)
+}
+
+/// A real tool from `.tools/`; panics with the fix when it is missing (tests never skip a missing tool).
+pub fn tool(relative: &str) -> PathBuf {
+    let path = tools().join(relative);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/install-tools.sh (the test command does)",
+        path.display()
+    );
+    path
+}
+
+/// The real Helm binary of major version 3 or 4 (OPSTA_HELM3 / OPSTA_HELM4 override).
+pub fn helm(major: u8) -> PathBuf {
+    if let Some(path) = std::env::var_os(format!("OPSTA_HELM{major}")) {
+        return PathBuf::from(path);
+    }
+    tool(&format!("helm{major}/helm"))
+}
+
+/// `../shared` beside the repository, when present. When it is missing this prints a clear SKIPPED line and
+/// returns None, except under CI (env CI set), where a missing corpus is a failure.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = root().join("../shared");
+    if dir.join("corpus").is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "../shared/corpus is missing, and CI must run the corpus tests"
+    );
+    eprintln!("SKIPPED: ../shared not found; corpus tests did not run");
+    None
+}
+
+/// A fresh Helm home (cache, config, data, plugins) in a temporary folder, as env pairs for a Command.
+pub fn helm_env(home: &std::path::Path) -> Vec<(String, PathBuf)> {
+    ["CACHE", "CONFIG", "DATA"]
+        .iter()
+        .map(|k| (format!("HELM_{k}_HOME"), home.join(k.to_lowercase())))
+        .chain([("HELM_PLUGINS".to_string(), home.join("plugins"))])
+        .collect()
+}
