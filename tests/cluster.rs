@@ -1,31 +1,147 @@
-//! opsta-lint against releases written by the real Helm 3 and Helm 4 into a fake API server.
+//! opsta-lint against releases written by the real Helm 3 and Helm 4 into a fake Kubernetes API server.
 mod common;
 
 use common::fakekube::FakeKube;
-use std::path::PathBuf;
+use serde_json::Value;
 
-fn chart() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/charts/catalyst-mini")
+const NS: &str = "cra-agent";
+const TUNNEL_ON: &str = "management.config.tunnel.enabled=true";
+
+fn chart() -> String {
+    common::root()
+        .join("testdata/charts/catalyst-mini")
+        .display()
+        .to_string()
 }
 
-fn run(kube: &FakeKube, major: u8, driver: &str, args: &[&str]) {
-    let out = kube.helm(&common::helm(major)).env("HELM_DRIVER", driver).args(args).output().unwrap();
-    eprintln!("helm{major} {driver}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+/// Runs the real helm `major` against `kube` with `driver`; panics with helm's output when it fails.
+fn helm(kube: &FakeKube, major: u8, driver: &str, args: &[&str]) -> String {
+    let output = kube
+        .helm(&common::helm(major))
+        .env("HELM_DRIVER", driver)
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "helm {major} {args:?} failed:\n{stdout}\n{stderr}"
+    );
+    stdout
+}
+
+/// `helm install` then `helm upgrade` of the test chart as release `cat` in `cra-agent`.
+fn install_and_upgrade(kube: &FakeKube, major: u8, driver: &str) {
+    let chart = chart();
+    helm(
+        kube,
+        major,
+        driver,
+        &[
+            "install",
+            "cat",
+            &chart,
+            "-n",
+            NS,
+            "--set",
+            "join_token=jt-SECRET-1",
+            "--set",
+            TUNNEL_ON,
+        ],
+    );
+    helm(
+        kube,
+        major,
+        driver,
+        &[
+            "upgrade",
+            "cat",
+            &chart,
+            "-n",
+            NS,
+            "--reuse-values",
+            "--set",
+            "join_token=jt-SECRET-2",
+        ],
+    );
+}
+
+fn release_objects(kube: &FakeKube, driver: &str) -> Vec<Value> {
+    let plural = if driver == "configmap" {
+        "configmaps"
+    } else {
+        "secrets"
+    };
+    let objects = kube.list(plural, NS).into_iter();
+    objects
+        .filter(|o| o["metadata"]["labels"]["owner"] == "helm")
+        .collect()
 }
 
 #[test]
-fn probe_helm_install() {
+fn real_helm_installs_and_upgrades_into_the_fake_server() {
     for major in [3, 4] {
-      for driver in ["secret", "configmap"] {
-        let kube = FakeKube::start();
-        let c = chart();
-        let c = c.to_str().unwrap();
-        run(&kube, major, driver, &["install", "cat", c, "-n", "cra-agent", "--set", "join_token=jt-1"]);
-        kube.clear_requests();
-        run(&kube, major, driver, &["upgrade", "cat", c, "-n", "cra-agent", "--set", "join_token=jt-2", "--set", "management.config.tunnel.enabled=true"]);
-        for r in kube.requests() { eprintln!("  {r}"); }
-        run(&kube, major, driver, &["history", "cat", "-n", "cra-agent"]);
-        for s in kube.list(if driver == "secret" {"secrets"} else {"configmaps"}, "cra-agent") { eprintln!("  {} {}", s["metadata"]["name"], s["metadata"]["labels"]); }
-      }
+        for driver in ["secret", "configmap"] {
+            let kube = FakeKube::start();
+            install_and_upgrade(&kube, major, driver);
+            let history = helm(
+                &kube,
+                major,
+                driver,
+                &["history", "cat", "-n", NS, "-o", "json"],
+            );
+            let history: Value = serde_json::from_str(&history).unwrap();
+            let statuses: Vec<&str> = history
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["status"].as_str().unwrap())
+                .collect();
+            assert_eq!(
+                statuses,
+                ["superseded", "deployed"],
+                "helm {major}, {driver} driver"
+            );
+
+            let releases = release_objects(&kube, driver);
+            let names: Vec<&str> = releases
+                .iter()
+                .map(|r| r["metadata"]["name"].as_str().unwrap())
+                .collect();
+            assert_eq!(
+                names,
+                ["sh.helm.release.v1.cat.v1", "sh.helm.release.v1.cat.v2"],
+                "helm {major}, {driver}"
+            );
+            assert_eq!(releases[1]["metadata"]["labels"]["status"], "deployed");
+            assert!(
+                releases[1]["data"]["release"].is_string(),
+                "helm {major}, {driver}: {}",
+                releases[1]
+            );
+            if driver == "secret" {
+                assert_eq!(releases[1]["type"], "helm.sh/release.v1");
+            }
+            let agent = kube
+                .get("configmaps", NS, "catalyst-agent-config")
+                .expect("the chart's ConfigMap");
+            assert!(
+                agent["data"]["config.yaml"]
+                    .as_str()
+                    .unwrap()
+                    .contains("jt-SECRET-2"),
+                "upgrade applied"
+            );
+            assert!(
+                kube.get("deployments", NS, "catalyst-management").is_some(),
+                "helm {major}: Deployment created"
+            );
+            assert!(
+                kube.get("configmaps", NS, "catalyst-upgrade-check")
+                    .is_some(),
+                "helm {major}: hook created"
+            );
+        }
     }
 }

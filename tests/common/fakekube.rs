@@ -39,8 +39,19 @@ impl Kind {
     }
 }
 
-const fn kind(group: &'static str, version: &'static str, kind: &'static str, plural: &'static str) -> Kind {
-    Kind { group, version, kind, plural, namespaced: true }
+const fn kind(
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+) -> Kind {
+    Kind {
+        group,
+        version,
+        kind,
+        plural,
+        namespaced: true,
+    }
 }
 
 /// The kinds served. Test charts must stay within these.
@@ -51,28 +62,52 @@ pub const KINDS: &[Kind] = &[
     kind("", "v1", "ServiceAccount", "serviceaccounts"),
     kind("", "v1", "Pod", "pods"),
     kind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims"),
-    Kind { group: "", version: "v1", kind: "Namespace", plural: "namespaces", namespaced: false },
+    Kind {
+        group: "",
+        version: "v1",
+        kind: "Namespace",
+        plural: "namespaces",
+        namespaced: false,
+    },
     kind("apps", "v1", "Deployment", "deployments"),
     kind("apps", "v1", "StatefulSet", "statefulsets"),
     kind("apps", "v1", "DaemonSet", "daemonsets"),
     kind("apps", "v1", "ReplicaSet", "replicasets"),
     kind("batch", "v1", "Job", "jobs"),
     kind("rbac.authorization.k8s.io", "v1", "Role", "roles"),
-    kind("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
+    kind(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+    ),
 ];
 
-const VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+const VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 const TIMESTAMP: &str = "2026-01-01T00:00:00Z";
 
 fn find_kind(group: &str, version: &str, plural: &str) -> Option<&'static Kind> {
-    KINDS.iter().find(|k| k.group == group && k.version == version && k.plural == plural)
+    KINDS
+        .iter()
+        .find(|k| k.group == group && k.version == version && k.plural == plural)
 }
 
 fn kind_of(object: &Value) -> Option<&'static Kind> {
     let api_version = object["apiVersion"].as_str()?;
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
     let kind = object["kind"].as_str()?;
-    KINDS.iter().find(|k| k.group == group && k.version == version && k.kind == kind)
+    KINDS
+        .iter()
+        .find(|k| k.group == group && k.version == version && k.kind == kind)
 }
 
 /// A refusal the server gives for one verb on one resource (plural name, e.g. "secrets"); "*" matches any.
@@ -117,7 +152,12 @@ impl FakeKube {
             }
         });
         let dir = tempfile::tempdir().expect("temp dir");
-        let server = FakeKube { addr, state, stop, dir };
+        let server = FakeKube {
+            addr,
+            state,
+            stop,
+            dir,
+        };
         std::fs::write(server.kubeconfig(), server.kubeconfig_text()).expect("write kubeconfig");
         server
     }
@@ -144,7 +184,13 @@ impl FakeKube {
         let mut command = Command::new(binary);
         command.envs(super::helm_env(&self.dir.path().join("helm")));
         command.env("KUBECONFIG", self.kubeconfig());
-        for var in ["HELM_DRIVER", "HELM_NAMESPACE", "HELM_KUBECONTEXT", "HELM_KUBETOKEN", "HELM_KUBEAPISERVER"] {
+        for var in [
+            "HELM_DRIVER",
+            "HELM_NAMESPACE",
+            "HELM_KUBECONTEXT",
+            "HELM_KUBETOKEN",
+            "HELM_KUBEAPISERVER",
+        ] {
             command.env_remove(var);
         }
         command
@@ -154,23 +200,41 @@ impl FakeKube {
     pub fn insert(&self, object: Value) {
         let kind = kind_of(&object).expect("insert: unknown kind or apiVersion");
         let mut state = self.state.lock().unwrap();
-        let namespace = object["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
-        let namespace = if kind.namespaced { namespace } else { String::new() };
-        let name = object["metadata"]["name"].as_str().expect("insert: metadata.name").to_string();
+        let namespace = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string();
+        let namespace = if kind.namespaced {
+            namespace
+        } else {
+            String::new()
+        };
+        let name = object["metadata"]["name"]
+            .as_str()
+            .expect("insert: metadata.name")
+            .to_string();
         let object = state.stamp(kind, &namespace, object);
-        state.objects.insert((kind.plural.to_string(), namespace, name), object);
+        state
+            .objects
+            .insert((kind.plural.to_string(), namespace, name), object);
     }
 
     pub fn get(&self, plural: &str, namespace: &str, name: &str) -> Option<Value> {
         let state = self.state.lock().unwrap();
-        state.objects.get(&(plural.to_string(), namespace.to_string(), name.to_string())).cloned()
+        state
+            .objects
+            .get(&(plural.to_string(), namespace.to_string(), name.to_string()))
+            .cloned()
     }
 
     /// Objects of one resource in one namespace, by name.
     pub fn list(&self, plural: &str, namespace: &str) -> Vec<Value> {
         let state = self.state.lock().unwrap();
         let objects = state.objects.iter();
-        objects.filter(|((p, ns, _), _)| p == plural && ns == namespace).map(|(_, o)| o.clone()).collect()
+        objects
+            .filter(|((p, ns, _), _)| p == plural && ns == namespace)
+            .map(|(_, o)| o.clone())
+            .collect()
     }
 
     /// Change a stored object in place (e.g. corrupt a release payload). Panics when it does not exist.
@@ -182,7 +246,11 @@ impl FakeKube {
 
     /// Answer `code` (401 or 403) to `verb` on `resource` from now on; "*" matches any verb or resource.
     pub fn refuse(&self, verb: &str, resource: &str, code: u16) {
-        let refusal = Refusal { verb: verb.into(), resource: resource.into(), code };
+        let refusal = Refusal {
+            verb: verb.into(),
+            resource: resource.into(),
+            code,
+        };
         self.state.lock().unwrap().refusals.push(refusal);
     }
 
@@ -229,8 +297,15 @@ fn serve_connection(stream: TcpStream, state: &Mutex<State>) {
     while let Some(request) = read_request(&mut reader) {
         let response = handle(state, &request);
         if std::env::var_os("FAKEKUBE_TRACE").is_some() {
-            let content_type = request.headers.get("content-type").map(String::as_str).unwrap_or("");
-            eprintln!("fakekube: {} {} {content_type} -> {}", request.method, request.path, response.code);
+            let content_type = request
+                .headers
+                .get("content-type")
+                .map(String::as_str)
+                .unwrap_or("");
+            eprintln!(
+                "fakekube: {} {} {content_type} -> {}",
+                request.method, request.path, response.code
+            );
         }
         let body = serde_json::to_vec(&response.body).unwrap();
         let head = format!(
@@ -239,7 +314,11 @@ fn serve_connection(stream: TcpStream, state: &Mutex<State>) {
             reason_phrase(response.code),
             body.len()
         );
-        if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(&body)).is_err() {
+        if writer
+            .write_all(head.as_bytes())
+            .and_then(|_| writer.write_all(&body))
+            .is_err()
+        {
             return;
         }
     }
@@ -262,10 +341,16 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         let (name, value) = header.split_once(':')?;
         headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
     }
-    let body = if headers.get("transfer-encoding").is_some_and(|t| t.contains("chunked")) {
+    let body = if headers
+        .get("transfer-encoding")
+        .is_some_and(|t| t.contains("chunked"))
+    {
         read_chunked(reader)?
     } else {
-        let length: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+        let length: usize = headers
+            .get("content-length")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0);
         let mut body = vec![0; length];
         reader.read_exact(&mut body).ok()?;
         body
@@ -275,7 +360,13 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         (percent_decode(k), percent_decode(v))
     });
-    Some(Request { method, path: path.to_string(), query: query.collect(), headers, body })
+    Some(Request {
+        method,
+        path: path.to_string(),
+        query: query.collect(),
+        headers,
+        body,
+    })
 }
 
 fn read_chunked(reader: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
@@ -389,19 +480,30 @@ fn route(path: &str) -> Route<'_> {
         ["namespaces", namespace, rest @ ..] if !rest.is_empty() => (namespace.to_string(), rest),
         other => (String::new(), other),
     };
-    let Some(kind) = rest.first().and_then(|plural| find_kind(group, version, plural)) else {
+    let Some(kind) = rest
+        .first()
+        .and_then(|plural| find_kind(group, version, plural))
+    else {
         return Route::Unknown;
     };
     let name = rest.get(1).map(|n| n.to_string());
     match rest.len() {
-        1 | 2 => Route::Objects(Target { kind, namespace, name }),
+        1 | 2 => Route::Objects(Target {
+            kind,
+            namespace,
+            name,
+        }),
         _ => Route::Unknown,
     }
 }
 
 fn handle(state: &Mutex<State>, request: &Request) -> Response {
     let mut state = state.lock().unwrap();
-    let query: Vec<String> = request.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let query: Vec<String> = request
+        .query
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     let line = format!("{} {}?{}", request.method, request.path, query.join("&"));
     state.log.push(line.trim_end_matches('?').to_string());
     match (request.method.as_str(), route(&request.path)) {
@@ -414,12 +516,23 @@ fn handle(state: &Mutex<State>, request: &Request) -> Response {
         ("GET", Route::OpenApiRoot) => ok(openapi_root()),
         ("GET", Route::OpenApi { group, version }) => openapi_group(group, version),
         (_, Route::Objects(target)) => state.serve(request, &target),
-        _ => status(404, "NotFound", format!("the server could not find the requested resource ({})", request.path)),
+        _ => status(
+            404,
+            "NotFound",
+            format!(
+                "the server could not find the requested resource ({})",
+                request.path
+            ),
+        ),
     }
 }
 
 fn group_list() -> Value {
-    let mut groups: Vec<&str> = KINDS.iter().map(|k| k.group).filter(|g| !g.is_empty()).collect();
+    let mut groups: Vec<&str> = KINDS
+        .iter()
+        .map(|k| k.group)
+        .filter(|g| !g.is_empty())
+        .collect();
     groups.dedup();
     let groups: Vec<Value> = groups
         .iter()
@@ -432,9 +545,16 @@ fn group_list() -> Value {
 }
 
 fn resource_list(group: &str, version: &str) -> Response {
-    let kinds: Vec<&Kind> = KINDS.iter().filter(|k| k.group == group && k.version == version).collect();
+    let kinds: Vec<&Kind> = KINDS
+        .iter()
+        .filter(|k| k.group == group && k.version == version)
+        .collect();
     if kinds.is_empty() {
-        return status(404, "NotFound", format!("the server could not find the requested resource ({group}/{version})"));
+        return status(
+            404,
+            "NotFound",
+            format!("the server could not find the requested resource ({group}/{version})"),
+        );
     }
     let resources: Vec<Value> = kinds
         .iter()
@@ -443,8 +563,14 @@ fn resource_list(group: &str, version: &str) -> Response {
                 "kind": k.kind, "verbs": VERBS})
         })
         .collect();
-    let group_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    ok(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}))
+    let group_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    ok(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}),
+    )
 }
 
 fn group_path(group: &str, version: &str) -> String {
@@ -462,24 +588,45 @@ fn openapi_root() -> Value {
     let mut paths = Map::new();
     for kind in KINDS {
         let path = group_path(kind.group, kind.version);
-        paths.insert(path.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{path}")}));
+        paths.insert(
+            path.clone(),
+            json!({"serverRelativeURL": format!("/openapi/v3/{path}")}),
+        );
     }
     json!({"paths": paths})
 }
 
 fn openapi_group(group: &str, version: &str) -> Response {
     let mut paths = Map::new();
-    for kind in KINDS.iter().filter(|k| k.group == group && k.version == version) {
-        let scope = if kind.namespaced { "namespaces/{namespace}/" } else { "" };
-        let path = format!("/{}/{scope}{}/{{name}}", group_path(group, version), kind.plural);
+    for kind in KINDS
+        .iter()
+        .filter(|k| k.group == group && k.version == version)
+    {
+        let scope = if kind.namespaced {
+            "namespaces/{namespace}/"
+        } else {
+            ""
+        };
+        let path = format!(
+            "/{}/{scope}{}/{{name}}",
+            group_path(group, version),
+            kind.plural
+        );
         let gvk = json!({"group": group, "version": version, "kind": kind.kind});
-        let field_validation = json!({"name": "fieldValidation", "in": "query", "schema": {"type": "string"}});
+        let field_validation =
+            json!({"name": "fieldValidation", "in": "query", "schema": {"type": "string"}});
         paths.insert(path, json!({"patch": {"x-kubernetes-group-version-kind": gvk, "parameters": [field_validation]}}));
     }
     if paths.is_empty() {
-        return status(404, "NotFound", format!("no OpenAPI document for {group}/{version}"));
+        return status(
+            404,
+            "NotFound",
+            format!("no OpenAPI document for {group}/{version}"),
+        );
     }
-    ok(json!({"openapi": "3.0.0", "info": {"title": "fakekube", "version": "v1.33.0"}, "paths": paths}))
+    ok(
+        json!({"openapi": "3.0.0", "info": {"title": "fakekube", "version": "v1.33.0"}, "paths": paths}),
+    )
 }
 
 fn verb_of(method: &str, target: &Target, query: &BTreeMap<String, String>) -> &'static str {
@@ -508,22 +655,36 @@ impl State {
                 Some(object) => ok(object.clone()),
                 None => not_found(target.kind.plural, &name),
             },
-            "list" => self.list(target, request.query.get("labelSelector").map(String::as_str).unwrap_or("")),
+            "list" => self.list(
+                target,
+                request
+                    .query
+                    .get("labelSelector")
+                    .map(String::as_str)
+                    .unwrap_or(""),
+            ),
             "create" => self.create(target, request),
             "update" => self.update(target, &name, request),
             "patch" => self.patch(target, &name, request),
             "delete" => match self.objects.remove(&self.key(target, &name)) {
-                Some(_) => ok(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                    "details": {"name": name, "kind": target.kind.plural}})),
+                Some(_) => ok(
+                    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                    "details": {"name": name, "kind": target.kind.plural}}),
+                ),
                 None => not_found(target.kind.plural, &name),
             },
-            _ => status(405, "MethodNotAllowed", format!("{verb} is not supported by this fake server")),
+            _ => status(
+                405,
+                "MethodNotAllowed",
+                format!("{verb} is not supported by this fake server"),
+            ),
         }
     }
 
     fn refusal(&self, verb: &str, target: &Target) -> Option<Response> {
         let refusal = self.refusals.iter().find(|r| {
-            (r.verb == "*" || r.verb == verb) && (r.resource == "*" || r.resource == target.kind.plural)
+            (r.verb == "*" || r.verb == verb)
+                && (r.resource == "*" || r.resource == target.kind.plural)
         })?;
         if refusal.code == 401 {
             return Some(status(401, "Unauthorized", "Unauthorized".into()));
@@ -541,7 +702,11 @@ impl State {
     }
 
     fn key(&self, target: &Target, name: &str) -> (String, String, String) {
-        (target.kind.plural.to_string(), target.namespace.clone(), name.to_string())
+        (
+            target.kind.plural.to_string(),
+            target.namespace.clone(),
+            name.to_string(),
+        )
     }
 
     fn next_version(&mut self) -> String {
@@ -560,8 +725,12 @@ impl State {
         if kind.namespaced {
             metadata.insert("namespace".into(), namespace.into());
         }
-        metadata.entry("uid").or_insert_with(|| format!("00000000-0000-0000-0000-{version:0>12}").into());
-        metadata.entry("creationTimestamp").or_insert_with(|| TIMESTAMP.into());
+        metadata
+            .entry("uid")
+            .or_insert_with(|| format!("00000000-0000-0000-0000-{version:0>12}").into());
+        metadata
+            .entry("creationTimestamp")
+            .or_insert_with(|| TIMESTAMP.into());
         metadata.insert("resourceVersion".into(), version.into());
         if kind.kind == "Secret" {
             move_string_data(object_map);
@@ -578,14 +747,21 @@ impl State {
             .objects
             .iter()
             .filter(|((plural, namespace, _), _)| {
-                plural == target.kind.plural && (target.namespace.is_empty() || *namespace == target.namespace)
+                plural == target.kind.plural
+                    && (target.namespace.is_empty() || *namespace == target.namespace)
             })
             .map(|(_, object)| object)
-            .filter(|object| selector.iter().all(|requirement| requirement.matches(&object["metadata"]["labels"])))
+            .filter(|object| {
+                selector
+                    .iter()
+                    .all(|requirement| requirement.matches(&object["metadata"]["labels"]))
+            })
             .cloned()
             .collect();
-        ok(json!({"kind": format!("{}List", target.kind.kind), "apiVersion": target.kind.api_version(),
-            "metadata": {"resourceVersion": self.resource_version.to_string()}, "items": items}))
+        ok(
+            json!({"kind": format!("{}List", target.kind.kind), "apiVersion": target.kind.api_version(),
+            "metadata": {"resourceVersion": self.resource_version.to_string()}, "items": items}),
+        )
     }
 
     fn create(&mut self, target: &Target, request: &Request) -> Response {
@@ -599,18 +775,33 @@ impl State {
         let metadata = &mut object["metadata"];
         if metadata["name"].as_str().is_none_or(str::is_empty) {
             match metadata["generateName"].as_str() {
-                Some(prefix) => metadata["name"] = format!("{prefix}{:0>5}", self.resource_version + 1).into(),
-                None => return status(422, "Invalid", format!("{}: metadata.name: Required value", target.kind.kind)),
+                Some(prefix) => {
+                    metadata["name"] = format!("{prefix}{:0>5}", self.resource_version + 1).into()
+                }
+                None => {
+                    return status(
+                        422,
+                        "Invalid",
+                        format!("{}: metadata.name: Required value", target.kind.kind),
+                    )
+                }
             }
         }
         let name = object["metadata"]["name"].as_str().unwrap().to_string();
         let key = self.key(target, &name);
         if self.objects.contains_key(&key) {
-            return status(409, "AlreadyExists", format!("{} \"{name}\" already exists", target.kind.plural));
+            return status(
+                409,
+                "AlreadyExists",
+                format!("{} \"{name}\" already exists", target.kind.plural),
+            );
         }
         let object = self.stamp(target.kind, &target.namespace, object);
         self.objects.insert(key, object.clone());
-        Response { code: 201, body: object }
+        Response {
+            code: 201,
+            body: object,
+        }
     }
 
     fn update(&mut self, target: &Target, name: &str, request: &Request) -> Response {
@@ -636,7 +827,12 @@ impl State {
         self.replace(target, key, object)
     }
 
-    fn replace(&mut self, target: &Target, key: (String, String, String), mut object: Value) -> Response {
+    fn replace(
+        &mut self,
+        target: &Target,
+        key: (String, String, String),
+        mut object: Value,
+    ) -> Response {
         if let Some(stored) = self.objects.get(&key) {
             for field in ["uid", "creationTimestamp"] {
                 object["metadata"][field] = stored["metadata"][field].clone();
@@ -648,9 +844,17 @@ impl State {
     }
 
     fn patch(&mut self, target: &Target, name: &str, request: &Request) -> Response {
-        let content_type = request.headers.get("content-type").map(String::as_str).unwrap_or("");
+        let content_type = request
+            .headers
+            .get("content-type")
+            .map(String::as_str)
+            .unwrap_or("");
         let Ok(patch) = serde_json::from_slice::<Value>(&request.body) else {
-            return status(415, "UnsupportedMediaType", format!("patch body is not JSON ({content_type})"));
+            return status(
+                415,
+                "UnsupportedMediaType",
+                format!("patch body is not JSON ({content_type})"),
+            );
         };
         let key = self.key(target, name);
         let stored = self.objects.get(&key).cloned();
@@ -661,7 +865,10 @@ impl State {
                 object["metadata"]["name"] = name.into();
                 let object = self.stamp(target.kind, &target.namespace, object);
                 self.objects.insert(key, object.clone());
-                return Response { code: 201, body: object };
+                return Response {
+                    code: 201,
+                    body: object,
+                };
             }
             ("application/apply-patch+yaml", Some(mut stored)) => {
                 merge(&mut stored, &patch, false);
@@ -677,7 +884,11 @@ impl State {
             }
             (_, None) => return not_found(target.kind.plural, name),
             (other, Some(_)) => {
-                return status(415, "UnsupportedMediaType", format!("patch type {other} is not supported"));
+                return status(
+                    415,
+                    "UnsupportedMediaType",
+                    format!("patch type {other} is not supported"),
+                );
             }
         };
         self.replace(target, key, patched)
@@ -686,7 +897,11 @@ impl State {
 
 /// The request body as a JSON object: JSON as sent, or protobuf (`k8s\0` + runtime.Unknown) for Secret/ConfigMap.
 fn decode_body(request: &Request) -> Result<Value, Response> {
-    let content_type = request.headers.get("content-type").map(String::as_str).unwrap_or("application/json");
+    let content_type = request
+        .headers
+        .get("content-type")
+        .map(String::as_str)
+        .unwrap_or("application/json");
     let decoded = if content_type.starts_with("application/vnd.kubernetes.protobuf") {
         proto::decode(&request.body)
     } else {
@@ -694,7 +909,11 @@ fn decode_body(request: &Request) -> Result<Value, Response> {
     };
     match decoded {
         Ok(object) if object.is_object() => Ok(object),
-        Ok(_) => Err(status(400, "BadRequest", "body is not a JSON object".into())),
+        Ok(_) => Err(status(
+            400,
+            "BadRequest",
+            "body is not a JSON object".into(),
+        )),
         Err(message) => Err(status(400, "BadRequest", message)),
     }
 }
@@ -702,11 +921,16 @@ fn decode_body(request: &Request) -> Result<Value, Response> {
 fn check_body(target: &Target, object: &Value) -> Option<Response> {
     let kind = object["kind"].as_str().unwrap_or("");
     if !kind.is_empty() && kind != target.kind.kind {
-        return Some(status(400, "BadRequest", format!("body kind {kind} does not match {}", target.kind.plural)));
+        return Some(status(
+            400,
+            "BadRequest",
+            format!("body kind {kind} does not match {}", target.kind.plural),
+        ));
     }
     let namespace = object["metadata"]["namespace"].as_str().unwrap_or("");
     if target.kind.namespaced && !namespace.is_empty() && namespace != target.namespace {
-        let message = "the namespace of the provided object does not match the namespace sent on the request";
+        let message =
+            "the namespace of the provided object does not match the namespace sent on the request";
         return Some(status(400, "BadRequest", message.into()));
     }
     None
@@ -715,11 +939,15 @@ fn check_body(target: &Target, object: &Value) -> Option<Response> {
 /// A Secret's `stringData` goes into `data` (base64), as the API server does.
 fn move_string_data(secret: &mut Map<String, Value>) {
     use base64::Engine;
-    let Some(Value::Object(string_data)) = secret.remove("stringData") else { return };
+    let Some(Value::Object(string_data)) = secret.remove("stringData") else {
+        return;
+    };
     let data = secret.entry("data").or_insert_with(|| json!({}));
     for (key, value) in string_data {
         let text = value.as_str().unwrap_or_default();
-        data[key] = base64::engine::general_purpose::STANDARD.encode(text).into();
+        data[key] = base64::engine::general_purpose::STANDARD
+            .encode(text)
+            .into();
     }
 }
 
@@ -742,11 +970,19 @@ fn merge(target: &mut Value, patch: &Value, strategic: bool) {
             Value::Null => {
                 target.remove(key);
             }
-            Value::Array(items) if strategic && items.iter().all(|i| i["name"].is_string()) && !items.is_empty() => {
+            Value::Array(items)
+                if strategic
+                    && items.iter().all(|i| i["name"].is_string())
+                    && !items.is_empty() =>
+            {
                 let list = target.entry(key.clone()).or_insert_with(|| json!([]));
                 merge_named_list(list, items);
             }
-            _ => merge(target.entry(key.clone()).or_insert(Value::Null), value, strategic),
+            _ => merge(
+                target.entry(key.clone()).or_insert(Value::Null),
+                value,
+                strategic,
+            ),
         }
     }
 }
@@ -757,7 +993,9 @@ fn merge_named_list(list: &mut Value, items: &[Value]) {
     }
     let list = list.as_array_mut().unwrap();
     for item in items {
-        let position = list.iter().position(|existing| existing["name"] == item["name"]);
+        let position = list
+            .iter()
+            .position(|existing| existing["name"] == item["name"]);
         match (position, item["$patch"].as_str()) {
             (Some(i), Some("delete")) => {
                 list.remove(i);
@@ -823,7 +1061,9 @@ pub mod proto {
 
     /// `k8s\0` + runtime.Unknown{typeMeta{apiVersion, kind}, raw} -> the object as Kubernetes JSON.
     pub fn decode(body: &[u8]) -> Result<Value, String> {
-        let message = body.strip_prefix(b"k8s\0").ok_or("protobuf body lacks the k8s\\0 magic")?;
+        let message = body
+            .strip_prefix(b"k8s\0")
+            .ok_or("protobuf body lacks the k8s\\0 magic")?;
         let (mut api_version, mut kind, mut raw) = (String::new(), String::new(), &[][..]);
         for field in Fields(message) {
             match field? {
@@ -843,7 +1083,11 @@ pub mod proto {
         let mut object = match kind.as_str() {
             "Secret" => secret(raw)?,
             "ConfigMap" => config_map(raw)?,
-            other => return Err(format!("protobuf for kind {other:?} is not supported by the fake server")),
+            other => {
+                return Err(format!(
+                    "protobuf for kind {other:?} is not supported by the fake server"
+                ))
+            }
         };
         object["apiVersion"] = api_version.into();
         object["kind"] = kind.into();
@@ -914,12 +1158,18 @@ pub mod proto {
             }
         }
         // Empty strings are protobuf's "unset"; drop them as the JSON form would.
-        meta.as_object_mut().unwrap().retain(|_, v| v.as_str() != Some(""));
+        meta.as_object_mut()
+            .unwrap()
+            .retain(|_, v| v.as_str() != Some(""));
         Ok(meta)
     }
 
     fn insert(object: &mut Value, map: &str, key: String, value: Value) {
-        let entry = object.as_object_mut().unwrap().entry(map).or_insert_with(|| Value::Object(Map::new()));
+        let entry = object
+            .as_object_mut()
+            .unwrap()
+            .entry(map)
+            .or_insert_with(|| Value::Object(Map::new()));
         entry[key] = value;
     }
 
@@ -937,7 +1187,8 @@ pub mod proto {
     }
 
     fn text(bytes: &[u8]) -> Result<String, String> {
-        String::from_utf8(bytes.to_vec()).map_err(|_| "protobuf string field is not UTF-8".to_string())
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| "protobuf string field is not UTF-8".to_string())
     }
 
     pub enum Wire<'a> {
@@ -972,7 +1223,8 @@ pub mod proto {
                 1 => self.skip(8)?,
                 5 => self.skip(4)?,
                 2 => {
-                    let length = usize::try_from(self.varint()?).map_err(|_| "protobuf length too large")?;
+                    let length =
+                        usize::try_from(self.varint()?).map_err(|_| "protobuf length too large")?;
                     let bytes = self.take(length)?;
                     Wire::Bytes(bytes)
                 }
@@ -984,7 +1236,10 @@ pub mod proto {
         fn varint(&mut self) -> Result<u64, String> {
             let mut value = 0u64;
             for shift in (0..64).step_by(7) {
-                let (&byte, rest) = self.0.split_first().ok_or("protobuf varint runs past the end")?;
+                let (&byte, rest) = self
+                    .0
+                    .split_first()
+                    .ok_or("protobuf varint runs past the end")?;
                 self.0 = rest;
                 value |= u64::from(byte & 0x7f) << shift;
                 if byte & 0x80 == 0 {

@@ -61,3 +61,5 @@ pub fn helm_env(home: &std::path::Path) -> Vec<(String, PathBuf)> {
         .chain([("HELM_PLUGINS".to_string(), home.join("plugins"))])
         .collect()
 }
+
+pub mod fakekube;
