@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod diff;
 pub mod exit;
+pub mod image;
 pub mod lint;
 pub mod postrender;
 pub mod secrets;
