@@ -7,6 +7,7 @@ pub mod exit;
 pub mod image;
 pub mod lint;
 pub mod postrender;
+pub mod release;
 pub mod secrets;
 pub mod source;
 pub mod yaml;

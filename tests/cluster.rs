@@ -80,7 +80,8 @@ fn release_objects(kube: &FakeKube, driver: &str) -> Vec<Value> {
 }
 
 #[test]
-fn real_helm_installs_and_upgrades_into_the_fake_server() {
+fn releases_written_by_real_helm_3_and_4_read_the_same() {
+    let mut read = Vec::new();
     for major in [3, 4] {
         for driver in ["secret", "configmap"] {
             let kube = FakeKube::start();
@@ -144,4 +145,29 @@ fn real_helm_installs_and_upgrades_into_the_fake_server() {
             );
         }
     }
+    assert!(
+        read.windows(2).all(|pair| pair[0] == pair[1]),
+        "all four read the same"
+    );
+}
+
+/// The deployed release as opsta-lint's decoder reads it straight from the stored object.
+fn stored_release(kube: &FakeKube, driver: &str, revision: u32) -> opsta_lint::release::Release {
+    use base64::Engine;
+    let name = format!("sh.helm.release.v1.cat.v{revision}");
+    let object = match driver {
+        "configmap" => kube.get("configmaps", NS, &name),
+        _ => kube.get("secrets", NS, &name),
+    };
+    let payload = object.expect("release object")["data"]["release"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let payload = match driver {
+        "configmap" => payload.into_bytes(),
+        _ => base64::engine::general_purpose::STANDARD
+            .decode(payload)
+            .unwrap(),
+    };
+    opsta_lint::release::decode(&payload).unwrap()
 }
