@@ -81,7 +81,7 @@ fn release_objects(kube: &FakeKube, driver: &str) -> Vec<Value> {
 
 #[test]
 fn releases_written_by_real_helm_3_and_4_read_the_same() {
-    let mut read = Vec::new();
+    let mut read: Vec<opsta_lint::release::Release> = Vec::new();
     for major in [3, 4] {
         for driver in ["secret", "configmap"] {
             let kube = FakeKube::start();
