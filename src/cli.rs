@@ -33,6 +33,9 @@ pub enum Command {
     /// Show what an upgrade changes, resource by resource, with secrets hidden.
     #[command(after_help = EXIT_CODES)]
     Diff(crate::diff::Args),
+    /// Print the component versions (e.g. Dapr) a product's chart version pins.
+    #[command(after_help = EXIT_CODES)]
+    Versions(crate::product::VersionsArgs),
 }
 
 /// Where to find a deployed release (shared by the jobs that compare against the cluster).

@@ -6,7 +6,9 @@ pub mod diff;
 pub mod exit;
 pub mod image;
 pub mod lint;
+pub mod paths;
 pub mod postrender;
+pub mod product;
 pub mod release;
 pub mod secrets;
 pub mod source;
@@ -18,5 +20,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Lint(args) => lint::run(&args),
         cli::Command::Postrender(args) => postrender::run(&args),
         cli::Command::Diff(args) => diff::run(&args),
+        cli::Command::Versions(args) => product::run_versions(&args),
     }
 }

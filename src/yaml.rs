@@ -113,6 +113,7 @@ pub fn parse_with(src: &str, limits: Limits) -> Result<Vec<Node>, Error> {
     let mut options = Options::default();
     options.block_nesting_limit = limits.max_depth;
     options.flow_nesting_limit = limits.max_depth;
+    options.emit_comments = false;
     let mut loader = Loader {
         parser: Parser::new_from_str_with_options(src, options),
         limits,
@@ -702,6 +703,12 @@ mod tests {
         assert!(parse(&src).is_err());
         let block: String = (0..400).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
         assert!(parse(&block).is_err());
+    }
+
+    #[test]
+    fn comments_are_skipped() {
+        let doc = one("# head\na: 1 # trailing\n# between\nb:\n  # inside\n  - x\n");
+        assert_eq!(doc.to_json(), json!({"a": 1, "b": ["x"]}));
     }
 
     #[test]

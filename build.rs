@@ -1,0 +1,56 @@
+//! Embeds every file under `schema/` (the product data: product.yaml files and JSON Schemas) into the binary,
+//! so that a new product or release is a data change only. `src/product.rs` reads the generated table.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let root = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
+    let data = root.join("schema");
+    println!("cargo:rerun-if-changed=schema");
+    let mut files = Vec::new();
+    if data.is_dir() {
+        collect(&data, &mut files);
+    }
+    files.sort();
+    let mut table = String::from("/// Every file under schema/: (path relative to schema/, contents).\npub static FILES: &[(&str, &str)] = &[\n");
+    for file in &files {
+        let relative = file.strip_prefix(&data).expect("collected under schema/");
+        let name = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        writeln!(
+            table,
+            "    ({name:?}, include_str!({:?})),",
+            file.display().to_string()
+        )
+        .unwrap();
+    }
+    table.push_str("];\n");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::write(out.join("schema_files.rs"), table).expect("OUT_DIR is writable");
+}
+
+fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("readable directory entry").path();
+        let hidden = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if path.is_dir() {
+            collect(&path, files);
+        } else {
+            println!("cargo:rerun-if-changed={}", path.display());
+            files.push(path);
+        }
+    }
+}

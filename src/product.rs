@@ -1,0 +1,471 @@
+//! Product knowledge, read from data: `schema/<product>/product.yaml` and one JSON Schema per chart major
+//! (format: PRODUCT-FORMAT.md). The files are embedded at build time (build.rs); `OPSTA_LINT_DATA=DIR` reads a
+//! data folder of the same layout from disk instead. No product is named in code.
+
+use anyhow::{anyhow, bail, Context, Result};
+use semver::{Version, VersionReq};
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/schema_files.rs"));
+}
+
+/// The environment variable naming a data folder to read instead of the embedded data.
+pub const DATA_ENV: &str = "OPSTA_LINT_DATA";
+
+/// One product: what the lint rules, the post-renderer and the release reader know about its chart.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Product {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub title: String,
+    pub chart: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Values paths that mark values as this product's (any present).
+    #[serde(default)]
+    pub fingerprint: Vec<String>,
+    pub majors: Vec<Major>,
+    #[serde(default)]
+    pub policy: Policy,
+    #[serde(default)]
+    pub required_secrets: Vec<RequiredSecret>,
+    #[serde(default)]
+    pub sticky: Vec<Sticky>,
+    #[serde(default)]
+    pub renames: Vec<Rename>,
+    #[serde(default)]
+    pub default_changes: Vec<DefaultChange>,
+    #[serde(default)]
+    pub pinned_components: Vec<PinnedComponent>,
+    #[serde(default)]
+    pub product_version_tag: Option<ProductVersionTag>,
+    #[serde(default)]
+    pub inline_secrets: Option<InlineSecrets>,
+    #[serde(default)]
+    pub image_locations: ImageLocations,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Major {
+    pub major: u64,
+    /// File name of the values schema, beside product.yaml.
+    pub schema: String,
+    #[serde(deserialize_with = "version")]
+    pub latest: Version,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    #[default]
+    Error,
+    Warn,
+    Allow,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Policy {
+    #[serde(default)]
+    pub cross_major: Level,
+    #[serde(default = "warn")]
+    pub downgrade: Level,
+}
+
+fn warn() -> Level {
+    Level::Warn
+}
+
+/// A secret the chart needs on every install and upgrade (Catalyst's join token).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequiredSecret {
+    pub path: String,
+    #[serde(default)]
+    pub unless_set: Option<String>,
+    /// Chart majors the entry applies to (absent: all).
+    #[serde(default)]
+    pub majors: Option<Vec<u64>>,
+    /// Chart versions the entry applies to, as a semver requirement (absent: all).
+    #[serde(default, deserialize_with = "requirement")]
+    pub versions: Option<VersionReq>,
+    #[serde(default)]
+    pub placeholders: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Sticky {
+    pub path: String,
+    pub flag: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rename {
+    pub from: String,
+    /// The new path; absent when the key was removed.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// The first chart version without the old key.
+    #[serde(deserialize_with = "version")]
+    pub version: Version,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DefaultChange {
+    #[serde(deserialize_with = "version")]
+    pub version: Version,
+    /// The user "decided explicitly" when any of these is set.
+    pub paths: Vec<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PinnedComponent {
+    pub name: String,
+    #[serde(default)]
+    pub forbidden_paths: Vec<String>,
+    #[serde(default)]
+    pub image_pattern: Option<String>,
+    #[serde(default)]
+    pub versions: Vec<PinnedVersion>,
+}
+
+/// Chart versions `from` ..= `to` pin `version`. `to` may end in `.x` (any patch).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PinnedVersion {
+    #[serde(deserialize_with = "version")]
+    pub from: Version,
+    pub to: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProductVersionTag {
+    pub path: String,
+    #[serde(default)]
+    pub mutable: Vec<String>,
+    /// Written before the product version in the expected tag (e.g. `v`).
+    #[serde(default)]
+    pub tag_prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InlineSecrets {
+    pub paths: Vec<String>,
+    pub secrets_file_hint: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageLocations {
+    #[serde(default)]
+    pub values: Vec<String>,
+    #[serde(default)]
+    pub manifest: Vec<String>,
+}
+
+impl Product {
+    /// The product called `name` (its `name:` field).
+    pub fn load(name: &str) -> Result<Product> {
+        let all = Product::all()?;
+        let names: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
+        let known = names.join(", ");
+        all.iter()
+            .find(|p| p.name == name)
+            .cloned()
+            .ok_or_else(|| anyhow!("unknown product \"{name}\"; known products: {known}"))
+    }
+
+    /// Every product of the data, sorted by name.
+    pub fn all() -> Result<Vec<Product>> {
+        let files = data_files()?;
+        let mut products = Vec::new();
+        for (path, text) in &files {
+            let Some(dir) = path.strip_suffix("/product.yaml") else {
+                continue;
+            };
+            let product = parse(path, text)?;
+            if product.name != dir {
+                bail!(
+                    "{path}: name \"{}\" differs from its folder \"{dir}\"",
+                    product.name
+                );
+            }
+            products.push(product);
+        }
+        products.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(products)
+    }
+
+    /// The major entry for a chart major version.
+    pub fn major(&self, major: u64) -> Result<&Major> {
+        self.majors
+            .iter()
+            .find(|m| m.major == major)
+            .ok_or_else(|| {
+                let known: Vec<String> = self.majors.iter().map(|m| m.major.to_string()).collect();
+                anyhow!(
+                    "{} has no schema for chart major {major} (known majors: {})",
+                    self.name,
+                    known.join(", ")
+                )
+            })
+    }
+
+    /// The newest chart version the data knows.
+    pub fn latest(&self) -> Option<&Version> {
+        self.majors.iter().map(|m| &m.latest).max()
+    }
+
+    /// The JSON Schema of the values for a chart major.
+    pub fn schema_for_major(&self, major: u64) -> Result<Json> {
+        let file = format!("{}/{}", self.name, self.major(major)?.schema);
+        let text = data_file(&file)?;
+        serde_json::from_str(&text).with_context(|| format!("schema/{file} is not valid JSON"))
+    }
+
+    /// The version of `component` that chart `chart` pins (e.g. Dapr for Catalyst), if the data knows it.
+    pub fn pinned_version(&self, component: &str, chart: &Version) -> Option<&str> {
+        let component = self
+            .pinned_components
+            .iter()
+            .find(|c| c.name == component)?;
+        component
+            .versions
+            .iter()
+            .find(|v| v.covers(chart))
+            .map(|v| v.version.as_str())
+    }
+
+    /// True when any fingerprint path is present in the values.
+    pub fn fingerprint_in(&self, values: &Json) -> Option<&str> {
+        self.fingerprint
+            .iter()
+            .find(|p| !crate::paths::find(values, p).is_empty())
+            .map(String::as_str)
+    }
+}
+
+impl PinnedVersion {
+    /// True when `chart` lies in `from ..= to`.
+    pub fn covers(&self, chart: &Version) -> bool {
+        *chart >= self.from && upper_bound(&self.to).is_some_and(|req| req.matches(chart))
+    }
+}
+
+impl RequiredSecret {
+    /// True when the entry applies to the chart version.
+    pub fn applies_to(&self, chart: &Version) -> bool {
+        let major_ok = self
+            .majors
+            .as_ref()
+            .is_none_or(|m| m.contains(&chart.major));
+        let versions_ok = self.versions.as_ref().is_none_or(|req| req.matches(chart));
+        major_ok && versions_ok
+    }
+}
+
+/// `1.51.x` or `1.51.0` as the requirement `<=1.51` / `<=1.51.0`.
+fn upper_bound(to: &str) -> Option<VersionReq> {
+    let bound = to.strip_suffix(".x").unwrap_or(to);
+    VersionReq::parse(&format!("<={bound}")).ok()
+}
+
+/// Parses one product.yaml and checks what serde cannot: versions and ranges that must parse.
+fn parse(path: &str, text: &str) -> Result<Product> {
+    let docs = crate::yaml::parse(text)
+        .map_err(|e| anyhow!("schema/{path}:{}:{}: {}", e.line, e.col, e.message))?;
+    let doc = docs
+        .first()
+        .ok_or_else(|| anyhow!("schema/{path} is empty"))?;
+    let product: Product = serde_json::from_value(doc.to_json())
+        .with_context(|| format!("schema/{path} does not follow the product format"))?;
+    for component in &product.pinned_components {
+        for range in &component.versions {
+            if upper_bound(&range.to).is_none() {
+                bail!(
+                    "schema/{path}: pinned {} range end \"{}\" is not a version",
+                    component.name,
+                    range.to
+                );
+            }
+        }
+        if let Some(pattern) = &component.image_pattern {
+            regex::Regex::new(pattern)
+                .with_context(|| format!("schema/{path}: imagePattern of {}", component.name))?;
+        }
+    }
+    for major in &product.majors {
+        if !text_exists(&format!("{}/{}", product.name, major.schema))? {
+            bail!(
+                "schema/{path}: major {} names schema {}, which does not exist",
+                major.major,
+                major.schema
+            );
+        }
+    }
+    Ok(product)
+}
+
+fn text_exists(file: &str) -> Result<bool> {
+    Ok(data_files()?.iter().any(|(p, _)| p == file))
+}
+
+fn data_file(file: &str) -> Result<String> {
+    data_files()?
+        .into_iter()
+        .find(|(p, _)| p == file)
+        .map(|(_, t)| t)
+        .ok_or_else(|| anyhow!("schema/{file} is missing from the product data"))
+}
+
+/// Every data file as (path relative to the data folder with `/`, text).
+fn data_files() -> Result<Vec<(String, String)>> {
+    match std::env::var_os(DATA_ENV) {
+        Some(dir) => read_dir_files(std::path::Path::new(&dir)),
+        None => Ok(embedded::FILES
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect()),
+    }
+}
+
+fn read_dir_files(root: &std::path::Path) -> Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .with_context(|| format!("{DATA_ENV}: cannot read {}", dir.display()))?;
+        for entry in entries {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(root).expect("walked under root");
+            let name = relative.to_string_lossy().replace('\\', "/");
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("{DATA_ENV}: cannot read {}", path.display()))?;
+            files.push((name, text));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn version<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Version, D::Error> {
+    let text = String::deserialize(d)?;
+    Version::parse(text.trim_start_matches('v'))
+        .map_err(|e| serde::de::Error::custom(format!("\"{text}\" is not a semantic version: {e}")))
+}
+
+fn requirement<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<VersionReq>, D::Error> {
+    let text = String::deserialize(d)?;
+    VersionReq::parse(&text)
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("\"{text}\" is not a version range: {e}")))
+}
+
+/// Parses a chart version as users write it (`1.90.0`, `v1.90.0`).
+pub fn parse_version(text: &str) -> Result<Version> {
+    Version::parse(text.trim().trim_start_matches('v'))
+        .map_err(|e| anyhow!("\"{text}\" is not a chart version (expected MAJOR.MINOR.PATCH): {e}"))
+}
+
+/// `opsta-lint versions PRODUCT CHART_VERSION`: the component versions a chart version pins.
+#[derive(Debug, clap::Args)]
+pub struct VersionsArgs {
+    /// The product (e.g. catalyst).
+    pub product: String,
+    /// The chart version (e.g. 1.45.0).
+    pub chart_version: String,
+    /// Print only this component's version (e.g. dapr).
+    #[arg(long)]
+    pub component: Option<String>,
+}
+
+pub fn run_versions(args: &VersionsArgs) -> Result<u8> {
+    let product = Product::load(&args.product)?;
+    let chart = parse_version(&args.chart_version)?;
+    let components: Vec<&PinnedComponent> = product
+        .pinned_components
+        .iter()
+        .filter(|c| !c.versions.is_empty() && args.component.as_ref().is_none_or(|n| *n == c.name))
+        .collect();
+    if components.is_empty() {
+        let what = args.component.as_deref().unwrap_or("any component");
+        bail!("{}: the data pins no version of {what}", product.name);
+    }
+    let mut out = String::new();
+    for component in components {
+        let version = product
+            .pinned_version(&component.name, &chart)
+            .ok_or_else(|| {
+                anyhow!(
+                    "{} chart {chart}: no known {} version (the data covers {})",
+                    product.name,
+                    component.name,
+                    coverage(component)
+                )
+            })?;
+        if args.component.is_some() {
+            out.push_str(&format!("{version}\n"));
+        } else {
+            out.push_str(&format!("{} {version}\n", component.name));
+        }
+    }
+    print!("{out}");
+    Ok(crate::exit::OK)
+}
+
+fn coverage(component: &PinnedComponent) -> String {
+    match (component.versions.first(), component.versions.last()) {
+        (Some(first), Some(last)) => format!("chart {} to {}", first.from, last.to),
+        _ => "no chart version".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_end_inclusively_and_x_means_any_patch() {
+        let range = PinnedVersion {
+            from: Version::new(1, 39, 0),
+            to: "1.51.x".into(),
+            version: "d".into(),
+        };
+        assert!(range.covers(&Version::new(1, 39, 0)));
+        assert!(range.covers(&Version::new(1, 51, 7)));
+        assert!(!range.covers(&Version::new(1, 52, 0)));
+        assert!(!range.covers(&Version::new(1, 38, 9)));
+    }
+
+    #[test]
+    fn every_bundled_product_loads_with_its_schemas() {
+        for product in Product::all().unwrap() {
+            for major in &product.majors {
+                let schema = product.schema_for_major(major.major).unwrap();
+                assert!(schema.is_object(), "{} major {}", product.name, major.major);
+            }
+        }
+    }
+}
