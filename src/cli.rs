@@ -30,6 +30,9 @@ pub enum Command {
     /// Pin every image of rendered manifests (stdin) to the release's tested digests (a Helm post-renderer).
     #[command(after_help = EXIT_CODES)]
     Postrender(crate::postrender::Args),
+    /// Write a lock skeleton listing every image a rendered release uses.
+    #[command(after_help = EXIT_CODES)]
+    Lock(crate::lock::Args),
     /// Show what an upgrade changes, resource by resource, with secrets hidden.
     #[command(after_help = EXIT_CODES)]
     Diff(crate::diff::Args),

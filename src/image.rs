@@ -95,6 +95,15 @@ impl ImageRef {
         .rewritten())
     }
 
+    /// The reference as written without its digest: `nginx:1.27`.
+    pub fn without_digest(&self) -> ImageRef {
+        ImageRef {
+            digest: None,
+            ..self.clone()
+        }
+        .rewritten()
+    }
+
     /// Recomputes `raw` from the parts.
     fn rewritten(mut self) -> ImageRef {
         let mut raw = self.written_name.clone();

@@ -5,7 +5,9 @@ pub mod cli;
 pub mod diff;
 pub mod exit;
 pub mod image;
+pub mod images_in;
 pub mod lint;
+pub mod lock;
 pub mod paths;
 pub mod postrender;
 pub mod product;
@@ -19,6 +21,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
     match cli.command {
         cli::Command::Lint(args) => lint::run(&args),
         cli::Command::Postrender(args) => postrender::run(&args),
+        cli::Command::Lock(args) => lock::run(&args),
         cli::Command::Diff(args) => diff::run(&args),
         cli::Command::Versions(args) => product::run_versions(&args),
     }

@@ -1,12 +1,550 @@
-//! Placeholder until the postrender job lands.
+//! `opsta-lint postrender`: a Helm post-renderer that pins every image to the digest the release was tested with.
+//!
+//! Rendered manifests come in on stdin; the same bytes go out, except each image reference, which becomes
+//! `name:tag@sha256:<digest>` in the quoting style it was written in (and moves under a mirror when asked).
+//! Nothing else changes: comments, key order, `# Source:` lines, separators, CRLF, Helm 4's
+//! `postrenderer.helm.sh/postrender-filename` annotations. The output depends only on the input and the lock,
+//! so a second run changes nothing and Helm 4.2 may call it per file set.
+//!
+//! Fail closed: an image the lock does not hold, or a digest that differs from the lock's, exits 1 with nothing
+//! on stdout. Helm 4 throws a post-renderer's stderr away, so findings also go to `--report FILE` and to the
+//! controlling terminal.
+
+use crate::image::ImageRef;
+use crate::images_in::{self, Site};
+use crate::lock::{Lock, Verdict};
+use crate::source::Source;
+use crate::yaml::{self, Style};
+use crate::{exit, secrets};
+use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+
+const HELM4_FILENAME_ANNOTATION: &str = "postrenderer.helm.sh/postrender-filename";
 
 /// Arguments of `opsta-lint postrender`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Input files.
-    pub files: Vec<String>,
+    /// The image lock: an opsta-lint ReleaseLock or a carvel imgpkg ImagesLock.
+    #[arg(long, value_name = "FILE")]
+    pub lock: String,
+    /// After pinning, move images under a mirror: FROM is a registry (`docker.io`) or repository prefix
+    /// (`public.ecr.aws/diagrid`), TO its copy. With any mirror, every image must end up under one.
+    #[arg(long, value_name = "FROM=TO", value_parser = Mirror::parse)]
+    pub mirror: Vec<Mirror>,
+    /// The chart version for the product checks (default: the `helm.sh/chart` labels of the render).
+    #[arg(long, value_name = "SEMVER")]
+    pub chart_version: Option<String>,
+    /// Let images missing from the lock through unpinned, with a warning, instead of failing.
+    #[arg(long)]
+    pub allow_unlocked: bool,
+    /// Also write the findings to FILE (Helm 4 discards a post-renderer's stderr).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<String>,
+    /// Read the manifests from FILE instead of stdin.
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    pub input: String,
 }
 
-pub fn run(_args: &Args) -> anyhow::Result<u8> {
-    anyhow::bail!("the postrender job is not built yet")
+/// A `--mirror FROM=TO` pair, both as normalized name prefixes; `to_written` as given.
+#[derive(Debug, Clone)]
+pub struct Mirror {
+    from: String,
+    to: String,
+    to_written: String,
+}
+
+impl Mirror {
+    fn parse(text: &str) -> Result<Mirror, String> {
+        let (from, to) = text
+            .split_once('=')
+            .ok_or_else(|| format!("--mirror {text}: expected FROM=TO"))?;
+        let to_written = to.trim_end_matches('/').to_string();
+        Ok(Mirror {
+            from: name_prefix(from).map_err(|e| format!("--mirror {text}: FROM: {e}"))?,
+            to: name_prefix(to).map_err(|e| format!("--mirror {text}: TO: {e}"))?,
+            to_written,
+        })
+    }
+}
+
+/// A registry host (`docker.io`, `localhost:5000`) or a repository prefix, normalized like image names.
+fn name_prefix(text: &str) -> Result<String, String> {
+    let text = text.trim_end_matches('/');
+    if text.contains('/') {
+        return ImageRef::parse(text).map(|r| r.name());
+    }
+    match text {
+        "index.docker.io" | "docker.io" => Ok("docker.io".into()),
+        host if host.contains(['.', ':']) || host == "localhost" => Ok(host.to_string()),
+        _ => Err(format!(
+            "\"{text}\" is neither a registry host (with a . or a :) nor a repository prefix"
+        )),
+    }
+}
+
+/// The rest of `name` after `prefix` (`""` or `/...`), when `name` is under `prefix`.
+fn under<'a>(name: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = name.strip_prefix(prefix)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One finding: a stable code, where, whose, and a one-line message.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub code: &'static str,
+    pub severity: Severity,
+    /// `file:line:col`, when the finding points at a place in the input.
+    pub at: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let severity = match self.severity {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        };
+        if let Some(at) = &self.at {
+            write!(f, "{at}: ")?;
+        }
+        write!(f, "{severity}[{}]: {}", self.code, self.message)
+    }
+}
+
+/// Rule codes (documented in README, section "Post-renderer").
+pub mod rules {
+    pub const UNLOCKED: &str = "PR001";
+    pub const DIGEST_MISMATCH: &str = "PR002";
+    pub const INVALID_REFERENCE: &str = "PR003";
+    pub const NOT_MIRRORED: &str = "PR004";
+    pub const PINNED_COMPONENT_VERSION: &str = "PR005";
+    pub const PRODUCT_VERSION: &str = "PR006";
+    pub const HELM3_HOOKS: &str = "PR007";
+}
+
+/// The outcome of pinning one render.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Replacement text by byte range of the input, in input order.
+    pub edits: BTreeMap<usize, (usize, String)>,
+    pub findings: Vec<Finding>,
+    /// Image references found (aliases counted once).
+    pub references: usize,
+}
+
+impl Outcome {
+    pub fn failed(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+
+    /// The input with every edit spliced in, as pieces to write in order.
+    pub fn pieces<'a>(&'a self, input: &'a str) -> Vec<&'a str> {
+        let mut pieces = Vec::with_capacity(self.edits.len() * 2 + 1);
+        let mut at = 0;
+        for (&start, (end, text)) in &self.edits {
+            pieces.push(&input[at..start]);
+            pieces.push(text.as_str());
+            at = *end;
+        }
+        pieces.push(&input[at..]);
+        pieces
+    }
+}
+
+/// What the pinning needs besides the input.
+pub struct Pinning<'a> {
+    pub lock: &'a Lock,
+    pub mirrors: &'a [Mirror],
+    pub allow_unlocked: bool,
+    pub input_name: &'a str,
+}
+
+impl Pinning<'_> {
+    /// Decides every image of a render: the edits to make and the findings.
+    pub fn pin(&self, input: &str) -> Result<Outcome> {
+        let scan = images_in::scan(input, &[]).map_err(|e| {
+            anyhow::anyhow!("{}:{}:{}: {}", self.input_name, e.line, e.col, e.message)
+        })?;
+        let mut outcome = Outcome::default();
+        for site in &scan.sites {
+            if outcome.edits.contains_key(&site.range.start) {
+                continue;
+            }
+            outcome.references += 1;
+            match self.decide(site, &mut outcome.findings) {
+                Some(text) if text != site.text => {
+                    let quoted = quoted(&text, site.style);
+                    outcome
+                        .edits
+                        .insert(site.range.start, (site.range.end, quoted));
+                }
+                _ => {}
+            }
+        }
+        if is_helm3_render(input) {
+            outcome.findings.push(helm3_hooks());
+        }
+        Ok(outcome)
+    }
+
+    /// The new text of one reference, or `None` when it stays as it is or cannot be pinned (then a finding says
+    /// why).
+    fn decide(&self, site: &Site, findings: &mut Vec<Finding>) -> Option<String> {
+        match self.pinned(site) {
+            Ok((text, warning)) => {
+                findings.extend(warning);
+                Some(text)
+            }
+            Err(finding) => {
+                findings.push(finding);
+                None
+            }
+        }
+    }
+
+    /// The new text of one reference and a warning to give, or the finding that stops the run.
+    fn pinned(&self, site: &Site) -> Result<(String, Option<Finding>), Finding> {
+        let finding = |code, severity, message: String| Finding {
+            code,
+            severity,
+            at: Some(format!("{}:{}:{}", self.input_name, site.line, site.col)),
+            message: format!("{}, {}: {message}", site.resource, site.place),
+        };
+        if matches!(site.style, Style::Literal | Style::Folded) {
+            let message =
+                "an image written as a block scalar cannot be pinned; write it on one line".into();
+            return Err(finding(rules::INVALID_REFERENCE, Severity::Error, message));
+        }
+        let image = ImageRef::parse(&site.text).map_err(|e| {
+            let message = format!("\"{}\" is not a valid image reference: {e}", site.text);
+            finding(rules::INVALID_REFERENCE, Severity::Error, message)
+        })?;
+        let original = self.unmirrored(&image);
+        let mut warning = None;
+        let pinned = match self.lock.verdict(&original) {
+            Verdict::Pinned(digest) => original.pinned(&digest),
+            Verdict::Mismatch { locked } => {
+                let message = format!(
+                    "image \"{image}\" carries a digest the lock {} does not hold for it (locked: {})",
+                    self.lock.name,
+                    locked.join(", ")
+                );
+                return Err(finding(rules::DIGEST_MISMATCH, Severity::Error, message));
+            }
+            Verdict::Unlocked if self.allow_unlocked => {
+                let message = format!(
+                    "image \"{image}\" is not in the lock {}; let through unpinned (--allow-unlocked)",
+                    self.lock.name
+                );
+                warning = Some(finding(rules::UNLOCKED, Severity::Warning, message));
+                original
+            }
+            Verdict::Unlocked => {
+                let message = format!(
+                    "image \"{image}\" ({}) is not in the lock {}",
+                    image.name_and_tag(),
+                    self.lock.name
+                );
+                return Err(finding(rules::UNLOCKED, Severity::Error, message));
+            }
+        };
+        let mirrored = self
+            .mirrored(&pinned)
+            .map_err(|message| finding(rules::NOT_MIRRORED, Severity::Error, message))?;
+        Ok((mirrored.raw, warning))
+    }
+
+    /// The reference as the lock knows it: an image already under a mirror maps back to its origin.
+    fn unmirrored(&self, image: &ImageRef) -> ImageRef {
+        let name = image.name();
+        self.mirrors
+            .iter()
+            .filter_map(|m| under(&name, &m.to).map(|rest| format!("{}{rest}", m.from)))
+            .find_map(|origin| image.renamed(&origin).ok())
+            .unwrap_or_else(|| image.clone())
+    }
+
+    /// The reference under its mirror (the longest matching FROM wins), or why it cannot be pulled when mirrors
+    /// are required.
+    fn mirrored(&self, image: &ImageRef) -> Result<ImageRef, String> {
+        if self.mirrors.is_empty() {
+            return Ok(image.clone());
+        }
+        let name = image.name();
+        let best = self
+            .mirrors
+            .iter()
+            .filter_map(|m| under(&name, &m.from).map(|rest| (m, rest)))
+            .max_by_key(|(m, _)| m.from.len());
+        if let Some((mirror, rest)) = best {
+            return image
+                .renamed(&format!("{}{rest}", mirror.to_written))
+                .map_err(|e| {
+                    format!(
+                        "cannot move \"{image}\" under mirror {}: {e}",
+                        mirror.to_written
+                    )
+                });
+        }
+        if self.mirrors.iter().any(|m| under(&name, &m.to).is_some()) {
+            return Ok(image.clone());
+        }
+        Err(format!(
+            "image \"{image}\" would still be pulled from {}: no --mirror covers it",
+            image.registry
+        ))
+    }
+}
+
+/// New scalar text in the style the old one was written in: quotes kept, plain kept unless YAML would read
+/// the new text as something else.
+fn quoted(text: &str, style: Style) -> String {
+    match style {
+        Style::SingleQuoted => format!("'{}'", text.replace('\'', "''")),
+        Style::Plain if plain_is_safe(text) => text.to_string(),
+        _ => format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\"")),
+    }
+}
+
+fn plain_is_safe(text: &str) -> bool {
+    let starts_badly = text.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@` ".contains(c));
+    let inner_trouble =
+        text.contains(": ") || text.contains(" #") || text.contains([',', '[', ']', '{', '}']);
+    !text.is_empty()
+        && !starts_badly
+        && !inner_trouble
+        && !text.ends_with([' ', ':'])
+        && matches!(yaml::resolve_plain(text), yaml::Value::Str(_))
+}
+
+/// Helm 3 marks each document with a `# Source:` comment and never adds Helm 4's filename annotation.
+pub fn is_helm3_render(input: &str) -> bool {
+    let sourced = input.starts_with("# Source: ") || input.contains("\n# Source: ");
+    sourced && !input.contains(HELM4_FILENAME_ANNOTATION)
+}
+
+fn helm3_hooks() -> Finding {
+    Finding {
+        code: rules::HELM3_HOOKS,
+        severity: Severity::Warning,
+        at: None,
+        message: "this looks like Helm 3 output, and Helm 3 never post-renders hooks: hook images (jobs annotated \
+                  helm.sh/hook) are not pinned; pin them through the chart's values (an image digest or a tag@digest \
+                  in the image value), or use Helm 4, which post-renders hooks too"
+            .into(),
+    }
+}
+
+pub fn run(args: &Args) -> Result<u8> {
+    let lock = Lock::read(&args.lock)?;
+    let (bom, source) = read_input(&args.input)?;
+    let pinning = Pinning {
+        lock: &lock,
+        mirrors: &args.mirror,
+        allow_unlocked: args.allow_unlocked,
+        input_name: &source.name,
+    };
+    let mut outcome = pinning.pin(&source.text)?;
+    outcome
+        .findings
+        .sort_by_key(|f| std::cmp::Reverse(f.severity));
+    let summary = summary(&outcome, &lock);
+    report(&outcome.findings, &summary, args.report.as_deref())?;
+    if outcome.failed() {
+        return Ok(exit::FINDINGS);
+    }
+    let mut out = std::io::stdout().lock();
+    let write = |out: &mut std::io::StdoutLock| -> std::io::Result<()> {
+        out.write_all(bom)?;
+        for piece in outcome.pieces(&source.text) {
+            out.write_all(piece.as_bytes())?;
+        }
+        out.flush()
+    };
+    write(&mut out).context("cannot write the pinned manifests to standard output")?;
+    Ok(exit::OK)
+}
+
+/// The input text, and the byte-order mark it started with (kept for the output).
+fn read_input(path: &str) -> Result<(&'static [u8], Source)> {
+    const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
+    let (name, bytes) = crate::source::read_bytes(path)?;
+    let bom = if bytes.starts_with(BOM) { BOM } else { &[][..] };
+    Ok((bom, Source::from_bytes(&name, bytes)?))
+}
+
+fn summary(outcome: &Outcome, lock: &Lock) -> String {
+    let errors = outcome
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    if errors > 0 {
+        format!(
+            "opsta-lint postrender: {errors} error(s); nothing was written to standard output, so Helm stops here"
+        )
+    } else {
+        format!(
+            "opsta-lint postrender: {} image reference(s) checked against {} ({} image(s) locked), {} rewritten",
+            outcome.references,
+            lock.name,
+            lock.len(),
+            outcome.edits.len()
+        )
+    }
+}
+
+/// Findings go to stderr, to the report file, and to the terminal when stderr is not one (Helm 4 swallows it).
+fn report(findings: &[Finding], summary: &str, file: Option<&str>) -> Result<()> {
+    let mut text = String::new();
+    for finding in findings {
+        text.push_str(&secrets::mask_text(&finding.to_string()));
+        text.push('\n');
+    }
+    let _ = std::io::stderr().write_all(format!("{text}{summary}\n").as_bytes());
+    if let Some(path) = file {
+        std::fs::write(path, format!("{text}{summary}\n"))
+            .with_context(|| format!("cannot write the report to {path}"))?;
+    }
+    if !findings.is_empty() && !std::io::stderr().is_terminal() {
+        if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+            let _ = tty.write_all(format!("{text}{summary}\n").as_bytes());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    fn lock() -> Lock {
+        let text = format!(
+            "apiVersion: opsta-lint/v1\nkind: ReleaseLock\nimages:\n- {{image: nginx, digest: {A}}}\n- {{image: 'ghcr.io/dapr/daprd:1.17.3', digest: {B}}}\n"
+        );
+        Lock::parse(&Source::new("lock.yaml", text)).unwrap()
+    }
+
+    fn pod(images: &[&str]) -> String {
+        let containers: String = images
+            .iter()
+            .enumerate()
+            .map(|(i, image)| format!("  - name: c{i}\n    image: {image}\n"))
+            .collect();
+        format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: ns\nspec:\n  containers:\n{containers}")
+    }
+
+    fn run_on(input: &str, mirrors: &[&str], allow: bool) -> (String, Outcome) {
+        let lock = lock();
+        let mirrors: Vec<Mirror> = mirrors.iter().map(|m| Mirror::parse(m).unwrap()).collect();
+        let pinning = Pinning {
+            lock: &lock,
+            mirrors: &mirrors,
+            allow_unlocked: allow,
+            input_name: "in.yaml",
+        };
+        let outcome = pinning.pin(input).unwrap();
+        (outcome.pieces(input).concat(), outcome)
+    }
+
+    #[test]
+    fn pins_in_the_style_written_and_changes_nothing_else() {
+        let input = pod(&[
+            "nginx # the web",
+            "'nginx'",
+            "\"ghcr.io/dapr/daprd:1.17.3\"",
+            "&img nginx:latest",
+            "*img",
+        ])
+        .replace('\n', "\r\n");
+        let (out, outcome) = run_on(&input, &[], false);
+        assert!(!outcome.failed(), "{:?}", outcome.findings);
+        let expected = pod(&[
+            &format!("nginx@{A} # the web"),
+            &format!("'nginx@{A}'"),
+            &format!("\"ghcr.io/dapr/daprd:1.17.3@{B}\""),
+            &format!("&img nginx:latest@{A}"),
+            "*img",
+        ])
+        .replace('\n', "\r\n");
+        assert_eq!(out, expected);
+        let (again, _) = run_on(&out, &[], false);
+        assert_eq!(again, out, "a second run changes nothing");
+    }
+
+    #[test]
+    fn fails_closed_naming_image_resource_and_container() {
+        let (_, outcome) = run_on(&pod(&["nginx", "redis:7"]), &[], false);
+        assert!(outcome.failed());
+        let text = outcome.findings[0].to_string();
+        assert_eq!(
+            text,
+            "in.yaml:11:12: error[PR001]: Pod ns/p, container \"c1\": image \"redis:7\" (docker.io/library/redis:7) is not in the lock lock.yaml"
+        );
+        let (_, outcome) = run_on(&pod(&[&format!("nginx@{B}")]), &[], false);
+        assert_eq!(outcome.findings[0].code, rules::DIGEST_MISMATCH);
+        let (out, outcome) = run_on(&pod(&["redis:7"]), &[], true);
+        assert!(!outcome.failed());
+        assert_eq!(out, pod(&["redis:7"]));
+        let (_, outcome) = run_on(&pod(&["Bad/Name"]), &[], true);
+        assert_eq!(outcome.findings[0].code, rules::INVALID_REFERENCE);
+    }
+
+    #[test]
+    fn mirrors_after_pinning_and_requires_every_image_mirrored() {
+        let input = pod(&["nginx:latest", "ghcr.io/dapr/daprd:1.17.3"]);
+        let mirrors = [
+            "docker.io=registry.corp/hub",
+            "ghcr.io/dapr=registry.corp/dapr/",
+        ];
+        let (out, outcome) = run_on(&input, &mirrors, false);
+        assert!(!outcome.failed(), "{:?}", outcome.findings);
+        let expected = pod(&[
+            &format!("registry.corp/hub/library/nginx:latest@{A}"),
+            &format!("registry.corp/dapr/daprd:1.17.3@{B}"),
+        ]);
+        assert_eq!(out, expected);
+        assert_eq!(
+            run_on(&out, &mirrors, false).0,
+            out,
+            "idempotent under mirrors"
+        );
+        let (_, outcome) = run_on(&input, &["docker.io=registry.corp/hub"], false);
+        let text = outcome.findings[0].to_string();
+        assert!(
+            text.contains("PR004")
+                && text.contains("ghcr.io/dapr/daprd:1.17.3")
+                && text.contains("container \"c1\""),
+            "{text}"
+        );
+        assert!(Mirror::parse("nothing").is_err());
+        assert!(Mirror::parse("bitnami=corp").is_err());
+    }
+
+    #[test]
+    fn quotes_only_when_plain_text_would_change_meaning() {
+        assert_eq!(quoted("a:1@sha256:x", Style::Plain), "a:1@sha256:x");
+        assert_eq!(quoted("[::1]:5000/a", Style::Plain), "\"[::1]:5000/a\"");
+        assert_eq!(quoted("x", Style::DoubleQuoted), "\"x\"");
+        assert!(!plain_is_safe("true") && !plain_is_safe("1234"));
+    }
+
+    #[test]
+    fn recognizes_helm3_output() {
+        assert!(is_helm3_render(
+            "---\n# Source: c/templates/a.yaml\nkind: Pod\n"
+        ));
+        assert!(!is_helm3_render(&format!("---\n# Source: c/templates/a.yaml\nmetadata:\n  annotations:\n    {HELM4_FILENAME_ANNOTATION}: a.yaml\n")));
+        assert!(!is_helm3_render("kind: Pod\n"));
+    }
 }

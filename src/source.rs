@@ -21,16 +21,12 @@ impl Source {
 
     /// Reads a file, or stdin when the path is `-`.
     pub fn read(path: &str) -> Result<Source> {
-        let bytes = if path == "-" {
-            let mut buf = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .context("cannot read standard input")?;
-            buf
-        } else {
-            read_file(Path::new(path))?
-        };
-        let name = if path == "-" { "<stdin>" } else { path };
+        let (name, bytes) = read_bytes(path)?;
+        Source::from_bytes(&name, bytes)
+    }
+
+    /// Text from raw bytes, checked as `read` checks them (a leading BOM dropped).
+    pub fn from_bytes(name: &str, bytes: Vec<u8>) -> Result<Source> {
         Ok(Source::new(name, decode(name, bytes)?))
     }
 
@@ -43,6 +39,18 @@ impl Source {
         crate::yaml::parse_with(&self.text, limits)
             .map_err(|e| anyhow::anyhow!("{}:{}:{}: {}", self.name, e.line, e.col, e.message))
     }
+}
+
+/// The raw bytes of a file, or of stdin when the path is `-`, with the name errors call it by.
+pub fn read_bytes(path: &str) -> Result<(String, Vec<u8>)> {
+    if path == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("cannot read standard input")?;
+        return Ok(("<stdin>".into(), buf));
+    }
+    Ok((path.to_string(), read_file(Path::new(path))?))
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {

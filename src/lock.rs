@@ -1,0 +1,446 @@
+//! Image locks: which digest each image of a release was tested with.
+//!
+//! Two formats are read: opsta-lint's own `ReleaseLock` and carvel imgpkg's `ImagesLock`, which vendors
+//! already publish. Every problem in a lock (malformed YAML, a bad digest, one image locked to two digests) is an
+//! error naming the lock's file, line and column: a post-renderer must not guess which digest was tested.
+
+use crate::image::{check_digest, ImageRef};
+use crate::source::Source;
+use crate::yaml::{Node, Value};
+use anyhow::{bail, Result};
+use std::collections::HashMap;
+
+pub const NATIVE_API_VERSION: &str = "opsta-lint/v1";
+pub const NATIVE_KIND: &str = "ReleaseLock";
+pub const IMGPKG_API_VERSION: &str = "imgpkg.carvel.dev/v1alpha1";
+pub const IMGPKG_KIND: &str = "ImagesLock";
+/// The annotation kbld and imgpkg use to remember the reference an image was resolved from.
+const KBLD_ID: &str = "kbld.carvel.dev/id";
+
+/// A lock: digests by normalized `name:tag`, and every digest locked for each name.
+#[derive(Debug, Default)]
+pub struct Lock {
+    pub name: String,
+    pub product: Option<String>,
+    pub version: Option<String>,
+    by_tag: HashMap<String, Locked>,
+    by_name: HashMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+struct Locked {
+    digest: String,
+    line: usize,
+}
+
+/// What the lock says about one image reference.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The digest to pin to.
+    Pinned(String),
+    /// The reference carries a digest the lock does not hold for it; `locked` lists the lock's digests.
+    Mismatch { locked: Vec<String> },
+    /// The lock knows nothing about this reference.
+    Unlocked,
+}
+
+impl Lock {
+    /// Reads and checks a lock file.
+    pub fn read(path: &str) -> Result<Lock> {
+        Lock::parse(&Source::read(path)?)
+    }
+
+    /// Checks a lock's text; errors are `file:line:col: message`.
+    pub fn parse(source: &Source) -> Result<Lock> {
+        let docs = source.yaml()?;
+        let [doc] = docs.as_slice() else {
+            bail!(
+                "{}: a lock holds exactly one YAML document, found {}",
+                source.name,
+                docs.len()
+            );
+        };
+        let mut lock = Lock {
+            name: source.name.clone(),
+            ..Lock::default()
+        };
+        let at = |node: &Node| {
+            format!(
+                "{}:{}:{}",
+                source.name, node.span.start.line, node.span.start.col
+            )
+        };
+        let field = |key: &str| -> Result<Option<&str>> {
+            match doc.get(key) {
+                None => Ok(None),
+                Some(node) => match node.as_str() {
+                    Some(s) => Ok(Some(s)),
+                    None => bail!("{}: `{key}` must be a string", at(node)),
+                },
+            }
+        };
+        if !matches!(doc.value, Value::Map(_)) {
+            bail!(
+                "{}: a lock must be a mapping with apiVersion, kind and images",
+                at(doc)
+            );
+        }
+        match (field("apiVersion")?, field("kind")?) {
+            (Some(NATIVE_API_VERSION), Some(NATIVE_KIND)) => {
+                lock.product = field("product")?.map(str::to_string);
+                lock.version = field("version")?.map(str::to_string);
+                lock.read_native(doc, &at)?;
+            }
+            (Some(IMGPKG_API_VERSION), Some(IMGPKG_KIND)) => lock.read_imgpkg(doc, &at)?,
+            (api, kind) => bail!(
+                "{}: not a lock: expected apiVersion {NATIVE_API_VERSION} kind {NATIVE_KIND}, or apiVersion \
+                 {IMGPKG_API_VERSION} kind {IMGPKG_KIND}; found apiVersion {} kind {}",
+                at(doc),
+                api.unwrap_or("(none)"),
+                kind.unwrap_or("(none)")
+            ),
+        }
+        Ok(lock)
+    }
+
+    fn read_native(&mut self, doc: &Node, at: &dyn Fn(&Node) -> String) -> Result<()> {
+        check_keys(
+            doc,
+            &["apiVersion", "kind", "product", "version", "images"],
+            at,
+        )?;
+        for entry in images(doc, at)? {
+            check_keys(entry, &["image", "digest"], at)?;
+            let (image_node, image) = image_of(entry, at)?;
+            let digest = match (entry.get("digest"), &image.digest) {
+                (Some(node), written) => {
+                    let digest = string(node, "digest", at)?;
+                    check_digest(digest).map_err(|e| anyhow::anyhow!("{}: {e}", at(node)))?;
+                    if written.as_deref().is_some_and(|w| w != digest) {
+                        bail!("{}: the image's own digest differs from `digest`", at(node));
+                    }
+                    digest.to_string()
+                }
+                (None, Some(written)) => written.clone(),
+                (None, None) => bail!(
+                    "{}: `digest` is missing (sha256: and 64 hex digits)",
+                    at(entry)
+                ),
+            };
+            self.add(&image, &digest, image_node, at)?;
+        }
+        Ok(())
+    }
+
+    fn read_imgpkg(&mut self, doc: &Node, at: &dyn Fn(&Node) -> String) -> Result<()> {
+        for entry in images(doc, at)? {
+            let (image_node, image) = image_of(entry, at)?;
+            let Some(digest) = image.digest.clone() else {
+                bail!(
+                    "{}: an ImagesLock image must carry its digest (name@sha256:...)",
+                    at(image_node)
+                );
+            };
+            self.add(&image, &digest, image_node, at)?;
+            let origin = entry.get("annotations").and_then(|a| a.get(KBLD_ID));
+            if let Some(node) = origin {
+                let id = ImageRef::parse(string(node, KBLD_ID, at)?)
+                    .map_err(|e| anyhow::anyhow!("{}: {KBLD_ID}: {e}", at(node)))?;
+                self.add(&id, &digest, node, at)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records one locked image; a second, different digest for the same image is an error.
+    fn add(
+        &mut self,
+        image: &ImageRef,
+        digest: &str,
+        node: &Node,
+        at: &dyn Fn(&Node) -> String,
+    ) -> Result<()> {
+        let line = node.span.start.line;
+        let names = self.by_name.entry(image.name()).or_default();
+        if !names.iter().any(|d| d == digest) {
+            names.push(digest.to_string());
+        }
+        let has_tag = image.tag.is_some() || image.digest.is_none();
+        if !has_tag {
+            return Ok(());
+        }
+        let key = image.name_and_tag();
+        match self.by_tag.get(&key) {
+            Some(first) if first.digest != digest => bail!(
+                "{}: {key} is locked twice with different digests (line {} says {}, this entry says {digest})",
+                at(node),
+                first.line,
+                first.digest
+            ),
+            Some(_) => Ok(()),
+            None => {
+                let digest = digest.to_string();
+                self.by_tag.insert(key, Locked { digest, line });
+                Ok(())
+            }
+        }
+    }
+
+    /// What the lock says about `image` (a reference already normalized by parsing).
+    pub fn verdict(&self, image: &ImageRef) -> Verdict {
+        let tagged = image.tag.is_some() || image.digest.is_none();
+        let locked_tag = tagged
+            .then(|| self.by_tag.get(&image.name_and_tag()))
+            .flatten();
+        let for_name = self.by_name.get(&image.name());
+        match (locked_tag, &image.digest) {
+            (Some(l), None) => Verdict::Pinned(l.digest.clone()),
+            (Some(l), Some(d)) if *d == l.digest => Verdict::Pinned(l.digest.clone()),
+            (Some(l), Some(_)) => Verdict::Mismatch {
+                locked: vec![l.digest.clone()],
+            },
+            (None, Some(d)) => match for_name {
+                Some(digests) if digests.contains(d) => Verdict::Pinned(d.clone()),
+                Some(digests) => Verdict::Mismatch {
+                    locked: digests.clone(),
+                },
+                None => Verdict::Unlocked,
+            },
+            (None, None) => Verdict::Unlocked,
+        }
+    }
+
+    /// How many distinct images (by name) the lock holds.
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+}
+
+fn images<'a>(doc: &'a Node, at: &dyn Fn(&Node) -> String) -> Result<&'a [Node]> {
+    match doc.get("images").map(|n| (n, &n.value)) {
+        Some((_, Value::Seq(items))) => Ok(items),
+        Some((_, Value::Null)) => Ok(&[]),
+        Some((node, _)) => bail!("{}: `images` must be a list", at(node)),
+        None => bail!("{}: `images` is missing", at(doc)),
+    }
+}
+
+fn image_of<'a>(entry: &'a Node, at: &dyn Fn(&Node) -> String) -> Result<(&'a Node, ImageRef)> {
+    if !matches!(entry.value, Value::Map(_)) {
+        bail!(
+            "{}: each entry of `images` must be a mapping with `image`",
+            at(entry)
+        );
+    }
+    let Some(node) = entry.get("image") else {
+        bail!("{}: `image` is missing", at(entry));
+    };
+    let image = ImageRef::parse(string(node, "image", at)?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", at(node)))?;
+    Ok((node, image))
+}
+
+fn string<'a>(node: &'a Node, key: &str, at: &dyn Fn(&Node) -> String) -> Result<&'a str> {
+    node.as_str()
+        .ok_or_else(|| anyhow::anyhow!("{}: `{key}` must be a string", at(node)))
+}
+
+fn check_keys(map: &Node, known: &[&str], at: &dyn Fn(&Node) -> String) -> Result<()> {
+    if let Value::Map(entries) = &map.value {
+        for (key, _) in entries {
+            let name = key.key_text().unwrap_or_default();
+            if !known.contains(&name.as_str()) {
+                bail!(
+                    "{}: unknown key `{name}` (expected one of: {})",
+                    at(key),
+                    known.join(", ")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Arguments of `opsta-lint lock`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A rendered release (`helm template ...` output, or `-` for stdin): list every image it uses as a lock
+    /// skeleton on stdout. Digests already in the render are filled in; the rest are left empty to fill.
+    #[arg(long, value_name = "FILE")]
+    pub from_manifest: String,
+}
+
+pub fn run(args: &Args) -> Result<u8> {
+    let source = Source::read(&args.from_manifest)?;
+    let scan = crate::images_in::scan(&source.text, &[])
+        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {}", source.name, e.line, e.col, e.message))?;
+    print!("{}", skeleton(&scan));
+    Ok(crate::exit::OK)
+}
+
+/// A ReleaseLock listing each image of a render once (by name and tag, as first written), with where it is used.
+pub fn skeleton(scan: &crate::images_in::Scan) -> String {
+    let mut images: Vec<(ImageRef, Vec<String>)> = Vec::new();
+    for site in &scan.sites {
+        let Ok(image) = ImageRef::parse(&site.text) else {
+            continue;
+        };
+        let used_by = format!("{}, {}", site.resource, site.place);
+        match images.iter_mut().find(|(i, _)| same_image(i, &image)) {
+            Some((_, uses)) => uses.push(used_by),
+            None => images.push((image, vec![used_by])),
+        }
+    }
+    let mut out = format!("apiVersion: {NATIVE_API_VERSION}\nkind: {NATIVE_KIND}\n");
+    let chart = scan
+        .charts
+        .first()
+        .and_then(|c| crate::images_in::split_chart_label(c));
+    if let Some((product, version)) = chart {
+        out.push_str(&format!("# from the render of chart {product} {version}\nproduct: {product}\nversion: {version}\n"));
+    }
+    out.push_str(if images.is_empty() {
+        "images: []\n"
+    } else {
+        "images:\n"
+    });
+    for (image, uses) in images {
+        for used_by in uses.iter().take(3) {
+            out.push_str(&format!("  # {used_by}\n"));
+        }
+        if uses.len() > 3 {
+            out.push_str(&format!("  # ... and {} more\n", uses.len() - 3));
+        }
+        let unpinned = image.without_digest();
+        let digest = image.digest.as_deref().unwrap_or("");
+        out.push_str(&format!(
+            "  - image: {unpinned}\n    digest: \"{digest}\"\n"
+        ));
+    }
+    out
+}
+
+fn same_image(a: &ImageRef, b: &ImageRef) -> bool {
+    let key = |i: &ImageRef| match (&i.tag, &i.digest) {
+        (None, Some(digest)) => format!("{}@{digest}", i.name()),
+        _ => i.name_and_tag(),
+    };
+    key(a) == key(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    fn lock(text: &str) -> Result<Lock> {
+        Lock::parse(&Source::new("lock.yaml", text))
+    }
+
+    fn native(entries: &str) -> String {
+        format!("apiVersion: opsta-lint/v1\nkind: ReleaseLock\nproduct: catalyst\nversion: 1.90.0\nimages:\n{entries}")
+    }
+
+    fn verdict(lock: &Lock, image: &str) -> Verdict {
+        lock.verdict(&ImageRef::parse(image).unwrap())
+    }
+
+    #[test]
+    fn reads_the_native_lock_and_matches_normalized_names() {
+        let l = lock(&native(&format!("  - image: nginx:1.27\n    digest: {A}\n  - image: ghcr.io/dapr/daprd:1.17.3\n    digest: {B}\n"))).unwrap();
+        assert_eq!(
+            (l.product.as_deref(), l.version.as_deref()),
+            (Some("catalyst"), Some("1.90.0"))
+        );
+        assert_eq!(
+            verdict(&l, "docker.io/library/nginx:1.27"),
+            Verdict::Pinned(A.into())
+        );
+        assert_eq!(
+            verdict(&l, &format!("nginx:1.27@{A}")),
+            Verdict::Pinned(A.into())
+        );
+        assert_eq!(
+            verdict(&l, &format!("ghcr.io/dapr/daprd@{B}")),
+            Verdict::Pinned(B.into())
+        );
+        assert_eq!(
+            verdict(&l, &format!("nginx:1.27@{B}")),
+            Verdict::Mismatch {
+                locked: vec![A.into()]
+            }
+        );
+        assert_eq!(verdict(&l, "nginx"), Verdict::Unlocked);
+        assert_eq!(verdict(&l, "nginx:1.28"), Verdict::Unlocked);
+    }
+
+    #[test]
+    fn reads_imgpkg_images_locks_with_their_origins() {
+        let text = format!(
+            "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImagesLock\nimages:\n- image: registry.corp/mirror/nginx@{A}\n  annotations:\n    kbld.carvel.dev/id: nginx:1.27\n"
+        );
+        let l = lock(&text).unwrap();
+        assert_eq!(verdict(&l, "nginx:1.27"), Verdict::Pinned(A.into()));
+        assert_eq!(
+            verdict(&l, &format!("registry.corp/mirror/nginx@{A}")),
+            Verdict::Pinned(A.into())
+        );
+        let bare = "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImagesLock\nimages:\n- image: nginx:1.27\n";
+        assert!(lock(bare)
+            .unwrap_err()
+            .to_string()
+            .starts_with("lock.yaml:4:10: an ImagesLock image must carry its digest"));
+    }
+
+    #[test]
+    fn refuses_bad_locks_with_their_location() {
+        let bad_digest = lock(&native("  - image: nginx:1\n    digest: sha256:abc\n")).unwrap_err();
+        assert!(
+            bad_digest
+                .to_string()
+                .starts_with("lock.yaml:7:13: digest \"sha256:abc\""),
+            "{bad_digest}"
+        );
+        let twice = lock(&native(&format!(
+            "  - image: nginx:1\n    digest: {A}\n  - image: docker.io/library/nginx:1\n    digest: {B}\n"
+        )))
+        .unwrap_err();
+        assert!(
+            twice
+                .to_string()
+                .starts_with("lock.yaml:8:12: docker.io/library/nginx:1 is locked twice"),
+            "{twice}"
+        );
+        let same = native(&format!(
+            "  - image: nginx:1\n    digest: {A}\n  - image: nginx:1\n    digest: {A}\n"
+        ));
+        assert!(lock(&same).is_ok());
+        let typo = lock(&native(&format!("  - image: nginx:1\n    digets: {A}\n"))).unwrap_err();
+        assert!(typo.to_string().contains("unknown key `digets`"), "{typo}");
+        let missing = lock(&native("  - image: nginx:1\n")).unwrap_err();
+        assert!(
+            missing.to_string().contains("`digest` is missing"),
+            "{missing}"
+        );
+        let other = lock("apiVersion: v1\nkind: ConfigMap\n").unwrap_err();
+        assert!(
+            other.to_string().starts_with("lock.yaml:1:1: not a lock"),
+            "{other}"
+        );
+        let broken = lock("images: [\n").unwrap_err();
+        assert!(broken.to_string().starts_with("lock.yaml:"), "{broken}");
+        let bad_image = lock(&native(&format!("  - image: Nginx\n    digest: {A}\n"))).unwrap_err();
+        assert!(
+            bad_image
+                .to_string()
+                .starts_with("lock.yaml:6:12: repository"),
+            "{bad_image}"
+        );
+    }
+}
