@@ -5,6 +5,7 @@ pub mod cli;
 pub mod diff;
 pub mod exit;
 pub mod image;
+pub mod image_policy;
 pub mod images_in;
 pub mod lint;
 pub mod lock;

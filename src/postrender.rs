@@ -13,9 +13,10 @@
 use crate::image::ImageRef;
 use crate::images_in::{self, Site};
 use crate::lock::{Lock, Verdict};
+use crate::product::Product;
 use crate::source::Source;
 use crate::yaml::{self, Style};
-use crate::{exit, secrets};
+use crate::{exit, image_policy, secrets};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -41,6 +42,10 @@ pub struct Args {
     /// Also write the findings to FILE (Helm 4 discards a post-renderer's stderr).
     #[arg(long, value_name = "FILE")]
     pub report: Option<String>,
+    /// The product whose checks apply (default: the lock's `product`, else the chart named by the
+    /// `helm.sh/chart` labels). `opsta-lint versions` lists the products the data knows.
+    #[arg(long, value_name = "NAME")]
+    pub product: Option<String>,
     /// Read the manifests from FILE instead of stdin.
     #[arg(long, value_name = "FILE", default_value = "-")]
     pub input: String,
@@ -164,17 +169,27 @@ pub struct Pinning<'a> {
     pub mirrors: &'a [Mirror],
     pub allow_unlocked: bool,
     pub input_name: &'a str,
+    /// The product data; `product` names one of them (else the lock's or the render's labels decide).
+    pub products: &'a [Product],
+    pub product: Option<&'a str>,
+    pub chart_version: Option<&'a str>,
 }
 
 impl Pinning<'_> {
     /// Decides every image of a render: the edits to make and the findings.
     pub fn pin(&self, input: &str) -> Result<Outcome> {
-        let scan = images_in::scan(input, &[]).map_err(|e| {
+        let named = self.product.or(self.lock.product.as_deref());
+        let scan = images_in::scan(input, &self.locations(named)?).map_err(|e| {
             anyhow::anyhow!("{}:{}:{}: {}", self.input_name, e.line, e.col, e.message)
         })?;
         let mut outcome = Outcome::default();
+        let mut images = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for site in &scan.sites {
-            if outcome.edits.contains_key(&site.range.start) {
+            if let Ok(image) = ImageRef::parse(&site.text) {
+                images.push((site, self.unmirrored(&image)));
+            }
+            if !seen.insert(site.range.start) {
                 continue;
             }
             outcome.references += 1;
@@ -191,7 +206,33 @@ impl Pinning<'_> {
         if is_helm3_render(input) {
             outcome.findings.push(helm3_hooks());
         }
+        let lock_version = self.lock.version.as_deref();
+        let release = image_policy::release(
+            self.products,
+            named,
+            self.chart_version,
+            &scan.charts,
+            lock_version,
+        )?;
+        if let Some(release) = release {
+            let found = image_policy::check(&release, &images, lock_version, self.input_name)?;
+            outcome.findings.extend(found);
+        }
         Ok(outcome)
+    }
+
+    /// Image locations the product data declares: the named product's, else every product's.
+    fn locations(&self, named: Option<&str>) -> Result<Vec<images_in::Location>> {
+        let products = self
+            .products
+            .iter()
+            .filter(|p| named.is_none_or(|n| n == p.name));
+        let paths = products.flat_map(|p| p.image_locations.manifest.iter());
+        paths
+            .map(|path| {
+                images_in::Location::parse(path).map_err(|e| anyhow::anyhow!("product data: {e}"))
+            })
+            .collect()
     }
 
     /// The new text of one reference, or `None` when it stays as it is or cannot be pinned (then a finding says
@@ -344,12 +385,19 @@ fn helm3_hooks() -> Finding {
 
 pub fn run(args: &Args) -> Result<u8> {
     let lock = Lock::read(&args.lock)?;
+    let products = Product::all()?;
+    if let Some(name) = &args.product {
+        Product::load(name)?;
+    }
     let (bom, source) = read_input(&args.input)?;
     let pinning = Pinning {
         lock: &lock,
         mirrors: &args.mirror,
         allow_unlocked: args.allow_unlocked,
         input_name: &source.name,
+        products: &products,
+        product: args.product.as_deref(),
+        chart_version: args.chart_version.as_deref(),
     };
     let mut outcome = pinning.pin(&source.text)?;
     outcome
@@ -452,6 +500,9 @@ mod tests {
             mirrors: &mirrors,
             allow_unlocked: allow,
             input_name: "in.yaml",
+            products: &[],
+            product: None,
+            chart_version: None,
         };
         let outcome = pinning.pin(input).unwrap();
         (outcome.pieces(input).concat(), outcome)

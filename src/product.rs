@@ -161,6 +161,10 @@ pub struct ProductVersionTag {
     /// Written before the product version in the expected tag (e.g. `v`).
     #[serde(default)]
     pub tag_prefix: String,
+    /// Regex on a normalized image name (`ghcr.io/x/y`) that picks the product's own images in a render; the
+    /// post-renderer checks that each carries `tagPrefix` + the product version.
+    #[serde(default)]
+    pub image_pattern: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
