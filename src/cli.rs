@@ -39,7 +39,13 @@ pub enum Command {
     /// Print the component versions (e.g. Dapr) a product's chart version pins.
     #[command(after_help = EXIT_CODES)]
     Versions(crate::product::VersionsArgs),
+    /// Show the deployed release the upgrade rules compare against (values with secrets masked).
+    #[command(after_help = EXIT_CODES)]
+    Release(crate::release::Args),
 }
+
+/// Seconds one request to the Kubernetes API server may take by default.
+pub const DEFAULT_REQUEST_TIMEOUT: u64 = 20;
 
 /// Where to find a deployed release (shared by the jobs that compare against the cluster).
 #[derive(Debug, Clone, Default, Args)]
@@ -56,4 +62,7 @@ pub struct ClusterArgs {
     /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
     #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
     pub kubeconfig: Option<String>,
+    /// Seconds one request to the API server may take (connecting, then answering) before giving up.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_REQUEST_TIMEOUT)]
+    pub request_timeout: u64,
 }

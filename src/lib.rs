@@ -2,6 +2,8 @@
 //! read the inputs, parse them, check them, report.
 
 pub mod cli;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod diff;
 pub mod exit;
 pub mod image;
@@ -25,5 +27,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Lock(args) => lock::run(&args),
         cli::Command::Diff(args) => diff::run(&args),
         cli::Command::Versions(args) => product::run_versions(&args),
+        cli::Command::Release(args) => release::run(&args),
     }
 }

@@ -1,7 +1,8 @@
 //! A Helm release as Helm stores it: `data.release` of the release Secret or ConfigMap is
 //! base64(gzip(JSON)) (old releases lack the gzip). Helm 3 and Helm 4 write the same fields; unknown ones are ignored.
 
-use anyhow::{bail, Context, Result};
+use crate::cli::ClusterArgs;
+use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine;
 use serde::Deserialize;
 use std::io::Read;
@@ -83,7 +84,7 @@ pub fn decode(payload: &[u8]) -> Result<Release> {
         .collect();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(&compact)
-        .context("the release payload is not Helm's format: it is not base64")?;
+        .context("the release payload is not in Helm's format: it is not base64")?;
     if bytes.starts_with(&[0x1f, 0x8b]) {
         from_json(&gunzip(&bytes)?)
     } else {
@@ -96,10 +97,10 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>> {
     flate2::read::GzDecoder::new(bytes)
         .take(MAX_RELEASE_BYTES + 1)
         .read_to_end(&mut json)
-        .context("the release payload is not Helm's format: its gzip data is corrupt")?;
+        .context("the release payload is not in Helm's format: its gzip data is corrupt")?;
     if json.len() as u64 > MAX_RELEASE_BYTES {
         bail!(
-            "the release payload is not Helm's format: it inflates past {} MiB",
+            "the release payload is not in Helm's format: it inflates past {} MiB",
             MAX_RELEASE_BYTES >> 20
         );
     }
@@ -109,7 +110,7 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>> {
 /// Reads a release from its JSON (as `helm install --dry-run -o json` prints it, or as stored after decoding).
 pub fn from_json(json: &[u8]) -> Result<Release> {
     let stored: Stored = serde_json::from_slice(json).context(
-        "the release payload is not Helm's format: its JSON lacks a Helm release's fields",
+        "the release payload is not in Helm's format: its JSON lacks a Helm release's fields",
     )?;
     Ok(Release {
         name: stored.name,
@@ -128,6 +129,152 @@ pub fn from_json(json: &[u8]) -> Result<Release> {
             .map(|h| (h.name, h.manifest))
             .collect(),
     })
+}
+
+/// The deployed release `--release` names (None without `--release`), read from the cluster.
+pub fn deployed(args: &ClusterArgs) -> Result<Option<Release>> {
+    match &args.release {
+        Some(name) => fetch(args, name).map(Some),
+        None => Ok(None),
+    }
+}
+
+#[cfg(feature = "cluster")]
+fn fetch(args: &ClusterArgs, name: &str) -> Result<Release> {
+    crate::cluster::Cluster::connect(args)?.deployed_release(name)
+}
+
+#[cfg(not(feature = "cluster"))]
+fn fetch(_args: &ClusterArgs, name: &str) -> Result<Release> {
+    bail!(
+        "cannot read release {name}: this opsta-lint was built without the `cluster` feature; pass the deployed \
+         values with --previous-values FILE instead"
+    )
+}
+
+/// Arguments of `opsta-lint release`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The release to show (or --release NAME).
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// `opsta-lint release NAME -n NS`: what the upgrade rules compare against, with secrets masked.
+pub fn run(args: &Args) -> Result<u8> {
+    let name = args.name.as_ref().or(args.cluster.release.as_ref());
+    let name =
+        name.ok_or_else(|| anyhow!("name the release: opsta-lint release NAME -n NAMESPACE"))?;
+    let release = fetch(&args.cluster, name)?;
+    let text = match args.output {
+        Format::Text => release.show(),
+        Format::Json => serde_json::to_string_pretty(&release.summary())? + "\n",
+    };
+    print!("{text}");
+    Ok(crate::exit::OK)
+}
+
+impl Release {
+    /// Name, revision, status, chart and the user values (secrets masked) as JSON.
+    pub fn summary(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name,
+            "namespace": self.namespace,
+            "revision": self.revision,
+            "status": self.status,
+            "chart": {"name": self.chart_name, "version": self.chart_version, "appVersion": self.app_version},
+            "values": crate::secrets::mask_json(&self.config),
+        })
+    }
+
+    /// The summary for a person.
+    pub fn show(&self) -> String {
+        let mut text = format!(
+            "release    {}\nnamespace  {}\nrevision   {}\nstatus     {}\nchart      {} {} (app {})\n",
+            self.name,
+            self.namespace,
+            self.revision,
+            self.status,
+            self.chart_name,
+            self.chart_version,
+            self.app_version
+        );
+        match &self.config {
+            serde_json::Value::Object(map) if !map.is_empty() => {
+                text.push_str("values (user-supplied, secrets masked):\n");
+                write_yaml(&crate::secrets::mask_json(&self.config), 1, &mut text);
+            }
+            _ => text.push_str("values     none given (the chart's defaults)\n"),
+        }
+        text
+    }
+}
+
+/// Writes a JSON value as block YAML for reading (strings quoted whenever Helm's YAML would read them otherwise).
+fn write_yaml(value: &serde_json::Value, depth: usize, out: &mut String) {
+    use serde_json::Value;
+    let indent = "  ".repeat(depth);
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                out.push_str(&format!("{indent}{}:", scalar(&Value::String(key.clone()))));
+                write_item(item, depth, out);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                out.push_str(&format!("{indent}-"));
+                write_item(item, depth, out);
+            }
+        }
+        scalar_value => out.push_str(&format!("{indent}{}\n", scalar(scalar_value))),
+    }
+}
+
+/// The part after `key:` or `-`: a scalar or empty collection on the same line, else a nested block.
+fn write_item(item: &serde_json::Value, depth: usize, out: &mut String) {
+    use serde_json::Value;
+    match item {
+        Value::Object(map) if !map.is_empty() => {
+            out.push('\n');
+            write_yaml(item, depth + 1, out);
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push('\n');
+            write_yaml(item, depth + 1, out);
+        }
+        Value::Object(_) => out.push_str(" {}\n"),
+        Value::Array(_) => out.push_str(" []\n"),
+        other => out.push_str(&format!(" {}\n", scalar(other))),
+    }
+}
+
+fn scalar(value: &serde_json::Value) -> String {
+    let serde_json::Value::String(text) = value else {
+        return value.to_string();
+    };
+    let plain = matches!(crate::yaml::resolve_plain(text), crate::yaml::Value::Str(_))
+        && !text.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@` ".contains(c))
+        && !text.ends_with(' ')
+        && !text.contains(": ")
+        && !text.contains(" #")
+        && !text.contains(|c: char| c.is_control());
+    if plain {
+        text.clone()
+    } else {
+        serde_json::Value::String(text.clone()).to_string()
+    }
 }
 
 #[cfg(test)]
@@ -196,6 +343,45 @@ mod tests {
     }
 
     #[test]
+    fn shows_values_with_secrets_masked_and_risky_strings_quoted() {
+        let json =
+            br#"{"name":"cat","namespace":"cra-agent","version":2,"info":{"status":"deployed"},
+            "chart":{"metadata":{"name":"catalyst","version":"1.89.0","appVersion":"1.89.0"}},
+            "config":{"join_token":"jt-SECRET","management":{"config":{"tunnel":{"enabled":true}}},
+                      "tags":["yes","0755","plain",""],"empty":{},"x":[{"a":1,"b":"c: d"}]}}"#;
+        let release = from_json(json).unwrap();
+        let text = release.show();
+        assert!(!text.contains("jt-SECRET"), "{text}");
+        let expected = "\
+release    cat
+namespace  cra-agent
+revision   2
+status     deployed
+chart      catalyst 1.89.0 (app 1.89.0)
+values (user-supplied, secrets masked):
+  join_token: <redacted>
+  management:
+    config:
+      tunnel:
+        enabled: true
+  tags:
+    - \"yes\"
+    - \"0755\"
+    - plain
+    - \"\"
+  empty: {}
+  x:
+    -
+      a: 1
+      b: \"c: d\"
+";
+        assert_eq!(text, expected);
+        let summary = release.summary();
+        assert_eq!(summary["values"]["join_token"], crate::secrets::MASK);
+        assert_eq!(summary["chart"]["version"], "1.89.0");
+    }
+
+    #[test]
     fn payloads_that_are_not_helms_say_so() {
         let cases: [(&[u8], &str); 4] = [
             (b"%%% not base64", "not base64"),
@@ -212,7 +398,7 @@ mod tests {
         for (payload, expected) in cases {
             let error = format!("{:#}", decode(payload).unwrap_err());
             assert!(
-                error.contains("not Helm's format") && error.contains(expected),
+                error.contains("not in Helm's format") && error.contains(expected),
                 "{error}"
             );
         }

@@ -143,6 +143,43 @@ fn releases_written_by_real_helm_3_and_4_read_the_same() {
                     .is_some(),
                 "helm {major}: hook created"
             );
+
+            let release = stored_release(&kube, driver, 2);
+            let what = format!("helm {major}, {driver} driver");
+            assert_eq!(
+                (release.name.as_str(), release.namespace.as_str()),
+                ("cat", NS),
+                "{what}"
+            );
+            assert_eq!(
+                (release.revision, release.status.as_str()),
+                (2, "deployed"),
+                "{what}"
+            );
+            let chart = (release.chart_name.as_str(), release.chart_version.as_str());
+            assert_eq!(chart, ("catalyst", "1.89.0"), "{what}");
+            assert_eq!(release.app_version, "1.89.0", "{what}");
+            let user_values = serde_json::json!({"join_token": "jt-SECRET-2",
+                "management": {"config": {"tunnel": {"enabled": true}}}});
+            assert_eq!(
+                release.config, user_values,
+                "{what}: only the user-supplied values"
+            );
+            assert!(
+                release.manifest.contains("name: catalyst-agent-config"),
+                "{what}"
+            );
+            assert_eq!(release.hooks.len(), 1, "{what}: {:?}", release.hooks);
+            assert_eq!(release.hooks[0].0, "catalyst-upgrade-check", "{what}");
+            assert!(release.hooks[0]
+                .1
+                .contains("helm.sh/hook: pre-install,pre-upgrade"));
+            assert_eq!(
+                stored_release(&kube, driver, 1).status,
+                "superseded",
+                "{what}"
+            );
+            read.push(release);
         }
     }
     assert!(
@@ -170,4 +207,187 @@ fn stored_release(kube: &FakeKube, driver: &str, revision: u32) -> opsta_lint::r
             .unwrap(),
     };
     opsta_lint::release::decode(&payload).unwrap()
+}
+
+/// Runs opsta-lint with `kubeconfig` and no inherited Helm settings; returns (exit code, stdout, stderr).
+fn opsta(kubeconfig: &std::path::Path, driver: &str, args: &[&str]) -> (i32, String, String) {
+    let mut command = common::bin();
+    for var in ["HELM_NAMESPACE", "HELM_KUBECONTEXT", "HELM_DRIVER"] {
+        command.env_remove(var);
+    }
+    let output = command
+        .env("KUBECONFIG", kubeconfig)
+        .env("HELM_DRIVER", driver)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (
+        output.status.code().unwrap_or(-1),
+        text(&output.stdout),
+        text(&output.stderr),
+    )
+}
+
+/// A fake server holding release `cat` (two revisions) written by the real Helm 3.
+fn installed(driver: &str) -> FakeKube {
+    let kube = FakeKube::start();
+    install_and_upgrade(&kube, 3, driver);
+    kube.clear_requests();
+    kube
+}
+
+#[test]
+fn release_shows_the_deployed_revision_with_secrets_masked_reading_only_its_namespace() {
+    for driver in ["secret", "configmap"] {
+        let kube = installed(driver);
+        let (code, stdout, stderr) =
+            opsta(&kube.kubeconfig(), driver, &["release", "cat", "-n", NS]);
+        assert_eq!(code, 0, "{stderr}");
+        for line in [
+            "revision   2",
+            "status     deployed",
+            "chart      catalyst 1.89.0",
+            "  join_token: <redacted>",
+        ] {
+            assert!(
+                stdout.contains(line),
+                "{driver}: {line:?} missing from\n{stdout}"
+            );
+        }
+        assert!(
+            !stdout.contains("jt-SECRET") && !stderr.contains("jt-SECRET"),
+            "{stdout}"
+        );
+        let resource = if driver == "configmap" {
+            "configmaps"
+        } else {
+            "secrets"
+        };
+        let expected =
+            format!("GET /api/v1/namespaces/{NS}/{resource}?labelSelector=owner=helm,name=cat");
+        assert_eq!(
+            kube.requests(),
+            [expected],
+            "one read-only list in the release namespace"
+        );
+
+        let (code, stdout, _) = opsta(
+            &kube.kubeconfig(),
+            driver,
+            &["release", "cat", "-n", NS, "-o", "json"],
+        );
+        assert_eq!(code, 0);
+        let summary: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(summary["revision"], 2);
+        assert_eq!(summary["chart"]["version"], "1.89.0");
+        assert_eq!(summary["values"]["join_token"], "<redacted>");
+        assert_eq!(
+            summary["values"]["management"]["config"]["tunnel"]["enabled"],
+            true
+        );
+    }
+}
+
+/// Asserts opsta-lint could not run (exit 2) and said each of `expected`, plus the offline way out.
+fn assert_fails(result: (i32, String, String), expected: &[&str]) {
+    let (code, stdout, stderr) = result;
+    if std::env::var_os("SHOW_ERRORS").is_some() {
+        eprintln!("{stderr}");
+    }
+    assert_eq!(code, 2, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    for text in expected.iter().chain(&["--previous-values"]) {
+        assert!(stderr.contains(text), "{text:?} missing from: {stderr}");
+    }
+    assert!(!stderr.contains("jt-SECRET"), "{stderr}");
+}
+
+#[test]
+fn cluster_failures_are_clear_errors_that_suggest_the_offline_flag() {
+    let kube = installed("secret");
+    let kubeconfig = kube.kubeconfig();
+    let release = |name: &str| opsta(&kubeconfig, "secret", &["release", name, "-n", NS]);
+
+    assert_fails(
+        release("nope"),
+        &["release nope not found in namespace cra-agent"],
+    );
+
+    kube.edit("secrets", NS, "sh.helm.release.v1.cat.v2", |secret| {
+        secret["data"]["release"] = "bm90IGhlbG0=".into(); // base64("not helm")
+    });
+    assert_fails(
+        release("cat"),
+        &["Secret sh.helm.release.v1.cat.v2", "not in Helm's format"],
+    );
+
+    kube.refuse("list", "secrets", 403);
+    assert_fails(
+        release("cat"),
+        &[
+            "refused to list secrets in namespace cra-agent",
+            "403 Forbidden",
+        ],
+    );
+
+    let other = FakeKube::start();
+    other.refuse("*", "*", 401);
+    let (code, stdout, stderr) =
+        opsta(&other.kubeconfig(), "secret", &["release", "cat", "-n", NS]);
+    assert_fails(
+        (code, stdout, stderr),
+        &["401 Unauthorized", "list secrets"],
+    );
+}
+
+#[test]
+fn unreachable_servers_and_missing_kubeconfigs_fail_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on a port just released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let refused = dir.path().join("refused");
+    std::fs::write(
+        &refused,
+        kubeconfig_for(&format!("http://127.0.0.1:{port}")),
+    )
+    .unwrap();
+    assert_fails(
+        opsta(&refused, "secret", &["release", "cat", "-n", NS]),
+        &["cannot reach the Kubernetes API server at http://127.0.0.1"],
+    );
+
+    // A server that accepts connections and never answers: the deadline ends the wait.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hangs = dir.path().join("hangs");
+    std::fs::write(
+        &hangs,
+        kubeconfig_for(&format!("http://{}", silent.local_addr().unwrap())),
+    )
+    .unwrap();
+    let args = ["release", "cat", "-n", NS, "--request-timeout", "1"];
+    assert_fails(opsta(&hangs, "secret", &args), &["http://127.0.0.1"]);
+
+    let missing = dir.path().join("no-such-kubeconfig");
+    assert_fails(
+        opsta(&missing, "secret", &["release", "cat"]),
+        &["kubeconfig", "no-such-kubeconfig"],
+    );
+
+    let kube = FakeKube::start();
+    assert_fails(
+        opsta(&kube.kubeconfig(), "sql", &["release", "cat"]),
+        &["HELM_DRIVER=sql is not supported"],
+    );
+}
+
+fn kubeconfig_for(server: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\ncontexts:\n- name: c\n  \
+         context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n"
+    )
 }
