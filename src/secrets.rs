@@ -4,6 +4,9 @@
 /// What a hidden value is shown as.
 pub const MASK: &str = "<redacted>";
 
+/// What a hidden value is shown as on the new side of a comparison when it differs from the old one.
+pub const MASK_CHANGED: &str = "<redacted (changed)>";
+
 /// Key names whose values are secret wherever they appear (compared case-insensitively, ignoring `_` and `-`).
 const SECRET_WORDS: &[&str] = &[
     "jointoken",
@@ -45,6 +48,28 @@ pub fn is_secret_key(key: &str) -> bool {
     SECRET_WORDS.iter().any(|w| folded.ends_with(w))
 }
 
+/// True when the value under `key` of a mapping is secret: a secret-looking key, or the `value` of a
+/// `{name, value}` entry whose name looks secret (a container env var such as `CRA_HOST_JOIN_TOKEN`).
+/// `entry_name` is the mapping's `name` when it has a string one.
+pub fn is_secret_field(key: &str, entry_name: Option<&str>) -> bool {
+    is_secret_key(key) || (key == "value" && entry_name.is_some_and(is_secret_key))
+}
+
+/// True when a text mentions a secret word anywhere: a cheap test before looking closer.
+pub fn mentions_secret(text: &str) -> bool {
+    let folded: String = text
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    SECRET_WORDS.iter().any(|w| folded.contains(w))
+}
+
+/// True when a value was already hidden by this module.
+pub fn is_masked(value: &str) -> bool {
+    value == MASK || value == MASK_CHANGED
+}
+
 /// A copy of a JSON value with every secret-keyed value (at any depth) replaced by the mask.
 pub fn mask_json(value: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
@@ -52,7 +77,8 @@ pub fn mask_json(value: &serde_json::Value) -> serde_json::Value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
-                    let hidden = is_secret_key(k) && !v.is_object() && !v.is_null();
+                    let name = map.get("name").and_then(Value::as_str);
+                    let hidden = is_secret_field(k, name) && !v.is_object() && !v.is_null();
                     let v = if hidden {
                         Value::String(MASK.into())
                     } else {
@@ -68,27 +94,47 @@ pub fn mask_json(value: &serde_json::Value) -> serde_json::Value {
 }
 
 /// Masks `key: value` / `key=value` / `"key": "value"` occurrences of secret keys inside free text
-/// (config files embedded in ConfigMaps, error messages). Line-based and conservative.
+/// (config files embedded in ConfigMaps, error messages). Line-based and conservative. A `value:` line right
+/// after a `name:` line naming a secret (an env var written out as text) is hidden too.
 pub fn mask_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    let mut entry_name: Option<String> = None;
     for line in text.split_inclusive('\n') {
-        out.push_str(&mask_line(line));
+        out.push_str(&mask_line(line, entry_name.as_deref()));
+        entry_name = line_key_value(line)
+            .filter(|(key, _)| *key == "name")
+            .map(|(_, value)| value.trim_matches(['"', '\'']).to_string());
     }
     out
 }
 
-fn mask_line(line: &str) -> String {
+/// The key and value of a `key: value` line (list dash and quotes around the key removed).
+fn line_key_value(line: &str) -> Option<(&str, &str)> {
+    let (key, value) = line.split_once(':')?;
+    let key = key
+        .trim()
+        .trim_matches(|c| c == '"' || c == '\'' || c == '-' || c == ' ');
+    Some((key, value.trim()))
+}
+
+fn mask_line(line: &str, entry_name: Option<&str>) -> String {
     for sep in [':', '='] {
         let Some(at) = line.find(sep) else { continue };
+        // The last word before the separator: `export API_TOKEN=x`, `--db-password=x`, `"password": x`.
         let key = line[..at]
-            .trim()
-            .trim_matches(|c| c == '"' || c == '\'' || c == '-' || c == ' ');
-        if key.is_empty() || key.contains(char::is_whitespace) || !is_secret_key(key) {
+            .split_whitespace()
+            .next_back()
+            .unwrap_or("")
+            .trim_matches(|c| c == '"' || c == '\'' || c == '-');
+        let secret = sep == ':' && is_secret_field(key, entry_name) || is_secret_key(key);
+        if key.is_empty() || !secret {
             continue;
         }
         let rest = &line[at + 1..];
         let value = rest.trim_end_matches(['\n', '\r']).trim();
-        if value.is_empty() || value == "|" || value == ">" || value.starts_with('{') {
+        let blank = value.is_empty() || value == "|" || value == ">" || value.starts_with('{');
+        let unquoted = value.trim_matches(['"', '\'']);
+        if blank || unquoted.is_empty() || is_masked(unquoted) {
             continue;
         }
         let ending = &rest[rest.trim_end_matches(['\n', '\r']).len()..];
@@ -135,5 +181,19 @@ mod tests {
         let t = mask_text("host:\n  join_token: jt-SECRET\n  url: x\nPASSWORD=hunter2\r\n");
         assert!(!t.contains("jt-SECRET") && !t.contains("hunter2"), "{t}");
         assert!(t.contains("url: x") && t.ends_with("\r\n"), "{t}");
+    }
+
+    #[test]
+    fn masks_values_of_entries_named_like_secrets() {
+        let v = json!({"env": [{"name": "CRA_HOST_JOIN_TOKEN", "value": "jt-1"}, {"name": "A", "value": "b"}]});
+        let m = mask_json(&v);
+        assert_eq!(m["env"][0]["value"], json!(MASK));
+        assert_eq!(m["env"][1]["value"], json!("b"));
+        let t = mask_text("- name: DB_PASSWORD\n  value: \"hunter2\"\n- name: HOST\n  value: db\n");
+        assert!(!t.contains("hunter2") && t.contains("value: db"), "{t}");
+        assert_eq!(
+            mask_text("token: <redacted (changed)>\n"),
+            "token: <redacted (changed)>\n"
+        );
     }
 }

@@ -1,0 +1,334 @@
+//! Hiding secrets in the two sides of a changed resource, together, so that a secret that changed still
+//! shows as changed (`<redacted>` becoming `<redacted (changed)>`) while its value never shows.
+//!
+//! Hidden: every value of a Secret's `data` and `stringData`; values under secret-looking keys anywhere
+//! (`secrets::is_secret_field`); and, inside text values (config files embedded in ConfigMaps, JSON in
+//! annotations), the same keys, found by parsing the text as YAML or JSON when it parses, else line by line.
+
+use crate::secrets::{self, MASK, MASK_CHANGED};
+use crate::yaml::{self, Node, Value};
+use serde_json::Value as Json;
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// Hides the secrets of a resource pair, where `is_secret` says whether the resource is a Kubernetes Secret.
+pub fn hide_resource(old: Option<&mut Json>, new: Option<&mut Json>, is_secret: bool) {
+    let level = if is_secret {
+        Hidden::SecretObject
+    } else {
+        Hidden::No
+    };
+    visit(old, new, level);
+}
+
+/// How secret the value being visited is.
+#[derive(Clone, Copy, PartialEq)]
+enum Hidden {
+    /// An ordinary value.
+    No,
+    /// The value itself is secret.
+    Yes,
+    /// A Secret object: its `data` and `stringData` entries are secret.
+    SecretObject,
+    /// A Secret's `data` or `stringData`: every entry is secret.
+    AllEntries,
+}
+
+fn visit(old: Option<&mut Json>, new: Option<&mut Json>, level: Hidden) {
+    if level == Hidden::Yes && (hideable(&old) || hideable(&new)) {
+        return replace_pair(old, new);
+    }
+    if let (Some(a), Some(b)) = (&old, &new) {
+        if shape(a) != shape(b) {
+            visit(old, None, level);
+            return visit(None, new, level);
+        }
+    }
+    match old.as_deref().or(new.as_deref()).map(shape) {
+        Some(Shape::Object) => visit_objects(old, new, level),
+        Some(Shape::Text) => hide_strings(old, new),
+        Some(Shape::List) => {
+            let mut a = old.and_then(Json::as_array_mut).map(|v| v.iter_mut());
+            let mut b = new.and_then(Json::as_array_mut).map(|v| v.iter_mut());
+            loop {
+                let (x, y) = (
+                    a.as_mut().and_then(Iterator::next),
+                    b.as_mut().and_then(Iterator::next),
+                );
+                if x.is_none() && y.is_none() {
+                    break;
+                }
+                visit(x, y, Hidden::No);
+            }
+        }
+        Some(Shape::Other) | None => {}
+    }
+}
+
+#[derive(PartialEq)]
+enum Shape {
+    Object,
+    List,
+    Text,
+    Other,
+}
+
+fn shape(v: &Json) -> Shape {
+    match v {
+        Json::Object(_) => Shape::Object,
+        Json::Array(_) => Shape::List,
+        Json::String(_) => Shape::Text,
+        _ => Shape::Other,
+    }
+}
+
+/// A value worth hiding: not a mapping (its own keys are looked at), not null, not empty text (showing that a
+/// secret is unset reveals nothing and helps).
+fn hideable(v: &Option<&mut Json>) -> bool {
+    v.as_deref().is_some_and(worth_hiding)
+}
+
+fn worth_hiding(v: &Json) -> bool {
+    !v.is_object() && !v.is_null() && v.as_str() != Some("")
+}
+
+fn visit_objects(old: Option<&mut Json>, new: Option<&mut Json>, level: Hidden) {
+    let (old, new) = (as_object(old), as_object(new));
+    let mut keys: Vec<String> = new
+        .as_ref()
+        .map_or_else(Vec::new, |m| m.keys().cloned().collect());
+    if let Some(m) = &old {
+        keys.extend(
+            m.keys()
+                .filter(|k| !new.as_ref().is_some_and(|n| n.contains_key(*k)))
+                .cloned(),
+        );
+    }
+    let old_name = old
+        .as_ref()
+        .and_then(|m| m.get("name"))
+        .and_then(Json::as_str)
+        .map(str::to_string);
+    let new_name = new
+        .as_ref()
+        .and_then(|m| m.get("name"))
+        .and_then(Json::as_str)
+        .map(str::to_string);
+    let name = new_name.or(old_name);
+    let (mut old, mut new) = (old, new);
+    for key in keys {
+        let child = match level {
+            Hidden::AllEntries => Hidden::Yes,
+            Hidden::SecretObject if key == "data" || key == "stringData" => Hidden::AllEntries,
+            _ if secrets::is_secret_field(&key, name.as_deref()) => Hidden::Yes,
+            _ => Hidden::No,
+        };
+        let a = old.as_mut().and_then(|m| m.get_mut(&key));
+        let b = new.as_mut().and_then(|m| m.get_mut(&key));
+        visit(a, b, child);
+    }
+}
+
+fn as_object(v: Option<&mut Json>) -> Option<&mut serde_json::Map<String, Json>> {
+    v.and_then(|v| v.as_object_mut())
+}
+
+/// Hides secrets inside two text values (either may be absent).
+fn hide_strings(old: Option<&mut Json>, new: Option<&mut Json>) {
+    let old_text = old.as_ref().and_then(|v| v.as_str()).map(str::to_string);
+    if let Some(Json::String(s)) = new {
+        *s = hide_in_text(s, old_text.as_deref());
+    }
+    if let Some(Json::String(s)) = old {
+        *s = hide_in_text(s, None);
+    }
+}
+
+/// Replaces both sides with the mask; the new side says `changed` when it differs from the old one.
+fn replace_pair(old: Option<&mut Json>, new: Option<&mut Json>) {
+    let same = match (&old, &new) {
+        (Some(a), Some(b)) => **a == **b,
+        _ => true,
+    };
+    if let Some(v) = old.filter(|v| worth_hiding(v)) {
+        *v = Json::String(MASK.into());
+    }
+    if let Some(v) = new.filter(|v| worth_hiding(v)) {
+        *v = Json::String(if same { MASK } else { MASK_CHANGED }.into());
+    }
+}
+
+/// A text with its secrets hidden. With the old side's text given, a secret that differs from the old one
+/// is shown as changed.
+fn hide_in_text(text: &str, old: Option<&str>) -> String {
+    let structured = hide_structured(text, old);
+    let old_structured = old.map(|o| hide_structured(o, None));
+    hide_lines(&structured, old_structured.as_deref())
+}
+
+/// One secret value found inside a text: where it is, and the path and value that identify it.
+struct Found {
+    path: String,
+    range: Range<usize>,
+    value: String,
+}
+
+/// Hides the secret values of a text that parses as YAML or JSON with a mapping or list in it.
+fn hide_structured(text: &str, old: Option<&str>) -> String {
+    let Some(mut found) = secrets_in(text) else {
+        return text.to_string();
+    };
+    let before: HashMap<String, String> = old
+        .and_then(secrets_in)
+        .map(|f| f.into_iter().map(|f| (f.path, f.value)).collect())
+        .unwrap_or_default();
+    found.sort_by_key(|f| std::cmp::Reverse(f.range.start));
+    found.dedup_by_key(|f| f.range.start);
+    let mut out = text.to_string();
+    for f in found {
+        let changed = old.is_some() && before.get(&f.path).is_some_and(|v| *v != f.value);
+        let mut mask = if changed { MASK_CHANGED } else { MASK }.to_string();
+        if text[f.range.clone()].ends_with('\n') {
+            mask.push('\n');
+        }
+        out.replace_range(f.range, &mask);
+    }
+    out
+}
+
+fn secrets_in(text: &str) -> Option<Vec<Found>> {
+    let t = text.trim_start();
+    let worth = text.contains('\n') || t.starts_with('{') || t.starts_with('[');
+    if !worth || !secrets::mentions_secret(text) {
+        return None;
+    }
+    let docs = yaml::parse(text).ok()?;
+    let mut found = Vec::new();
+    for (i, doc) in docs.iter().enumerate() {
+        collect(doc, &i.to_string(), &mut found);
+    }
+    Some(found)
+}
+
+fn collect(node: &Node, path: &str, found: &mut Vec<Found>) {
+    match &node.value {
+        Value::Map(entries) => {
+            let name = node.get("name").and_then(Node::as_str);
+            for (k, v) in entries {
+                let key = k.key_text().unwrap_or_default();
+                let here = format!("{path}.{key}");
+                let empty = matches!(&v.value, Value::Str(t) if t.is_empty());
+                let scalar =
+                    !empty && !matches!(v.value, Value::Map(_) | Value::Seq(_) | Value::Null);
+                if scalar && secrets::is_secret_field(&key, name) {
+                    found.push(Found {
+                        path: here,
+                        range: v.span.bytes(),
+                        value: v.to_json().to_string(),
+                    });
+                } else {
+                    collect(v, &here, found);
+                }
+            }
+        }
+        Value::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect(item, &format!("{path}[{i}]"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Line-by-line hiding (`secrets::mask_text`) for what the structured pass cannot see. A line whose hidden form
+/// equals the old side's line at the same place, while the lines themselves differ, is marked as changed.
+fn hide_lines(text: &str, old: Option<&str>) -> String {
+    let masked = secrets::mask_text(text);
+    let Some(old) = old else { return masked };
+    let old_masked = secrets::mask_text(old);
+    let mut out = String::with_capacity(masked.len());
+    let mut old_pairs = old
+        .split_inclusive('\n')
+        .zip(old_masked.split_inclusive('\n'));
+    for (raw, line) in text.split_inclusive('\n').zip(masked.split_inclusive('\n')) {
+        let marked = match old_pairs.next() {
+            Some((old_raw, old_line))
+                if old_line == line && old_raw != raw && line.contains(MASK) =>
+            {
+                line.replacen(MASK, MASK_CHANGED, 1)
+            }
+            _ => line.to_string(),
+        };
+        out.push_str(&marked);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pair(mut old: Json, mut new: Json, is_secret: bool) -> (Json, Json) {
+        hide_resource(Some(&mut old), Some(&mut new), is_secret);
+        (old, new)
+    }
+
+    #[test]
+    fn secret_data_shows_which_keys_changed_only() {
+        let (o, n) = pair(
+            json!({"kind": "Secret", "data": {"a": "b2xk", "same": "eA==", "gone": "eQ=="}}),
+            json!({"kind": "Secret", "data": {"a": "bmV3", "same": "eA==", "added": "eg=="}}),
+            true,
+        );
+        assert_eq!(o["data"], json!({"a": MASK, "same": MASK, "gone": MASK}));
+        assert_eq!(
+            n["data"],
+            json!({"a": MASK_CHANGED, "same": MASK, "added": MASK})
+        );
+        assert_eq!(n["kind"], json!("Secret"));
+    }
+
+    #[test]
+    fn secret_keys_and_env_entries_anywhere() {
+        let (o, n) = pair(
+            json!({"env": [{"name": "CRA_HOST_JOIN_TOKEN", "value": "jt-1"}], "password": "a"}),
+            json!({"env": [{"name": "CRA_HOST_JOIN_TOKEN", "value": "jt-1"}], "password": "b"}),
+            false,
+        );
+        assert_eq!(
+            o,
+            json!({"env": [{"name": "CRA_HOST_JOIN_TOKEN", "value": MASK}], "password": MASK})
+        );
+        assert_eq!(n["password"], json!(MASK_CHANGED));
+    }
+
+    #[test]
+    fn embedded_config_keeps_its_text_and_hides_the_token() {
+        let old = "host:\n  join_token: jt-EXAMPLE-0001\n  private_region: true\n";
+        let new = "host:\n  join_token: \"jt-OTHER\"\n  private_region: false\n";
+        let (o, n) = pair(
+            json!({"data": {"config.yaml": old}}),
+            json!({"data": {"config.yaml": new}}),
+            false,
+        );
+        assert_eq!(
+            o["data"]["config.yaml"],
+            json!("host:\n  join_token: <redacted>\n  private_region: true\n")
+        );
+        assert_eq!(
+            n["data"]["config.yaml"],
+            json!("host:\n  join_token: <redacted (changed)>\n  private_region: false\n")
+        );
+    }
+
+    #[test]
+    fn text_that_is_not_yaml_is_hidden_line_by_line() {
+        let old = "#!/bin/sh\nexport API_TOKEN=abc {\necho [x\n";
+        let new = "#!/bin/sh\nexport API_TOKEN=def {\necho [x\n";
+        let (o, n) = pair(json!({"script": old}), json!({"script": new}), false);
+        let (o, n) = (o["script"].as_str().unwrap(), n["script"].as_str().unwrap());
+        assert!(!o.contains("abc") && !n.contains("def"), "{o}{n}");
+        assert!(n.contains(MASK_CHANGED), "{n}");
+    }
+}

@@ -1,0 +1,169 @@
+//! `opsta-lint diff OLD NEW`: what an upgrade changes, resource by resource, compared by meaning (key order,
+//! quoting and styles do not show), with secrets hidden.
+//!
+//! The pipeline: cut both streams into documents and set aside the byte-identical ones (`manifest`), match the
+//! rest by API group, kind, namespace and name, drop `--ignore`d paths and find the changed paths (`compare`),
+//! hide secrets on both sides together (`mask`), write each side as canonical YAML (`canon`) and diff those
+//! texts (`render`).
+
+mod canon;
+mod compare;
+mod manifest;
+mod mask;
+mod path;
+mod render;
+
+use crate::exit;
+use crate::source::Source;
+use anyhow::Result;
+
+pub use path::Pattern;
+
+/// Arguments of `opsta-lint diff`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The manifest before the change (a file, or - for standard input).
+    #[arg(value_name = "OLD")]
+    pub old: String,
+    /// The manifest after the change (a file, or - for standard input).
+    #[arg(value_name = "NEW")]
+    pub new: String,
+    /// Lines of context around each change.
+    #[arg(short = 'C', long = "context", value_name = "N", default_value_t = 3)]
+    pub context: usize,
+    /// Leave a path out of the comparison, in every resource (repeatable). Dotted; `\.` for a dot inside a key,
+    /// `[0]` for a list item, `*` for any one key or item: `--ignore 'metadata.labels.helm\.sh/chart'`.
+    #[arg(long = "ignore", value_name = "PATH")]
+    pub ignore: Vec<Pattern>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+    /// Print the bodies of added and removed resources, not only their names.
+    #[arg(long)]
+    pub full: bool,
+    /// Show secret values (Secret data, tokens, passwords) instead of hiding them.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Exit 0 when nothing changed, 2 when something changed, 1 on errors (helm-diff's convention).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// When to color the output (auto: on a terminal, unless NO_COLOR is set).
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+/// How the changes are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A summary, then a unified diff per changed resource.
+    Text,
+    /// The changes per resource and per path, for programs.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+/// What to compare and how to show it (for callers inside opsta-lint: the post-renderer, the release reader).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub context: usize,
+    pub ignore: Vec<Pattern>,
+    pub format: Format,
+    pub full: bool,
+    pub show_secrets: bool,
+    pub color: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            context: 3,
+            ignore: Vec::new(),
+            format: Format::Text,
+            full: false,
+            show_secrets: false,
+            color: false,
+        }
+    }
+}
+
+/// A finished comparison: the report to show and whether anything changed.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub text: String,
+    pub changed: bool,
+}
+
+/// Compares two manifests and writes the report. Errors name the file, line and column.
+pub fn show(old: &Source, new: &Source, opts: &Options) -> Result<Shown> {
+    let pair = manifest::load(old, new)?;
+    let comparison = compare::compare(pair, &opts.ignore, opts.show_secrets);
+    let text = match opts.format {
+        Format::Text => render::text(&comparison, opts, (&old.name, &new.name)),
+        Format::Json => render::json(&comparison, opts),
+    };
+    Ok(Shown {
+        text,
+        changed: comparison.has_changes(),
+    })
+}
+
+pub fn run(args: &Args) -> Result<u8> {
+    finish(
+        args,
+        Source::read(&args.old).and_then(|old| compare_with(&old, args)),
+    )
+}
+
+/// `diff` with the old side given as text (the deployed release's manifest, read from the cluster); the new
+/// side is `args.new`. Same output and exit codes as `run`.
+pub fn run_against(old: &Source, args: &Args) -> Result<u8> {
+    finish(args, compare_with(old, args))
+}
+
+fn compare_with(old: &Source, args: &Args) -> Result<bool> {
+    if args.old == "-" && args.new == "-" {
+        anyhow::bail!("only one of OLD and NEW can be standard input (-)");
+    }
+    let new = Source::read(&args.new)?;
+    let opts = Options {
+        context: args.context,
+        ignore: args.ignore.clone(),
+        format: args.output,
+        full: args.full,
+        show_secrets: args.show_secrets,
+        color: use_color(args.color),
+    };
+    let shown = show(old, &new, &opts)?;
+    print!("{}", shown.text);
+    Ok(shown.changed)
+}
+
+/// The exit code: with --detailed-exitcode 0 unchanged, 2 changed, 1 error (printed here); else 0, or the error.
+fn finish(args: &Args, outcome: Result<bool>) -> Result<u8> {
+    match (outcome, args.detailed_exitcode) {
+        (Ok(changed), true) => Ok(if changed { 2 } else { exit::OK }),
+        (Ok(_), false) => Ok(exit::OK),
+        (Err(e), true) => {
+            let message = crate::secrets::mask_text(&format!("{e:#}"));
+            eprintln!("opsta-lint: error: {message}");
+            Ok(1)
+        }
+        (Err(e), false) => Err(e),
+    }
+}
+
+fn use_color(when: ColorWhen) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+        }
+    }
+}

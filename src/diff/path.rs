@@ -1,0 +1,220 @@
+//! Paths inside an object: how changes are named (`spec.template.spec.containers[0].image`) and how
+//! `--ignore` patterns pick what to leave out of the comparison.
+//!
+//! A pattern is a dotted path. `\.` is a dot inside a key (`metadata.labels.helm\.sh/chart`); an unescaped dot
+//! may also sit inside a key, since a key matches as many dotted parts as it spells, so
+//! `metadata.labels.helm.sh/chart` works too. `[0]` or `0` picks a list item, `*` any one key or item.
+
+use serde_json::Value as Json;
+
+/// One step down into an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// A path as people read and write it: keys joined by dots (with `.`, `[` and `\` escaped), items as `[N]`.
+pub fn show(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(key) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                for c in key.chars() {
+                    if matches!(c, '.' | '[' | '\\') {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// A parsed `--ignore` pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Any,
+}
+
+impl std::str::FromStr for Pattern {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Pattern, String> {
+        let mut parts = Vec::new();
+        let mut current = String::new();
+        let mut escaped = false;
+        let mut chars = text.chars();
+        let finish = |current: &mut String, parts: &mut Vec<Part>, literal: bool| {
+            let part = std::mem::take(current);
+            if part == "*" && !literal {
+                parts.push(Part::Any);
+            } else if !part.is_empty() {
+                parts.push(Part::Text(part));
+            }
+        };
+        let mut literal = false;
+        while let Some(c) = chars.next() {
+            match c {
+                _ if escaped => {
+                    current.push(c);
+                    escaped = false;
+                    literal = true;
+                }
+                '\\' => escaped = true,
+                '.' => {
+                    finish(&mut current, &mut parts, literal);
+                    literal = false;
+                }
+                '[' => {
+                    finish(&mut current, &mut parts, literal);
+                    let inside: String = chars.by_ref().take_while(|&c| c != ']').collect();
+                    current = inside;
+                    finish(&mut current, &mut parts, false);
+                    literal = false;
+                }
+                _ => current.push(c),
+            }
+        }
+        if escaped {
+            return Err(format!("\"{text}\" ends with a lone backslash"));
+        }
+        finish(&mut current, &mut parts, literal);
+        if parts.is_empty() {
+            return Err("an empty path ignores nothing".into());
+        }
+        Ok(Pattern { parts })
+    }
+}
+
+impl Pattern {
+    /// Removes every place the pattern names from the value.
+    pub fn remove_from(&self, value: &mut Json) {
+        remove_at(value, &self.parts);
+    }
+}
+
+fn remove_at(value: &mut Json, parts: &[Part]) {
+    match value {
+        Json::Object(map) => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            for key in keys {
+                for used in 1..=parts.len() {
+                    if !key_matches(&key, &parts[..used]) {
+                        continue;
+                    }
+                    if used == parts.len() {
+                        map.shift_remove(&key);
+                        break;
+                    }
+                    if let Some(child) = map.get_mut(&key) {
+                        remove_at(child, &parts[used..]);
+                    }
+                }
+            }
+        }
+        Json::Array(items) => {
+            for i in (0..items.len()).rev() {
+                if !index_matches(i, &parts[0]) {
+                    continue;
+                }
+                if parts.len() == 1 {
+                    items.remove(i);
+                } else {
+                    remove_at(&mut items[i], &parts[1..]);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A key matches one `*`, or the parts it spells when they are joined with dots.
+fn key_matches(key: &str, parts: &[Part]) -> bool {
+    if let [Part::Any] = parts {
+        return true;
+    }
+    let mut rest = key;
+    for (i, part) in parts.iter().enumerate() {
+        let Part::Text(text) = part else { return false };
+        if i > 0 {
+            let Some(after) = rest.strip_prefix('.') else {
+                return false;
+            };
+            rest = after;
+        }
+        let Some(after) = rest.strip_prefix(text.as_str()) else {
+            return false;
+        };
+        rest = after;
+    }
+    rest.is_empty()
+}
+
+fn index_matches(index: usize, part: &Part) -> bool {
+    match part {
+        Part::Any => true,
+        Part::Text(text) => text.parse::<usize>() == Ok(index),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn strip(pattern: &str, mut value: Json) -> Json {
+        pattern.parse::<Pattern>().unwrap().remove_from(&mut value);
+        value
+    }
+
+    #[test]
+    fn keys_with_dots_match_escaped_or_not() {
+        let v = json!({"metadata": {"labels": {"helm.sh/chart": "c-1", "app": "a"}}});
+        let want = json!({"metadata": {"labels": {"app": "a"}}});
+        assert_eq!(strip(r"metadata.labels.helm\.sh/chart", v.clone()), want);
+        assert_eq!(strip("metadata.labels.helm.sh/chart", v.clone()), want);
+        assert_eq!(strip("metadata.labels.helm", v.clone()), v);
+    }
+
+    #[test]
+    fn wildcards_and_list_items() {
+        let v = json!({"spec": {"containers": [{"image": "a", "name": "x"}, {"image": "b", "name": "y"}]}});
+        let want = json!({"spec": {"containers": [{"name": "x"}, {"name": "y"}]}});
+        assert_eq!(strip("spec.containers[*].image", v.clone()), want);
+        assert_eq!(strip("spec.containers.*.image", v.clone()), want);
+        let one = strip("spec.containers[1]", v.clone());
+        assert_eq!(one["spec"]["containers"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            strip("*.containers.0.image", v)["spec"]["containers"][0],
+            json!({"name": "x"})
+        );
+    }
+
+    #[test]
+    fn shows_paths_with_escapes_and_rejects_bad_patterns() {
+        let p = [
+            Step::Key("data".into()),
+            Step::Key("config.yaml".into()),
+            Step::Index(2),
+        ];
+        assert_eq!(show(&p), r"data.config\.yaml[2]");
+        assert!("a\\".parse::<Pattern>().is_err());
+        assert!("".parse::<Pattern>().is_err());
+        assert_eq!(
+            r"\*.b".parse::<Pattern>().unwrap().parts[0],
+            Part::Text("*".into())
+        );
+    }
+}

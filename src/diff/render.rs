@@ -1,0 +1,258 @@
+//! Writing a comparison for people (a summary, then a unified diff per changed resource with the changed
+//! words highlighted) or for programs (JSON, per resource and per path).
+
+use super::canon;
+use super::compare::{lookup, Comparison, Entry, PathChange, Status};
+use super::path::{self, Step};
+use super::Options;
+use anstyle::{AnsiColor, Color, Style};
+use serde_json::{json, Value as Json};
+use similar::udiff::UnifiedHunkHeader;
+use similar::{Algorithm, ChangeTag, DiffOp, InlineChangeMode, InlineChangeOptions, TextDiff};
+use std::fmt::Write;
+use std::time::Duration;
+
+const fn fg(c: AnsiColor) -> Style {
+    Style::new().fg_color(Some(Color::Ansi(c)))
+}
+
+const TITLE: Style = Style::new().bold();
+const HUNK: Style = fg(AnsiColor::Cyan);
+const DELETE: Style = fg(AnsiColor::Red);
+const INSERT: Style = fg(AnsiColor::Green);
+const DELETE_WORD: Style = fg(AnsiColor::Red).bold().underline();
+const INSERT_WORD: Style = fg(AnsiColor::Green).bold().underline();
+
+/// Myers gives up on finding the shortest diff after this long (the diff stays correct, only less tidy).
+const DIFF_TIMEOUT: Duration = Duration::from_secs(2);
+
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.color && !text.is_empty() {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// The summary line: `3 changed, 1 added, 0 removed (29 unchanged)`.
+pub fn summary(c: &Comparison) -> String {
+    format!(
+        "{} changed, {} added, {} removed ({} unchanged)",
+        c.count(Status::Changed),
+        c.count(Status::Added),
+        c.count(Status::Removed),
+        c.unchanged
+    )
+}
+
+/// The text report: the summary, then each resource.
+pub fn text(c: &Comparison, opts: &Options, names: (&str, &str)) -> String {
+    let painter = Painter { color: opts.color };
+    let mut out = painter.paint(TITLE, &summary(c));
+    out.push('\n');
+    for entry in &c.entries {
+        out.push('\n');
+        write_entry(&mut out, entry, opts, names, &painter);
+    }
+    out
+}
+
+fn write_entry(out: &mut String, entry: &Entry, opts: &Options, names: (&str, &str), p: &Painter) {
+    let r = entry.resource();
+    let version = match (&entry.old, &entry.new) {
+        (Some(o), Some(n)) if o.api_version != n.api_version => {
+            format!("{} -> {}", o.api_version, n.api_version)
+        }
+        _ => r.api_version.clone(),
+    };
+    let title = format!("{} {} ({version})", entry.status.word(), r.title());
+    out.push_str(&p.paint(TITLE, &title));
+    out.push('\n');
+    match (&entry.old, &entry.new) {
+        (Some(old), Some(new)) => {
+            let _ = writeln!(out, "--- {}:{}", names.0, old.line);
+            let _ = writeln!(out, "+++ {}:{}", names.1, new.line);
+            let (a, b) = (canon::render(&old.body), canon::render(&new.body));
+            if !write_unified(out, &a, &b, opts.context, p) {
+                out.push_str("  (only hidden secret values differ)\n");
+            }
+        }
+        (None, Some(new)) if opts.full => write_body(out, &new.body, "+", INSERT, p),
+        (Some(old), None) if opts.full => write_body(out, &old.body, "-", DELETE, p),
+        _ => {}
+    }
+}
+
+fn write_body(out: &mut String, body: &Json, sign: &str, style: Style, p: &Painter) {
+    for line in canon::render(body).lines() {
+        out.push_str(&p.paint(style, &format!("{sign}{line}")));
+        out.push('\n');
+    }
+}
+
+/// Writes the hunks of a unified diff of two texts; false when they have none.
+fn write_unified(out: &mut String, old: &str, new: &str, context: usize, p: &Painter) -> bool {
+    let diff = TextDiff::configure()
+        .algorithm(Algorithm::Myers)
+        .timeout(DIFF_TIMEOUT)
+        .diff_lines(old, new);
+    let groups = diff.grouped_ops(context);
+    let mut inline = InlineChangeOptions::new();
+    inline
+        .algorithm(Algorithm::Myers)
+        .mode(InlineChangeMode::Words);
+    for group in &groups {
+        let header = UnifiedHunkHeader::new(group);
+        let crumb = breadcrumb(old, new, group);
+        let line = match crumb.is_empty() {
+            true => header.to_string(),
+            false => format!("{header} {crumb}"),
+        };
+        out.push_str(&p.paint(HUNK, &line));
+        out.push('\n');
+        for op in group {
+            for change in diff.iter_inline_changes_with_options(op, inline) {
+                let (sign, style, word) = match change.tag() {
+                    ChangeTag::Equal => (" ", Style::new(), Style::new()),
+                    ChangeTag::Delete => ("-", DELETE, DELETE_WORD),
+                    ChangeTag::Insert => ("+", INSERT, INSERT_WORD),
+                };
+                out.push_str(&p.paint(style, sign));
+                for (emphasized, piece) in change.iter_strings_lossy() {
+                    let piece = piece.trim_end_matches('\n');
+                    out.push_str(&p.paint(if emphasized { word } else { style }, piece));
+                }
+                out.push('\n');
+            }
+        }
+    }
+    !groups.is_empty()
+}
+
+/// Where a hunk's first change sits in the object, found from the indentation of the lines above it
+/// (`spec.template.spec.containers`), like the function name git shows after a hunk header.
+fn breadcrumb(old: &str, new: &str, group: &[DiffOp]) -> String {
+    let Some(first) = group.iter().find(|op| !matches!(op, DiffOp::Equal { .. })) else {
+        return String::new();
+    };
+    let (text, at) = match first {
+        DiffOp::Delete { old_index, .. } => (old, *old_index),
+        other => (new, other.new_range().start),
+    };
+    let lines: Vec<&str> = text.lines().take(at + 1).collect();
+    let mut indent = lines.last().map_or(0, |l| indentation(l));
+    let mut keys = Vec::new();
+    for line in lines.iter().rev().skip(1) {
+        let here = indentation(line);
+        if here >= indent || line.trim().is_empty() {
+            continue;
+        }
+        indent = here;
+        let body = line.trim_start();
+        let body = body.strip_prefix("- ").unwrap_or(body);
+        if let Some(key) = body.strip_suffix(':').or_else(|| block_key(body)) {
+            keys.push(Step::Key(key.trim_matches('"').to_string()));
+        }
+        if here == 0 {
+            break;
+        }
+    }
+    keys.reverse();
+    path::show(&keys)
+}
+
+fn indentation(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+/// The key of a `key: |` line (a literal block starts below it).
+fn block_key(line: &str) -> Option<&str> {
+    let (key, rest) = line.split_once(": ")?;
+    rest.starts_with('|').then_some(key)
+}
+
+/// The JSON report, for programs: the same resources and, for changed ones, every changed path with its
+/// old and new values (secrets hidden).
+pub fn json(c: &Comparison, opts: &Options) -> String {
+    let resources: Vec<Json> = c.entries.iter().map(|e| entry_json(e, opts)).collect();
+    let report = json!({
+        "summary": {
+            "changed": c.count(Status::Changed),
+            "added": c.count(Status::Added),
+            "removed": c.count(Status::Removed),
+            "unchanged": c.unchanged,
+        },
+        "resources": resources,
+    });
+    let mut text = serde_json::to_string_pretty(&report).expect("JSON values always serialize");
+    text.push('\n');
+    text
+}
+
+fn entry_json(entry: &Entry, opts: &Options) -> Json {
+    let r = entry.resource();
+    let mut out = json!({
+        "status": entry.status.word(),
+        "apiVersion": r.api_version,
+        "kind": r.key.kind,
+        "namespace": r.key.namespace,
+        "name": r.key.name,
+    });
+    let fields = out.as_object_mut().expect("an object");
+    match (&entry.old, &entry.new) {
+        (Some(old), Some(new)) => {
+            let paths = entry
+                .paths
+                .iter()
+                .map(|p| path_json(p, &old.body, &new.body));
+            fields.insert("paths".into(), Json::Array(paths.collect()));
+        }
+        (None, Some(new)) if opts.full => {
+            fields.insert("body".into(), new.body.clone());
+        }
+        (Some(old), None) if opts.full => {
+            fields.insert("body".into(), old.body.clone());
+        }
+        _ => {}
+    }
+    out
+}
+
+fn path_json(change: &PathChange, old: &Json, new: &Json) -> Json {
+    let mut out = json!({"path": path::show(&change.path), "change": change.status.word()});
+    let fields = out.as_object_mut().expect("an object");
+    if let Some(v) = lookup(old, &change.path) {
+        fields.insert("old".into(), v);
+    }
+    if let Some(v) = lookup(new, &change.path) {
+        fields.insert("new".into(), v);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn breadcrumbs_name_the_enclosing_keys() {
+        let old = "metadata:\n  name: x\nspec:\n  containers:\n    - name: a\n      image: one\n";
+        let new = old.replace("one", "two");
+        let diff = TextDiff::from_lines(old, new.as_str());
+        let groups = diff.grouped_ops(1);
+        assert_eq!(breadcrumb(old, &new, &groups[0]), "spec.containers");
+        let cfg = "data:\n  config.yaml: |\n    host:\n      port: 1\n";
+        let cfg2 = cfg.replace("1", "2");
+        let diff = TextDiff::from_lines(cfg, cfg2.as_str());
+        assert_eq!(
+            breadcrumb(cfg, &cfg2, &diff.grouped_ops(0)[0]),
+            r"data.config\.yaml.host"
+        );
+    }
+}
