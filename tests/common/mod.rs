@@ -63,3 +63,37 @@ pub fn helm_env(home: &std::path::Path) -> Vec<(String, PathBuf)> {
 }
 
 pub mod fakekube;
+
+/// A fake but well-formed digest, different for each `n`.
+pub fn fake_digest(n: usize) -> String {
+    format!("sha256:{n:064x}")
+}
+
+/// A lock for every image a rendered manifest uses: `opsta-lint lock --from-manifest` with each empty digest
+/// filled by a distinct fake one (digests the render already carries are kept).
+pub fn lock_for(manifest: &std::path::Path) -> String {
+    let out = bin()
+        .args(["lock", "--from-manifest"])
+        .arg(manifest)
+        .output()
+        .expect("runs opsta-lint lock");
+    assert!(
+        out.status.success(),
+        "lock --from-manifest failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut n = 0;
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(|line| {
+            if line.trim() == "digest: \"\"" {
+                n += 1;
+                line.replace("\"\"", &fake_digest(n))
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
