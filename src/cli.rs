@@ -42,6 +42,8 @@ pub enum Command {
     /// Show the deployed release the upgrade rules compare against (values with secrets masked).
     #[command(after_help = EXIT_CODES)]
     Release(crate::release::Args),
+    /// List the lint rules (code, name, severity, summary), or show one rule's documentation.
+    Rules(crate::lint::RulesArgs),
 }
 
 /// Seconds one request to the Kubernetes API server may take by default.

@@ -28,5 +28,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Diff(args) => diff::run(&args),
         cli::Command::Versions(args) => product::run_versions(&args),
         cli::Command::Release(args) => release::run(&args),
+        cli::Command::Rules(args) => lint::run_rules(&args),
     }
 }

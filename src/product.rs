@@ -256,12 +256,13 @@ impl Product {
             .map(|v| v.version.as_str())
     }
 
-    /// True when any fingerprint path is present in the values.
-    pub fn fingerprint_in(&self, values: &Json) -> Option<&str> {
+    /// The fingerprint paths present in the values.
+    pub fn fingerprint_in(&self, values: &Json) -> Vec<&str> {
         self.fingerprint
             .iter()
-            .find(|p| !crate::paths::find(values, p).is_empty())
+            .filter(|p| !crate::paths::find(values, p).is_empty())
             .map(String::as_str)
+            .collect()
     }
 }
 

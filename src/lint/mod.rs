@@ -1,0 +1,295 @@
+//! `opsta-lint lint`: values against the chart major's schema and the upgrade rules.
+//! One straight line: read and merge the values, choose product, chart version and schema, run every check,
+//! report.
+
+pub mod report;
+pub mod rules;
+pub mod schema;
+pub mod values;
+
+use crate::product::{parse_version, Product};
+use anyhow::{bail, Result};
+use report::{Format, Run};
+use rules::{Context, Severity};
+use schema::Schema;
+use values::Values;
+
+/// Arguments of `opsta-lint lint`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Values files, merged in order as Helm merges repeated -f (later files win); `-` reads stdin.
+    #[arg(required = true, value_name = "VALUES_FILE")]
+    pub files: Vec<String>,
+    /// The product (catalyst, opsta-ai-gateway). Inferred from the values when they are unmistakably one product's.
+    #[arg(long, value_name = "NAME")]
+    pub product: Option<String>,
+    /// The chart version being installed; picks the schema of its major (default: the newest known).
+    #[arg(long, value_name = "SEMVER")]
+    pub chart_version: Option<String>,
+    /// Validate against this values.schema.json instead (generic mode: only the schema rules, with Helm 4's verdict).
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<String>,
+    /// The values of the deployed release (repeatable, merged in order), for the dropped-key and sticky rules.
+    #[arg(long, value_name = "FILE")]
+    pub previous_values: Vec<String>,
+    /// The chart version currently deployed, for the version rules.
+    #[arg(long, value_name = "SEMVER")]
+    pub previous_chart_version: Option<String>,
+    /// Set values as Helm does (a.b=c,d[0]=e), applied after the files.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "human")]
+    pub output: Format,
+    /// Accept an upgrade across chart majors (after following the vendor's upgrade guide).
+    #[arg(long)]
+    pub allow_major: bool,
+    /// Lint every file on its own instead of merging them (what the pre-commit hook does).
+    #[arg(long)]
+    pub each: bool,
+    /// Rule codes not to report (comma-separated or repeated), e.g. OL101.
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+}
+
+pub fn run(args: &Args) -> Result<u8> {
+    for code in &args.ignore {
+        if !rules::RULES
+            .iter()
+            .any(|r| r.code == code || r.name == code)
+        {
+            bail!("--ignore {code}: no such rule (see `opsta-lint rules`)");
+        }
+    }
+    let previous = match args.previous_values.is_empty() {
+        true => None,
+        false => Some(Values::read(&args.previous_values, &[])?),
+    };
+    let groups: Vec<Vec<String>> = match args.each {
+        true => args.files.iter().map(|f| vec![f.clone()]).collect(),
+        false => vec![args.files.clone()],
+    };
+    let mut runs = Vec::new();
+    let mut secrets = Vec::new();
+    if let Some(previous) = &previous {
+        secrets.extend(secret_strings(&previous.json));
+    }
+    for files in &groups {
+        let values = Values::read(files, &args.set)?;
+        secrets.extend(secret_strings(&values.json));
+        runs.push(lint(args, files, &values, previous.as_ref())?);
+    }
+    let text = redact(&report::render(&runs, args.output), &secrets);
+    match args.output {
+        Format::Human => write_styled(&text)?,
+        _ => write_plain(&text)?,
+    }
+    Ok(match report::count(&runs, Severity::Error) {
+        0 => crate::exit::OK,
+        _ => crate::exit::FINDINGS,
+    })
+}
+
+/// Chooses product, chart version and schema, then runs every check.
+fn lint(args: &Args, files: &[String], values: &Values, previous: Option<&Values>) -> Result<Run> {
+    let (product, inferred_from) = choose_product(args, values)?;
+    let chart = args
+        .chart_version
+        .as_deref()
+        .map(parse_version)
+        .transpose()?;
+    let assumed = product
+        .as_ref()
+        .and_then(|p| p.latest().cloned())
+        .filter(|_| chart.is_none());
+    let chart_assumed = assumed.is_some();
+    let chart = chart.or(assumed);
+    let schema = match (&args.schema, &product, &chart) {
+        (Some(file), _, _) => Some(Schema::read(file)?),
+        (None, Some(product), Some(chart)) => {
+            let name = product.major(chart.major)?.schema.clone();
+            Some(Schema::new(name, product.schema_for_major(chart.major)?)?)
+        }
+        _ => None,
+    };
+    let chart_defaults = args.schema.as_deref().and_then(defaults_beside);
+    let defaults = match &chart_defaults {
+        Some(file) => Some(Values::read(std::slice::from_ref(file), &[])?.for_validation(None)),
+        None => None,
+    };
+    let instance = match args.schema {
+        Some(_) => values.for_validation(defaults.as_ref()),
+        None => values.json.clone(),
+    };
+    let ctx = Context {
+        values,
+        instance,
+        previous,
+        product: product.as_ref(),
+        schema: schema.as_ref(),
+        chart: chart.clone(),
+        previous_chart: args
+            .previous_chart_version
+            .as_deref()
+            .map(parse_version)
+            .transpose()?,
+        allow_major: args.allow_major,
+    };
+    let mut findings = rules::run(&ctx);
+    findings.retain(|f| {
+        !args
+            .ignore
+            .iter()
+            .any(|i| i == f.rule.code || i == f.rule.name)
+    });
+    Ok(Run {
+        files: files.to_vec(),
+        product: product.map(|p| p.name),
+        inferred_from,
+        chart: chart.map(|c| c.to_string()),
+        chart_assumed,
+        schema: schema.map(|s| s.name),
+        chart_defaults,
+        findings,
+    })
+}
+
+/// The chart's `values.yaml` beside a `values.schema.json`, as in a chart folder.
+fn defaults_beside(schema: &str) -> Option<String> {
+    let file = std::path::Path::new(schema).with_file_name("values.yaml");
+    file.is_file().then(|| file.to_string_lossy().into_owned())
+}
+
+/// `--product`, or the product whose fingerprint keys the values carry most of (a tie is an error). With `--schema` and no `--product`,
+/// no product: generic mode.
+fn choose_product(args: &Args, values: &Values) -> Result<(Option<Product>, Vec<String>)> {
+    if let Some(name) = &args.product {
+        return Ok((Some(Product::load(name)?), Vec::new()));
+    }
+    if args.schema.is_some() {
+        return Ok((None, Vec::new()));
+    }
+    let products = Product::all()?;
+    let mut matches: Vec<(&Product, Vec<&str>)> = products
+        .iter()
+        .map(|p| (p, p.fingerprint_in(&values.json)))
+        .filter(|(_, keys)| !keys.is_empty())
+        .collect();
+    matches.sort_by_key(|(_, keys)| std::cmp::Reverse(keys.len()));
+    let shown = |(p, keys): &(&Product, Vec<&str>)| format!("{} ({})", p.name, keys.join(", "));
+    match matches.as_slice() {
+        [] => {
+            let names: Vec<&str> = products.iter().map(|p| p.name.as_str()).collect();
+            bail!(
+                "cannot tell which product these values are for: pass --product ({}) or --schema FILE",
+                names.join(", ")
+            )
+        }
+        [first, second, ..] if first.1.len() == second.1.len() => {
+            bail!(
+                "these values look as much like {} as like {}: pass --product",
+                shown(first),
+                shown(second)
+            )
+        }
+        [(product, keys), ..] => Ok((
+            Some((*product).clone()),
+            keys.iter().map(|k| k.to_string()).collect(),
+        )),
+    }
+}
+
+/// Strings stored under secret keys anywhere in the values (at least 4 characters long).
+fn secret_strings(value: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    collect_secrets(value, false, &mut out);
+    out
+}
+
+fn collect_secrets(value: &serde_json::Value, secret: bool, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) if secret && s.trim().len() >= 4 => {
+            out.push(s.trim().to_string())
+        }
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                collect_secrets(v, secret || crate::secrets::is_secret_key(k), out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            items.iter().for_each(|v| collect_secrets(v, secret, out))
+        }
+        _ => {}
+    }
+}
+
+/// The last safety net: any secret value of the inputs that reached the output text is masked.
+fn redact(text: &str, secrets: &[String]) -> String {
+    let mut text = text.to_string();
+    let mut secrets: Vec<&String> = secrets.iter().collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for secret in secrets {
+        if text.contains(secret.as_str()) {
+            text = text.replace(secret.as_str(), crate::secrets::MASK);
+        }
+    }
+    text
+}
+
+fn write_styled(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = anstream::stdout();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+fn write_plain(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// `opsta-lint rules [CODE]`: the rule list, or one rule's doc.
+#[derive(Debug, clap::Args)]
+pub struct RulesArgs {
+    /// A rule code or name (e.g. OL101, join-token-missing) to show its documentation.
+    pub rule: Option<String>,
+}
+
+pub fn run_rules(args: &RulesArgs) -> Result<u8> {
+    let mut out = String::new();
+    match &args.rule {
+        None => {
+            for r in rules::RULES {
+                out.push_str(&format!(
+                    "{}  {:<22} {:<8} {}\n",
+                    r.code,
+                    r.name,
+                    r.severity.as_str(),
+                    r.summary
+                ));
+            }
+        }
+        Some(wanted) => {
+            let Some(r) = rules::RULES
+                .iter()
+                .find(|r| r.code.eq_ignore_ascii_case(wanted) || r.name == wanted)
+            else {
+                bail!("no rule {wanted} (see `opsta-lint rules`)");
+            };
+            out.push_str(&format!(
+                "{} {} ({})\n\n{}\n\n{}\n",
+                r.code,
+                r.name,
+                r.severity.as_str(),
+                r.summary,
+                r.doc
+            ));
+        }
+    }
+    print!("{out}");
+    Ok(crate::exit::OK)
+}

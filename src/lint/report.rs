@@ -1,0 +1,479 @@
+//! Writing findings: `human` (rustc/ruff-like, colored only on a terminal), `json` (documented in README) and
+//! `sarif` (SARIF 2.1.0 for GitHub code scanning). All three are rendered to text first, so the caller can pass
+//! the text through the final secret redaction before anything is written.
+
+use super::rules::{Finding, Location, Severity, RULES};
+use anstyle::{AnsiColor, Style};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Sarif,
+}
+
+/// One lint run: the files merged together and what was checked against.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub files: Vec<String>,
+    pub product: Option<String>,
+    /// The fingerprint keys the product was inferred from (empty when given with --product, or generic).
+    pub inferred_from: Vec<String>,
+    pub chart: Option<String>,
+    /// True when no --chart-version was given and the newest known chart was assumed.
+    pub chart_assumed: bool,
+    pub schema: Option<String>,
+    /// The chart's default values file validated beneath the values (generic mode), if one was found.
+    pub chart_defaults: Option<String>,
+    pub findings: Vec<Finding>,
+}
+
+pub fn count(runs: &[Run], severity: Severity) -> usize {
+    runs.iter()
+        .flat_map(|r| &r.findings)
+        .filter(|f| f.severity == severity)
+        .count()
+}
+
+pub fn render(runs: &[Run], format: Format) -> String {
+    match format {
+        Format::Human => human(runs),
+        Format::Json => json(runs),
+        Format::Sarif => sarif(runs),
+    }
+}
+
+// ---- human ----
+
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+const BOLD: Style = Style::new().bold();
+const GUTTER: Style = AnsiColor::Blue.on_default().bold();
+const NOTE: Style = AnsiColor::Cyan.on_default().bold();
+
+fn human(runs: &[Run]) -> String {
+    let mut out = String::new();
+    for run in runs {
+        if let Some(note) = context_note(run) {
+            let _ = writeln!(out, "{NOTE}note{NOTE:#}: {note}");
+        }
+        for finding in &run.findings {
+            human_finding(&mut out, finding);
+        }
+    }
+    let (errors, warnings) = (count(runs, Severity::Error), count(runs, Severity::Warning));
+    if errors + warnings == 0 {
+        let _ = writeln!(out, "All checks passed.");
+    } else {
+        let _ = writeln!(
+            out,
+            "Found {} and {}.",
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        );
+    }
+    out
+}
+
+fn context_note(run: &Run) -> Option<String> {
+    let mut parts = Vec::new();
+    if let (Some(product), false) = (&run.product, run.inferred_from.is_empty()) {
+        let keys = run.inferred_from.join(", ");
+        let s = if run.inferred_from.len() == 1 {
+            ""
+        } else {
+            "s"
+        };
+        parts.push(format!(
+            "product {product} inferred from the key{s} {keys} (pass --product to choose)"
+        ));
+    }
+    if let Some(defaults) = &run.chart_defaults {
+        parts.push(format!(
+            "chart defaults {defaults} merged beneath the values before validation, as Helm does"
+        ));
+    }
+    if let (true, Some(chart)) = (run.chart_assumed, &run.chart) {
+        parts.push(format!(
+            "chart {chart} assumed, the newest known (pass --chart-version)"
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn human_finding(out: &mut String, f: &Finding) {
+    let style = match f.severity {
+        Severity::Error => ERROR,
+        Severity::Warning => WARNING,
+    };
+    let place = match &f.location {
+        Location::File {
+            file, line, col, ..
+        } => format!("{file}:{line}:{col}"),
+        Location::Set { arg } => format!("--set {arg}"),
+        Location::Args => "<command line>".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "{BOLD}{place}{BOLD:#}: {style}{} {}{style:#}: {}",
+        f.rule.code,
+        f.severity.as_str(),
+        f.message
+    );
+    if let Location::File {
+        line,
+        col,
+        len,
+        text,
+        ..
+    } = &f.location
+    {
+        if *len > 0 {
+            let number = line.to_string();
+            let pad = " ".repeat(number.len());
+            let indent: String = text
+                .chars()
+                .take(col - 1)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let _ = writeln!(out, "{GUTTER}{pad} |{GUTTER:#}");
+            let _ = writeln!(out, "{GUTTER}{number} |{GUTTER:#} {text}");
+            let _ = writeln!(
+                out,
+                "{GUTTER}{pad} |{GUTTER:#} {indent}{style}{}{style:#}",
+                "^".repeat(*len)
+            );
+        }
+    }
+}
+
+// ---- json ----
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonReport<'a> {
+    version: u32,
+    runs: Vec<JsonRun<'a>>,
+    summary: JsonSummary,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonRun<'a> {
+    files: &'a [String],
+    product: Option<&'a str>,
+    product_inferred_from: Option<&'a [String]>,
+    chart_version: Option<&'a str>,
+    chart_version_assumed: bool,
+    schema: Option<&'a str>,
+    chart_defaults: Option<&'a str>,
+    findings: Vec<JsonFinding<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonFinding<'a> {
+    code: &'static str,
+    name: &'static str,
+    severity: &'static str,
+    message: &'a str,
+    path: Option<String>,
+    pointer: Option<String>,
+    location: JsonLocation<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+enum JsonLocation<'a> {
+    #[serde(rename_all = "camelCase")]
+    File {
+        file: &'a str,
+        line: usize,
+        column: usize,
+        end_column: usize,
+    },
+    Set {
+        arg: &'a str,
+    },
+    Args,
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    errors: usize,
+    warnings: usize,
+}
+
+fn json(runs: &[Run]) -> String {
+    let report = JsonReport {
+        version: 1,
+        runs: runs.iter().map(json_run).collect(),
+        summary: JsonSummary {
+            errors: count(runs, Severity::Error),
+            warnings: count(runs, Severity::Warning),
+        },
+    };
+    serde_json::to_string_pretty(&report).expect("plain data serializes") + "\n"
+}
+
+fn json_run(run: &Run) -> JsonRun<'_> {
+    JsonRun {
+        files: &run.files,
+        product: run.product.as_deref(),
+        product_inferred_from: (!run.inferred_from.is_empty())
+            .then_some(run.inferred_from.as_slice()),
+        chart_version: run.chart.as_deref(),
+        chart_version_assumed: run.chart_assumed,
+        schema: run.schema.as_deref(),
+        chart_defaults: run.chart_defaults.as_deref(),
+        findings: run
+            .findings
+            .iter()
+            .map(|f| JsonFinding {
+                code: f.rule.code,
+                name: f.rule.name,
+                severity: f.severity.as_str(),
+                message: &f.message,
+                path: f.path.as_ref().map(ToString::to_string),
+                pointer: f.path.as_ref().map(|p| p.pointer()),
+                location: match &f.location {
+                    Location::File {
+                        file,
+                        line,
+                        col,
+                        len,
+                        ..
+                    } => JsonLocation::File {
+                        file,
+                        line: *line,
+                        column: *col,
+                        end_column: col + len,
+                    },
+                    Location::Set { arg } => JsonLocation::Set { arg },
+                    Location::Args => JsonLocation::Args,
+                },
+            })
+            .collect(),
+    }
+}
+
+// ---- sarif ----
+
+#[derive(Serialize)]
+struct Sarif {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [SarifRun; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifRun {
+    tool: SarifTool,
+    column_kind: &'static str,
+    results: Vec<SarifResult>,
+}
+
+#[derive(Serialize)]
+struct SarifTool {
+    driver: SarifDriver,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifDriver {
+    name: &'static str,
+    version: &'static str,
+    semantic_version: &'static str,
+    rules: Vec<SarifRule>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifRule {
+    id: &'static str,
+    name: &'static str,
+    short_description: SarifText<&'static str>,
+    full_description: SarifText<&'static str>,
+    help: SarifText<&'static str>,
+    default_configuration: SarifConfiguration,
+}
+
+#[derive(Serialize)]
+struct SarifText<T> {
+    text: T,
+}
+
+#[derive(Serialize)]
+struct SarifConfiguration {
+    level: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult {
+    rule_id: &'static str,
+    rule_index: usize,
+    level: &'static str,
+    message: SarifText<String>,
+    locations: Vec<SarifLocation>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifLocation {
+    physical_location: SarifPhysical,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifPhysical {
+    artifact_location: SarifArtifact,
+    region: SarifRegion,
+}
+
+#[derive(Serialize)]
+struct SarifArtifact {
+    uri: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifRegion {
+    start_line: usize,
+    start_column: usize,
+    end_line: usize,
+    end_column: usize,
+}
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+fn sarif(runs: &[Run]) -> String {
+    let rules = RULES
+        .iter()
+        .map(|r| SarifRule {
+            id: r.code,
+            name: r.name,
+            short_description: SarifText { text: r.summary },
+            full_description: SarifText { text: r.doc },
+            help: SarifText { text: r.doc },
+            default_configuration: SarifConfiguration {
+                level: level(r.severity),
+            },
+        })
+        .collect();
+    let results = runs
+        .iter()
+        .flat_map(|run| run.findings.iter().map(move |f| sarif_result(run, f)))
+        .collect();
+    let report = Sarif {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        version: "2.1.0",
+        runs: [SarifRun {
+            tool: SarifTool {
+                driver: SarifDriver {
+                    name: "opsta-lint",
+                    version: env!("CARGO_PKG_VERSION"),
+                    semantic_version: env!("CARGO_PKG_VERSION"),
+                    rules,
+                },
+            },
+            column_kind: "unicodeCodePoints",
+            results,
+        }],
+    };
+    serde_json::to_string_pretty(&report).expect("plain data serializes") + "\n"
+}
+
+/// Findings from `--set` or the command line have no line of their own: code scanning needs a location, so they
+/// point at the top of the run's last values file, and the message says where they come from.
+fn sarif_result(run: &Run, f: &Finding) -> SarifResult {
+    let fallback = run
+        .files
+        .last()
+        .map(String::as_str)
+        .unwrap_or("values.yaml");
+    let (file, line, col, len, prefix) = match &f.location {
+        Location::File {
+            file,
+            line,
+            col,
+            len,
+            ..
+        } => (file.as_str(), *line, *col, *len, String::new()),
+        Location::Set { arg } => (fallback, 1, 1, 0, format!("--set {arg}: ")),
+        Location::Args => (fallback, 1, 1, 0, "command line: ".to_string()),
+    };
+    SarifResult {
+        rule_id: f.rule.code,
+        rule_index: RULES
+            .iter()
+            .position(|r| r.code == f.rule.code)
+            .expect("listed rule"),
+        level: level(f.severity),
+        message: SarifText {
+            text: format!("{prefix}{}", f.message),
+        },
+        locations: vec![SarifLocation {
+            physical_location: SarifPhysical {
+                artifact_location: SarifArtifact { uri: uri(file) },
+                region: SarifRegion {
+                    start_line: line,
+                    start_column: col,
+                    end_line: line,
+                    end_column: col + len.max(1),
+                },
+            },
+        }],
+    }
+}
+
+/// A relative path as a URI reference (what code scanning resolves against the repository root).
+fn uri(file: &str) -> String {
+    let file = file.replace('\\', "/");
+    let file = file.strip_prefix("./").unwrap_or(&file);
+    let mut out = String::new();
+    for c in file.chars() {
+        match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '.' | '_' | '~' | '/' => out.push(c),
+            c => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    let _ = write!(out, "%{b:02X}");
+                }
+            }
+        }
+    }
+    if file.starts_with('/') {
+        format!("file://{out}")
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_relative_references_or_file_uris() {
+        assert_eq!(uri("./charts/my values.yaml"), "charts/my%20values.yaml");
+        assert_eq!(uri("/abs/v.yaml"), "file:///abs/v.yaml");
+    }
+}

@@ -1,0 +1,311 @@
+//! OL001 / OL002: the values against the chart's JSON Schema, as Helm 4 validates them (draft 2020-12 when the
+//! schema declares no `$schema`, `format` as an annotation only, no network). Every violation is located at the
+//! key that set the value; unknown keys get a "did you mean" from the schema's own property names.
+
+use super::rules::{Context, Finding};
+use crate::paths::Path;
+use anyhow::{anyhow, Context as _, Result};
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use serde_json::Value as Json;
+
+/// A compiled values schema and the JSON it came from.
+pub struct Schema {
+    /// What the report calls it (a file name).
+    pub name: String,
+    pub json: Json,
+    validator: jsonschema::Validator,
+}
+
+impl Schema {
+    /// Compiles a schema; a schema that cannot compile is a "could not run" error.
+    pub fn new(name: String, json: Json) -> Result<Schema> {
+        let validator = jsonschema::options()
+            .should_validate_formats(false)
+            .build(&json)
+            .map_err(|e| anyhow!("{name}: not a usable JSON Schema: {e}"))?;
+        Ok(Schema {
+            name,
+            json,
+            validator,
+        })
+    }
+
+    /// Reads a schema file (JSON).
+    pub fn read(file: &str) -> Result<Schema> {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("{file}: cannot read the schema"))?;
+        let json: Json = serde_json::from_str(&text).map_err(|e| {
+            let text = e.to_string();
+            let reason = text
+                .rsplit_once(" at line ")
+                .map_or(text.as_str(), |(r, _)| r);
+            anyhow!(
+                "{file}:{}:{}: not valid JSON: {reason}",
+                e.line(),
+                e.column()
+            )
+        })?;
+        Schema::new(file.to_string(), json)
+    }
+}
+
+pub fn check(ctx: &Context) -> Vec<Finding> {
+    let Some(schema) = ctx.schema else {
+        return Vec::new();
+    };
+    let values = &ctx.instance;
+    let mut out = Vec::new();
+    for error in schema.validator.iter_errors(values) {
+        let at = Path::from_pointer(error.instance_path().as_str(), values);
+        let keyword_parent = parent_pointer(error.schema_path().as_str());
+        match error.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected }
+            | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                let known = property_names(&schema.json, &keyword_parent);
+                for key in unexpected {
+                    let path = at.key(key);
+                    let hint = suggestion(key, &known);
+                    let inside = if at.0.is_empty() {
+                        "at the top level".to_string()
+                    } else {
+                        format!("in {at}")
+                    };
+                    out.push(finding(
+                        ctx,
+                        "OL002",
+                        &path,
+                        format!("unknown key {key} {inside}{hint}"),
+                    ));
+                }
+            }
+            ValidationErrorKind::Required { property } => {
+                let name = property
+                    .as_str()
+                    .map_or_else(|| property.to_string(), str::to_string);
+                let path = at.key(&name);
+                let inside = if at.0.is_empty() {
+                    "at the top level".to_string()
+                } else {
+                    format!("in {at}")
+                };
+                out.push(finding(
+                    ctx,
+                    "OL001",
+                    &path,
+                    format!("required key {name} is missing {inside}"),
+                ));
+            }
+            kind => {
+                let secret = is_secret_path(&at);
+                let value = error.instance();
+                out.push(finding(
+                    ctx,
+                    "OL001",
+                    &at,
+                    format!("{at}: {}", describe(kind, value, secret)),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn finding(ctx: &Context, code: &str, path: &Path, message: String) -> Finding {
+    let rule = super::rules::rule(code);
+    Finding {
+        rule,
+        severity: rule.severity,
+        message,
+        location: super::rules::locate(ctx.values, ctx.values.locate(path)),
+        path: Some(path.clone()),
+    }
+}
+
+fn is_secret_path(path: &Path) -> bool {
+    path.0
+        .iter()
+        .any(|s| matches!(s, crate::paths::Seg::Key(k) if crate::secrets::is_secret_key(k)))
+}
+
+fn parent_pointer(pointer: &str) -> String {
+    pointer
+        .rsplit_once('/')
+        .map_or_else(String::new, |(parent, _)| parent.to_string())
+}
+
+/// The `properties` names of the schema object at a pointer (where the failing keyword sits).
+fn property_names(schema: &Json, pointer: &str) -> Vec<String> {
+    schema
+        .pointer(pointer)
+        .and_then(|s| s.get("properties"))
+        .and_then(Json::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// "; did you mean X?" for the closest known key, or the short list of allowed keys.
+fn suggestion(key: &str, known: &[String]) -> String {
+    let fold = |s: &str| {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
+    let folded = fold(key);
+    let best = known
+        .iter()
+        .map(|k| (edit_distance(&folded, &fold(k)), k))
+        .filter(|(d, k)| *d <= (k.chars().count().max(key.chars().count()) / 3).max(1))
+        .min();
+    match best {
+        Some((_, k)) => format!("; did you mean {k}?"),
+        None if !known.is_empty() && known.len() <= 8 => {
+            format!(" (allowed: {})", known.join(", "))
+        }
+        None => String::new(),
+    }
+}
+
+/// Edit distance counting an adjacent transposition as one edit (optimal string alignment).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// A sentence for a violation; the value is shown only when short and not a secret.
+fn describe(kind: &ValidationErrorKind, value: &Json, secret: bool) -> String {
+    let shown = shown_value(value, secret);
+    match kind {
+        ValidationErrorKind::Type { kind } => {
+            let wanted = match kind {
+                TypeKind::Single(t) => t.to_string(),
+                TypeKind::Multiple(set) => set
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            };
+            format!("expected {wanted}, found {}", type_name(value))
+        }
+        ValidationErrorKind::Enum { options } => format!("{shown} is not one of {}", list(options)),
+        ValidationErrorKind::Constant { expected_value } => {
+            format!("{shown} must be {expected_value}")
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            format!("{shown} does not match the pattern {pattern}")
+        }
+        ValidationErrorKind::MinLength { limit } => {
+            format!("must be at least {limit} characters long")
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            format!("must be at most {limit} characters long")
+        }
+        ValidationErrorKind::Minimum { limit } => {
+            format!("{shown} is less than the minimum {limit}")
+        }
+        ValidationErrorKind::Maximum { limit } => {
+            format!("{shown} is more than the maximum {limit}")
+        }
+        ValidationErrorKind::ExclusiveMinimum { limit } => {
+            format!("{shown} must be more than {limit}")
+        }
+        ValidationErrorKind::ExclusiveMaximum { limit } => {
+            format!("{shown} must be less than {limit}")
+        }
+        ValidationErrorKind::MultipleOf { multiple_of } => {
+            format!("{shown} is not a multiple of {multiple_of}")
+        }
+        ValidationErrorKind::MinItems { limit } => format!("needs at least {limit} items"),
+        ValidationErrorKind::MaxItems { limit } => format!("allows at most {limit} items"),
+        ValidationErrorKind::UniqueItems => "has repeated items; they must be unique".into(),
+        ValidationErrorKind::MinProperties { limit } => format!("needs at least {limit} keys"),
+        ValidationErrorKind::MaxProperties { limit } => format!("allows at most {limit} keys"),
+        ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+            "matches none of the forms the schema allows (anyOf/oneOf)".into()
+        }
+        ValidationErrorKind::OneOfMultipleValid { .. } => {
+            "matches more than one of the forms the schema allows (oneOf)".into()
+        }
+        ValidationErrorKind::Not { .. } => "is a value the schema forbids (not)".into(),
+        ValidationErrorKind::FalseSchema => "is not allowed here (the schema is false)".into(),
+        ValidationErrorKind::Format { format } => format!("{shown} is not a valid {format}"),
+        other => format!("fails the schema's {} keyword", other.keyword()),
+    }
+}
+
+fn shown_value(value: &Json, secret: bool) -> String {
+    if secret {
+        return format!("the value ({})", crate::secrets::MASK);
+    }
+    match value {
+        Json::String(s) if s.chars().count() <= 60 => format!("{s:?}"),
+        Json::Number(n) => n.to_string(),
+        Json::Bool(b) => b.to_string(),
+        Json::Null => "null".into(),
+        other => format!("the {}", type_name(other)),
+    }
+}
+
+fn list(options: &Json) -> String {
+    match options {
+        Json::Array(items) => items
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+fn type_name(value: &Json) -> &'static str {
+    match value {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(n) if n.is_f64() => "a number",
+        Json::Number(_) => "an integer",
+        Json::String(_) => "a string",
+        Json::Array(_) => "a list",
+        Json::Object(_) => "a map",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_closest_known_key() {
+        let known: Vec<String> = ["join_token", "global", "agent", "management"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            suggestion("joinToken", &known),
+            "; did you mean join_token?"
+        );
+        assert_eq!(suggestion("agnet", &known), "; did you mean agent?");
+        assert_eq!(
+            suggestion("zzzzzz", &known),
+            " (allowed: join_token, global, agent, management)"
+        );
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("agnet", "agent"), 1);
+    }
+}

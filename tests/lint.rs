@@ -1,0 +1,992 @@
+//! `opsta-lint lint`, `rules` and `versions` end to end: every rule firing and not firing, where findings point,
+//! the three output formats, bad input, secrets, and generic mode against the real Helm 4.
+
+mod common;
+
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TOKEN: &str = "jt-SECRET-7f3a9c";
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs opsta-lint in `dir` with the test product data (testdata/lint/data: products `demo` and `forward`).
+fn run_in(dir: &Path, args: &[&str]) -> Out {
+    run_with(dir, args, Some(common::root().join("testdata/lint/data")))
+}
+
+fn run_with(dir: &Path, args: &[&str], data: Option<PathBuf>) -> Out {
+    let mut cmd = common::bin();
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("OPSTA_LINT_DATA");
+    if let Some(data) = data {
+        cmd.env("OPSTA_LINT_DATA", data);
+    }
+    out(cmd)
+}
+
+fn out(mut cmd: Command) -> Out {
+    let o = cmd.output().expect("runs");
+    let out = Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
+    assert!(!out.stderr.contains("panicked"), "panic: {}", out.stderr);
+    out
+}
+
+/// A temporary folder holding the given files.
+fn files(list: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in list {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// Lints with `-o json` and returns (exit code, findings of the first run).
+fn findings(dir: &Path, args: &[&str]) -> (i32, Vec<Json>) {
+    let mut all = vec!["lint", "-o", "json"];
+    all.extend_from_slice(args);
+    let o = run_in(dir, &all);
+    assert!(
+        o.code == 0 || o.code == 1,
+        "exit {}: {}{}",
+        o.code,
+        o.stdout,
+        o.stderr
+    );
+    let report: Json =
+        serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", o.stdout));
+    (
+        o.code,
+        report["runs"][0]["findings"].as_array().unwrap().clone(),
+    )
+}
+
+fn codes(found: &[Json]) -> Vec<String> {
+    found
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn with_code<'a>(found: &'a [Json], code: &str) -> Vec<&'a Json> {
+    found.iter().filter(|f| f["code"] == code).collect()
+}
+
+/// (file, line, column) of a finding.
+fn place(f: &Json) -> (String, u64, u64) {
+    let l = &f["location"];
+    (
+        l["file"].as_str().unwrap_or("").to_string(),
+        l["line"].as_u64().unwrap_or(0),
+        l["column"].as_u64().unwrap_or(0),
+    )
+}
+
+const GOOD: &str = "join_token: jt-good-1\nagent:\n  replicas: 2\n  logLevel: info\nimages:\n  builtTag: v1.90.0\ngateway:\n  host: example.com\n";
+const DEMO: [&str; 4] = ["--product", "demo", "--chart-version", "1.90.0"];
+
+fn demo<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = DEMO.to_vec();
+    v.extend_from_slice(extra);
+    v
+}
+
+#[test]
+fn good_values_pass_every_rule() {
+    let dir = files(&[("values.yaml", GOOD)]);
+    let (code, found) = findings(dir.path(), &demo(&["values.yaml"]));
+    assert_eq!((code, found.len()), (0, 0), "{found:?}");
+    let o = run_in(
+        dir.path(),
+        &[
+            "lint",
+            "--product",
+            "demo",
+            "--chart-version",
+            "1.90.0",
+            "values.yaml",
+        ],
+    );
+    assert_eq!(o.code, 0);
+    assert_eq!(o.stdout, "All checks passed.\n");
+}
+
+#[test]
+fn schema_findings_are_located_sorted_and_suggest_keys() {
+    let values = "agnet:\n  replicas: 1\nagent:\n  replicas: zero\n  logLevel: loud\n  replica: 3\nmanagement:\n  tunnel:\n    url: http://x\nports: [80, http]\ngateway: {}\njoin_token: jt-1\nimages: {builtTag: v1.90.0}\n";
+    let dir = files(&[("values.yaml", values)]);
+    let (code, found) = findings(dir.path(), &demo(&["values.yaml"]));
+    assert_eq!(code, 1);
+    let shown: Vec<(String, u64, u64, String)> = found
+        .iter()
+        .map(|f| {
+            let (_, line, col) = place(f);
+            (
+                f["code"].as_str().unwrap().into(),
+                line,
+                col,
+                f["message"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expected = [
+        (
+            "OL002",
+            1,
+            1,
+            "unknown key agnet at the top level; did you mean agent?",
+        ),
+        (
+            "OL001",
+            4,
+            3,
+            "agent.replicas: expected integer, found a string",
+        ),
+        (
+            "OL001",
+            5,
+            3,
+            "agent.logLevel: \"loud\" is not one of \"debug\", \"info\", \"warn\"",
+        ),
+        (
+            "OL002",
+            6,
+            3,
+            "unknown key replica in agent; did you mean replicas?",
+        ),
+        (
+            "OL001",
+            9,
+            5,
+            "management.tunnel.url: \"http://x\" does not match the pattern ^https://",
+        ),
+        (
+            "OL001",
+            10,
+            13,
+            "ports[1]: expected integer, found a string",
+        ),
+        ("OL001", 11, 1, "required key host is missing in gateway"),
+    ];
+    let expected: Vec<(String, u64, u64, String)> = expected
+        .iter()
+        .map(|(c, l, k, m)| (c.to_string(), *l, *k, m.to_string()))
+        .collect();
+    assert_eq!(shown, expected);
+    let second = findings(dir.path(), &demo(&["values.yaml"])).1;
+    assert_eq!(second, found, "output is stable");
+}
+
+#[test]
+fn merged_files_and_set_point_at_the_key_that_set_the_value() {
+    let dir = files(&[
+        ("base.yaml", "join_token: jt-1\nagent:\n  replicas: 2\n  logLevel: info\ngateway: {host: a}\nimages: {builtTag: v1.90.0}\n"),
+        ("prod.yaml", "agent:\n  logLevel: loud\n"),
+    ]);
+    let (_, found) = findings(
+        dir.path(),
+        &demo(&["base.yaml", "prod.yaml", "--set", "agent.replicas=many"]),
+    );
+    assert_eq!(codes(&found), ["OL001", "OL001"], "{found:?}");
+    assert_eq!(place(&found[0]), ("prod.yaml".into(), 2, 3));
+    assert_eq!(
+        found[1]["location"],
+        serde_json::json!({"kind": "set", "arg": "agent.replicas=many"})
+    );
+    let (_, found) = findings(dir.path(), &demo(&["prod.yaml", "base.yaml"]));
+    assert!(found.is_empty(), "base.yaml, given last, wins: {found:?}");
+    let mut args = vec!["lint"];
+    args.extend(demo(&["base.yaml", "--set", "agent.replicas=many"]));
+    let o = run_in(dir.path(), &args);
+    assert!(
+        o.stdout
+            .contains("--set agent.replicas=many: OL001 error: agent.replicas: expected integer"),
+        "{}",
+        o.stdout
+    );
+}
+
+#[test]
+fn null_deletes_a_key_set_by_an_earlier_file() {
+    let dir = files(&[
+        ("a.yaml", GOOD),
+        ("b.yaml", "agent:\n  logLevel: null\n  replicas: ~\n"),
+    ]);
+    let (code, found) = findings(dir.path(), &demo(&["a.yaml", "b.yaml"]));
+    assert_eq!((code, found.len()), (0, 0), "{found:?}");
+}
+
+#[test]
+fn join_token_missing_empty_or_placeholder_is_an_error() {
+    for (values, what) in [
+        ("agent: {replicas: 1}\n", "is missing"),
+        ("join_token: ''\n", "is empty or a placeholder"),
+        ("join_token: '   '\n", "is empty or a placeholder"),
+        ("join_token: CHANGEME\n", "is empty or a placeholder"),
+        ("join_token: <join-token>\n", "is empty or a placeholder"),
+        (
+            "join_token: ${CATALYST_JOIN_TOKEN}\n",
+            "is empty or a placeholder",
+        ),
+        ("join_token: null\n", "is missing"),
+    ] {
+        let text = format!("{values}gateway: {{host: a}}\nimages: {{builtTag: v1.90.0}}\n");
+        let dir = files(&[("values.yaml", &text)]);
+        let (code, found) = findings(dir.path(), &demo(&["values.yaml"]));
+        assert_eq!(
+            (code, codes(&found)),
+            (1, vec!["OL101".to_string()]),
+            "{values}: {found:?}"
+        );
+        assert!(
+            found[0]["message"].as_str().unwrap().contains(what),
+            "{values}: {found:?}"
+        );
+        assert!(found[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("agent.existingJoinTokenSecret.name"));
+    }
+    let dir = files(&[("values.yaml", "agent:\n  existingJoinTokenSecret: {name: jt}\ngateway: {host: a}\nimages: {builtTag: v1.90.0}\n")]);
+    assert_eq!(findings(dir.path(), &demo(&["values.yaml"])), (0, vec![]));
+}
+
+#[test]
+fn join_token_only_from_set_is_a_warning() {
+    let dir = files(&[(
+        "values.yaml",
+        "agent: {replicas: 1}\ngateway: {host: a}\nimages: {builtTag: v1.90.0}\n",
+    )]);
+    let set = format!("join_token={TOKEN}");
+    let (code, found) = findings(dir.path(), &demo(&["values.yaml", "--set", &set]));
+    assert_eq!(
+        (code, codes(&found)),
+        (0, vec!["OL102".to_string()]),
+        "{found:?}"
+    );
+    assert_eq!(found[0]["severity"], "warning");
+    assert_eq!(found[0]["location"]["arg"], "join_token=<redacted>");
+}
+
+#[test]
+fn the_join_token_never_appears_in_any_output() {
+    let values = format!("join_token: {TOKEN}\nagent: {{replicas: nope}}\nextra: 1\ngateway: {{host: a}}\nimages: {{builtTag: dev}}\n");
+    let flow = format!("{{join_token: {TOKEN}, agent: {{replicas: 1}}, gateway: {{host: a}}}}\n");
+    let dir = files(&[
+        ("values.yaml", &values),
+        ("flow.yaml", &flow),
+        ("broken.yaml", &format!("join_token: {TOKEN}\n  bad: [\n")),
+    ]);
+    let set = format!("join_token={TOKEN}x");
+    let schema = common::root().join("testdata/lint/data/demo/values.v1.schema.json");
+    let schema = schema.to_str().unwrap();
+    let mut seen = 0;
+    for format in ["human", "json", "sarif"] {
+        for args in [
+            demo(&["values.yaml"]),
+            demo(&["flow.yaml"]),
+            demo(&["values.yaml", "--previous-values", "flow.yaml"]),
+            demo(&["--set", &set, "values.yaml"]),
+            demo(&["broken.yaml"]),
+            vec!["--schema", schema, "values.yaml"],
+            vec!["--schema", schema, "--set", "join_token=5", "values.yaml"],
+        ] {
+            let mut all = vec!["lint", "-o", format];
+            all.extend_from_slice(&args);
+            let o = run_in(dir.path(), &all);
+            assert!(
+                !o.stdout.contains(TOKEN) && !o.stderr.contains(TOKEN),
+                "{args:?} {format}:\n{}{}",
+                o.stdout,
+                o.stderr
+            );
+            seen += o.stdout.len();
+        }
+    }
+    assert!(seen > 0);
+}
+
+#[test]
+fn sticky_flag_dropped_is_an_error_and_dropped_keys_warn() {
+    let previous = "join_token: jt-1\nmanagement:\n  tunnel:\n    enabled: true\nagent:\n  replicas: 2\n  logLevel: info\ngateway: {host: a}\nimages: {builtTag: v1.90.0}\n";
+    let dir = files(&[
+        ("previous.yaml", previous),
+        ("off.yaml", "join_token: jt-1\nmanagement:\n  tunnel:\n    enabled: false\nagent:\n  replicas: 2\ngateway: {host: a}\nimages: {builtTag: v1.90.0}\n"),
+        ("absent.yaml", GOOD),
+        ("same.yaml", previous),
+    ]);
+    let (code, found) = findings(
+        dir.path(),
+        &demo(&["off.yaml", "--previous-values", "previous.yaml"]),
+    );
+    assert_eq!(code, 1);
+    assert_eq!(codes(&found), ["OL201", "OL202"], "{found:?}");
+    assert_eq!(place(&found[0]), ("off.yaml".into(), 4, 5));
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("is now off") && message.contains("--enable-public-management-api"),
+        "{message}"
+    );
+    assert_eq!(found[1]["path"], "agent.logLevel");
+    assert_eq!(
+        place(&found[1]),
+        ("previous.yaml".into(), 7, 3),
+        "a dropped key points where it was set"
+    );
+    let (_, found) = findings(
+        dir.path(),
+        &demo(&["absent.yaml", "--previous-values", "previous.yaml"]),
+    );
+    assert_eq!(
+        codes(&found),
+        ["OL201"],
+        "the sticky error replaces the dropped-key warning for its key: {found:?}"
+    );
+    assert!(found[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("is now absent"));
+    assert_eq!(
+        findings(
+            dir.path(),
+            &demo(&["same.yaml", "--previous-values", "previous.yaml"])
+        ),
+        (0, vec![])
+    );
+    let (code, found) = findings(
+        dir.path(),
+        &demo(&["previous.yaml", "--previous-values", "off.yaml"]),
+    );
+    assert_eq!(
+        (code, found.len()),
+        (0, 0),
+        "turning it on is fine: {found:?}"
+    );
+}
+
+#[test]
+fn renamed_and_removed_keys_name_the_new_path_and_version() {
+    let values = "join_token: jt-1\ngateway: {host: a}\nimages: {builtTag: v1.90.0}\nshared:\n  nodeSelector: {disk: ssd}\nmanagement:\n  image:\n    name: mgmt\nold:\n  feature: true\n";
+    let dir = files(&[("values.yaml", values)]);
+    let (code, found) = findings(dir.path(), &demo(&["values.yaml"]));
+    assert_eq!(code, 1);
+    let renames = with_code(&found, "OL301");
+    let messages: Vec<&str> = renames
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "shared.nodeSelector was renamed to shared.scheduling.nodeSelector in chart 1.51.0; chart 1.90.0 ignores the old key",
+            "management.image.name was renamed to management.image.repository in chart 1.10.0; chart 1.90.0 ignores the old key",
+            "old.feature was removed in chart 1.60.0 (removed; use feature instead); chart 1.90.0 ignores it",
+        ]
+    );
+    assert_eq!(place(renames[0]), ("values.yaml".into(), 5, 3));
+    let unknown: Vec<&Json> = with_code(&found, "OL002");
+    let unknown_paths: Vec<&str> = unknown
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        unknown_paths,
+        ["old"],
+        "schema findings at renamed keys are dropped: {found:?}"
+    );
+    let (_, found) = findings(
+        dir.path(),
+        &[
+            "--product",
+            "demo",
+            "--chart-version",
+            "1.50.0",
+            "values.yaml",
+        ],
+    );
+    assert_eq!(
+        with_code(&found, "OL301").len(),
+        1,
+        "before 1.51 and 1.60 only the 1.10 rename applies: {found:?}"
+    );
+}
+
+#[test]
+fn version_moves_follow_product_policy() {
+    let dir = files(&[("values.yaml", GOOD), ("forward.yaml", "forward: {}\n")]);
+    let (code, found) = findings(
+        dir.path(),
+        &demo(&["values.yaml", "--previous-chart-version", "1.80.0"]),
+    );
+    assert_eq!((code, found.len()), (0, 0), "{found:?}");
+    let (code, found) = findings(
+        dir.path(),
+        &demo(&["values.yaml", "--previous-chart-version", "0.9.0"]),
+    );
+    assert_eq!(
+        (code, codes(&found)),
+        (1, vec!["OL401".to_string(), "OL403".to_string()]),
+        "{found:?}"
+    );
+    assert_eq!(found[0]["location"]["kind"], "args");
+    assert!(found[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("--allow-major"));
+    let (code, found) = findings(
+        dir.path(),
+        &demo(&[
+            "values.yaml",
+            "--previous-chart-version",
+            "0.9.0",
+            "--allow-major",
+        ]),
+    );
+    assert_eq!(
+        (code, codes(&found)),
+        (0, vec!["OL403".to_string()]),
+        "{found:?}"
+    );
+    let (code, found) = findings(
+        dir.path(),
+        &demo(&["values.yaml", "--previous-chart-version", "1.90.1"]),
+    );
+    assert_eq!(
+        (code, codes(&found)),
+        (0, vec!["OL402".to_string()]),
+        "demo warns on downgrades"
+    );
+    assert_eq!(found[0]["severity"], "warning");
+    let fwd = [
+        "--product",
+        "forward",
+        "--chart-version",
+        "1.0.0",
+        "forward.yaml",
+    ];
+    let (code, found) = findings(
+        dir.path(),
+        &[&fwd[..], &["--previous-chart-version", "1.1.0"]].concat(),
+    );
+    assert_eq!(
+        (code, codes(&found)),
+        (1, vec!["OL402".to_string()]),
+        "forward refuses downgrades"
+    );
+    assert!(found[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("forward-only"));
+    let (code, found) = findings(
+        dir.path(),
+        &[&fwd[..], &["--previous-chart-version", "0.5.0"]].concat(),
+    );
+    assert_eq!(
+        (code, codes(&found), found[0]["severity"].as_str()),
+        (0, vec!["OL401".to_string()], Some("warning"))
+    );
+    let o = run_in(
+        dir.path(),
+        &[
+            "lint",
+            "--product",
+            "demo",
+            "--chart-version",
+            "one",
+            "values.yaml",
+        ],
+    );
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("\"one\" is not a chart version"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn crossing_a_default_change_warns_unless_the_values_decided() {
+    let dir = files(&[
+        ("values.yaml", GOOD),
+        ("decided.yaml", "postgresql: {enabled: false}\n"),
+    ]);
+    let cross = demo(&["values.yaml", "--previous-chart-version", "1.75.0"]);
+    let (code, found) = findings(dir.path(), &cross);
+    assert_eq!(
+        (code, codes(&found)),
+        (0, vec!["OL403".to_string()]),
+        "{found:?}"
+    );
+    assert!(found[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("crosses chart 1.76.0: chart 1.76 creates a PostgreSQL"));
+    let (_, found) = findings(
+        dir.path(),
+        &demo(&[
+            "values.yaml",
+            "decided.yaml",
+            "--previous-chart-version",
+            "1.75.0",
+        ]),
+    );
+    assert!(found.is_empty(), "{found:?}");
+    let (_, found) = findings(
+        dir.path(),
+        &demo(&["values.yaml", "--previous-chart-version", "1.76.0"]),
+    );
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn values_must_not_move_a_pinned_component() {
+    let dir = files(&[
+        ("values.yaml", GOOD),
+        ("dapr.yaml", "agent:\n  dapr:\n    version: 1.16.0\n"),
+        ("same.yaml", "agent:\n  dapr:\n    version: \"1.90.0\"\n"),
+    ]);
+    let (code, found) = findings(dir.path(), &demo(&["values.yaml", "dapr.yaml"]));
+    assert_eq!(
+        (code, codes(&found)),
+        (1, vec!["OL404".to_string()]),
+        "{found:?}"
+    );
+    assert_eq!(place(&found[0]), ("dapr.yaml".into(), 3, 5));
+    assert!(found[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("chart 1.90.0 pins dapr 1.19.0"));
+    assert_eq!(
+        findings(dir.path(), &demo(&["values.yaml", "same.yaml"])),
+        (0, vec![])
+    );
+}
+
+#[test]
+fn the_product_version_tag_must_be_the_version_installed() {
+    for (tag, problem) in [
+        ("", "is not set (the chart default, dev, is a mutable tag)"),
+        ("images: {builtTag: dev}\n", "is dev, a mutable tag"),
+        ("images: {builtTag: latest}\n", "is latest, a mutable tag"),
+        (
+            "images: {builtTag: v1.89.0}\n",
+            "is v1.89.0 but the product version being installed is 1.90.0",
+        ),
+    ] {
+        let dir = files(&[(
+            "values.yaml",
+            &format!("join_token: jt-1\ngateway: {{host: a}}\n{tag}"),
+        )]);
+        let (code, found) = findings(dir.path(), &demo(&["values.yaml"]));
+        assert_eq!(
+            (code, codes(&found)),
+            (1, vec!["OL501".to_string()]),
+            "{tag}: {found:?}"
+        );
+        assert!(
+            found[0]["message"].as_str().unwrap().contains(problem),
+            "{found:?}"
+        );
+    }
+}
+
+#[test]
+fn secrets_belong_in_the_secrets_file() {
+    let secrets = "secrets:\n  values:\n    db: {password: pw-1234567}\n";
+    let dir = files(&[
+        ("values.yaml", GOOD),
+        ("inline.yaml", secrets),
+        ("secrets-values.yaml", secrets),
+    ]);
+    let (code, found) = findings(dir.path(), &demo(&["values.yaml", "inline.yaml"]));
+    assert_eq!(
+        (code, codes(&found)),
+        (0, vec!["OL502".to_string()]),
+        "{found:?}"
+    );
+    assert_eq!(place(&found[0]), ("inline.yaml".into(), 3, 10));
+    assert!(found[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("move it to secrets-values.yaml"));
+    assert_eq!(
+        findings(dir.path(), &demo(&["values.yaml", "secrets-values.yaml"])),
+        (0, vec![])
+    );
+}
+
+#[test]
+fn product_is_inferred_from_its_fingerprint_and_said_so() {
+    let dir = files(&[
+        ("values.yaml", GOOD),
+        ("shared-key.yaml", "agent: {}\n"),
+        ("anon.yaml", "x: 1\n"),
+    ]);
+    let o = run_in(
+        dir.path(),
+        &["lint", "--chart-version", "1.90.0", "values.yaml"],
+    );
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    assert!(
+        o.stdout
+            .starts_with("note: product demo inferred from the keys join_token, agent"),
+        "{}",
+        o.stdout
+    );
+    let o = run_in(dir.path(), &["lint", "-o", "json", "values.yaml"]);
+    let report: Json = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(
+        report["runs"][0]["productInferredFrom"],
+        serde_json::json!(["join_token", "agent"])
+    );
+    assert_eq!(report["runs"][0]["chartVersion"], "2.1.0");
+    assert_eq!(report["runs"][0]["chartVersionAssumed"], true);
+    let o = run_in(dir.path(), &["lint", "shared-key.yaml"]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .contains("as much like demo (agent) as like forward (agent)"),
+        "{}",
+        o.stderr
+    );
+    let o = run_in(dir.path(), &["lint", "anon.yaml"]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("cannot tell which product"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn each_lints_files_separately() {
+    let dir = files(&[("a.yaml", GOOD), ("b.yaml", "agent: {replicas: x}\n")]);
+    let o = run_in(
+        dir.path(),
+        &[
+            "lint",
+            "--each",
+            "-o",
+            "json",
+            "--product",
+            "demo",
+            "--chart-version",
+            "1.90.0",
+            "a.yaml",
+            "b.yaml",
+        ],
+    );
+    assert_eq!(o.code, 1);
+    let report: Json = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(report["runs"].as_array().unwrap().len(), 2);
+    assert_eq!(report["runs"][0]["findings"], serde_json::json!([]));
+    let b = codes(report["runs"][1]["findings"].as_array().unwrap());
+    assert!(b.contains(&"OL101".to_string()) && b.contains(&"OL001".to_string()));
+    let o = run_in(
+        dir.path(),
+        &[
+            "lint",
+            "--each",
+            "--ignore",
+            "OL101,product-version-tag",
+            "--product",
+            "demo",
+            "a.yaml",
+            "b.yaml",
+        ],
+    );
+    assert!(
+        !o.stdout.contains("OL101") && !o.stdout.contains("OL501") && o.stdout.contains("OL001"),
+        "{}",
+        o.stdout
+    );
+    let o = run_in(dir.path(), &["lint", "--ignore", "OL999", "a.yaml"]);
+    assert_eq!(o.code, 2);
+}
+
+#[test]
+fn human_output_shows_the_line_and_marks_the_key() {
+    let dir = files(&[("values.yaml", "join_token: jt-1\ngateway: {host: a}\nimages: {builtTag: v1.90.0}\nagent:\n  loglevel: info\n")]);
+    let mut args = vec!["lint"];
+    args.extend(demo(&["values.yaml"]));
+    let o = run_in(dir.path(), &args);
+    assert_eq!(o.code, 1);
+    let expected = "values.yaml:5:3: OL002 error: unknown key loglevel in agent; did you mean logLevel?\n  |\n5 |   loglevel: info\n  |   ^^^^^^^^\nFound 1 error and 0 warnings.\n";
+    assert_eq!(o.stdout, expected);
+    assert!(
+        !o.stdout.contains('\u{1b}'),
+        "no colors when stdout is not a terminal"
+    );
+}
+
+#[test]
+fn json_output_follows_the_documented_shape() {
+    let dir = files(&[("values.yaml", "join_token: jt-1\ngateway: {host: a}\nimages: {builtTag: v1.90.0}\nagent:\n  loglevel: info\n")]);
+    let o = run_in(
+        dir.path(),
+        &[
+            "lint",
+            "-o",
+            "json",
+            "--product",
+            "demo",
+            "--chart-version",
+            "1.90.0",
+            "values.yaml",
+        ],
+    );
+    let report: Json = serde_json::from_str(&o.stdout).unwrap();
+    let expected = serde_json::json!({
+        "version": 1,
+        "runs": [{
+            "files": ["values.yaml"],
+            "product": "demo",
+            "productInferredFrom": null,
+            "chartVersion": "1.90.0",
+            "chartVersionAssumed": false,
+            "schema": "values.v1.schema.json",
+            "chartDefaults": null,
+            "findings": [{
+                "code": "OL002",
+                "name": "unknown-key",
+                "severity": "error",
+                "message": "unknown key loglevel in agent; did you mean logLevel?",
+                "path": "agent.loglevel",
+                "pointer": "/agent/loglevel",
+                "location": {"kind": "file", "file": "values.yaml", "line": 5, "column": 3, "endColumn": 11}
+            }]
+        }],
+        "summary": {"errors": 1, "warnings": 0}
+    });
+    assert_eq!(report, expected);
+}
+
+#[test]
+fn sarif_output_has_what_code_scanning_requires() {
+    let dir = files(&[("sub dir/values.yaml", "agent:\n  loglevel: info\n")]);
+    let o = run_in(
+        dir.path(),
+        &[
+            "lint",
+            "-o",
+            "sarif",
+            "--product",
+            "demo",
+            "--chart-version",
+            "1.90.0",
+            "--previous-chart-version",
+            "0.1.0",
+            "sub dir/values.yaml",
+        ],
+    );
+    assert_eq!(o.code, 1);
+    let sarif: Json = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(sarif["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let run = &sarif["runs"][0];
+    let driver = &run["tool"]["driver"];
+    assert_eq!(driver["name"], "opsta-lint");
+    let rules = driver["rules"].as_array().unwrap();
+    let listed = run_in(dir.path(), &["rules"]).stdout;
+    assert_eq!(rules.len(), listed.lines().count());
+    for rule in rules {
+        for key in ["id", "name"] {
+            assert!(rule[key].is_string(), "{rule}");
+        }
+        assert!(
+            rule["shortDescription"]["text"].is_string()
+                && rule["fullDescription"]["text"].is_string(),
+            "{rule}"
+        );
+        assert!(
+            ["error", "warning"].contains(&rule["defaultConfiguration"]["level"].as_str().unwrap())
+        );
+    }
+    let results = run["results"].as_array().unwrap();
+    assert!(results.len() >= 3, "{results:?}");
+    for result in results {
+        let id = result["ruleId"].as_str().unwrap();
+        assert_eq!(
+            rules[result["ruleIndex"].as_u64().unwrap() as usize]["id"],
+            id
+        );
+        assert!(["error", "warning", "note"].contains(&result["level"].as_str().unwrap()));
+        assert!(result["message"]["text"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()));
+        let physical = &result["locations"][0]["physicalLocation"];
+        assert_eq!(physical["artifactLocation"]["uri"], "sub%20dir/values.yaml");
+        assert!(physical["region"]["startLine"].as_u64().unwrap() >= 1);
+        assert!(physical["region"]["startColumn"].as_u64().unwrap() >= 1);
+    }
+    let unknown = results.iter().find(|r| r["ruleId"] == "OL002").unwrap();
+    assert_eq!(
+        unknown["locations"][0]["physicalLocation"]["region"]["startLine"],
+        2
+    );
+    let crossing = results.iter().find(|r| r["ruleId"] == "OL401").unwrap();
+    assert!(crossing["message"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("command line: "));
+}
+
+#[test]
+fn bad_input_is_a_clear_error_with_exit_2() {
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            vec![format!("*a{}", i - 1); 10].join(", ")
+        ));
+    }
+    let dir = files(&[
+        ("empty.yaml", ""),
+        ("list.yaml", "- a\n- b\n"),
+        ("dup.yaml", "a: 1\nb:\n  c: 1\n  c: 2\n"),
+        ("tabs.yaml", "a:\n\tb: 1\n"),
+        ("bomb.yaml", &bomb),
+        ("unclosed.yaml", "a: [1, 2\nb: 3\n"),
+        ("ok.yaml", "a: 1\n"),
+    ]);
+    std::fs::write(dir.path().join("binary.yaml"), b"\x7fELF\x02\x01\x01\0\0\0").unwrap();
+    let big = dir.path().join("big.yaml");
+    let line = "key_with_some_length: value with some length\n";
+    std::fs::write(&big, line.repeat(50 * 1024 * 1024 / line.len() + 1)).unwrap();
+    for (file, wanted) in [
+        ("empty.yaml", "empty.yaml: is empty"),
+        ("list.yaml", "list.yaml:1:1: the top level is a list"),
+        ("dup.yaml", "dup.yaml:4:3: duplicate key \"c\""),
+        ("tabs.yaml", "tabs.yaml:2:"),
+        ("bomb.yaml", "alias bomb"),
+        ("unclosed.yaml", "unclosed.yaml:"),
+        ("binary.yaml", "binary.yaml:1:8: contains a NUL byte"),
+        (
+            "big.yaml",
+            "big.yaml: is 50.0 MiB; values files larger than 16 MiB are refused",
+        ),
+        ("missing.yaml", "missing.yaml: no such file"),
+        (".", ".: is a directory"),
+    ] {
+        let o = run_in(dir.path(), &["lint", "--product", "demo", file]);
+        assert_eq!(o.code, 2, "{file}: {}{}", o.stdout, o.stderr);
+        assert!(o.stdout.is_empty(), "{file}: {}", o.stdout);
+        assert!(
+            o.stderr.starts_with("opsta-lint: error: ") && o.stderr.contains(wanted),
+            "{file}: {}",
+            o.stderr
+        );
+    }
+    for (args, wanted) in [
+        (
+            vec!["lint", "--product", "nope", "ok.yaml"],
+            "unknown product \"nope\"; known products: demo, forward",
+        ),
+        (
+            vec![
+                "lint",
+                "--product",
+                "demo",
+                "--chart-version",
+                "7.0.0",
+                "ok.yaml",
+            ],
+            "demo has no schema for chart major 7 (known majors: 1, 2)",
+        ),
+        (
+            vec!["lint", "--schema", "missing.json", "ok.yaml"],
+            "missing.json: cannot read the schema",
+        ),
+        (
+            vec!["lint", "--schema", "list.yaml", "ok.yaml"],
+            "list.yaml:1:2: not valid JSON: invalid number\n",
+        ),
+        (
+            vec!["lint", "--product", "demo", "--set", "a[=1", "ok.yaml"],
+            "--set a[=1: key \"a[\" has an unclosed [",
+        ),
+        (
+            vec!["lint", "--product", "demo", "--set", "a[x]=1", "ok.yaml"],
+            "--set a[x]=1: key \"a[x]\": \"x\" is not a list index",
+        ),
+        (
+            vec![
+                "lint",
+                "--product",
+                "demo",
+                "--set",
+                "join_token",
+                "ok.yaml",
+            ],
+            "--set join_token: \"join_token\" has no value",
+        ),
+    ] {
+        let o = run_in(dir.path(), &args);
+        assert_eq!(o.code, 2, "{args:?}: {}{}", o.stdout, o.stderr);
+        assert!(o.stderr.contains(wanted), "{}", o.stderr);
+    }
+}
+
+#[test]
+fn rules_lists_every_rule_and_shows_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_in(dir.path(), &["rules"]);
+    assert_eq!(o.code, 0);
+    let listed: Vec<&str> = o
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert!(
+        listed.len() >= 13 && listed.iter().all(|c| c.starts_with("OL")),
+        "{listed:?}"
+    );
+    let o = run_in(dir.path(), &["rules", "OL101"]);
+    assert!(
+        o.stdout.starts_with("OL101 join-token-missing (error)")
+            && o.stdout.contains("never printed"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(run_in(dir.path(), &["rules", "unknown-key"]).code, 0);
+    assert_eq!(run_in(dir.path(), &["rules", "OL999"]).code, 2);
+}
+
+#[test]
+fn versions_prints_the_pinned_component_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_in(dir.path(), &["versions", "demo", "1.40.0"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "dapr 1.19.0\n"));
+    let o = run_in(
+        dir.path(),
+        &["versions", "demo", "1.90.7", "--component", "dapr"],
+    );
+    assert_eq!((o.code, o.stdout.as_str()), (0, "1.19.0\n"));
+    let o = run_in(dir.path(), &["versions", "demo", "1.91.0"]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .contains("no known dapr version (the data covers chart 1.28.0 to 1.90.x)"),
+        "{}",
+        o.stderr
+    );
+    let bundled = run_with(dir.path(), &["versions", "catalyst", "1.45.0"], None);
+    assert_eq!(
+        (bundled.code, bundled.stdout.as_str()),
+        (0, "dapr 1.17.3-catalyst.1\n"),
+        "{}",
+        bundled.stderr
+    );
+}
