@@ -1,0 +1,263 @@
+//! The post-renderer under the real Helm 3 and Helm 4 binaries: `helm template` of testdata/charts/pin-demo through
+//! `opsta-lint postrender` (Helm 3: the binary's path; Helm 4: the `opsta-lint-postrender` plugin installed into a
+//! temporary plugins folder).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const WEB: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const INIT: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+const SIDECAR: &str = "sha256:3333333333333333333333333333333333333333333333333333333333333333";
+const HOOK: &str = "sha256:4444444444444444444444444444444444444444444444444444444444444444";
+
+fn chart() -> PathBuf {
+    common::root().join("testdata/charts/pin-demo")
+}
+
+fn write_lock(dir: &Path) -> PathBuf {
+    let text = format!(
+        "apiVersion: opsta-lint/v1\nkind: ReleaseLock\nproduct: pin-demo\nversion: 0.3.0\nimages:\n\
+         - {{image: nginx:1.27, digest: {WEB}}}\n- {{image: busybox:1.36, digest: {INIT}}}\n\
+         - {{image: ghcr.io/dapr/daprd:1.17.3, digest: {SIDECAR}}}\n- {{image: alpine:3.20, digest: {HOOK}}}\n"
+    );
+    let path = dir.join("lock.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A helm command with a fresh, private Helm home. Helm 4.1's `plugin install` writes into
+/// $HELM_DATA_HOME/plugins whatever HELM_PLUGINS says, so for Helm 4 the plugins folder is that one.
+fn helm(major: u8, home: &Path) -> Command {
+    let mut cmd = Command::new(common::helm(major));
+    cmd.envs(common::helm_env(home));
+    if major == 4 {
+        let data = common::helm_env(home)
+            .into_iter()
+            .find(|(k, _)| k == "HELM_DATA_HOME")
+            .unwrap()
+            .1;
+        cmd.env("HELM_PLUGINS", data.join("plugins"));
+    }
+    cmd
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn helm3_template(home: &Path, lock: &Path, extra: &[&str]) -> Output {
+    helm(3, home)
+        .args(["template", "rel"])
+        .arg(chart())
+        .args(["-n", "demo", "--post-renderer"])
+        .arg(env!("CARGO_BIN_EXE_opsta-lint"))
+        .args(["--post-renderer-args", "postrender", "--post-renderer-args"])
+        .arg(format!("--lock={}", lock.display()))
+        .args(extra)
+        .output()
+        .expect("runs helm 3")
+}
+
+/// Installs plugins/postrender into the temporary Helm home, with the test binary as its bin/opsta-lint.
+fn install_helm4_plugin(home: &Path) {
+    let source = home.join("opsta-lint-postrender");
+    std::fs::create_dir_all(source.join("bin")).unwrap();
+    for file in ["plugin.yaml", "postrender.sh"] {
+        std::fs::copy(
+            common::root().join("plugins/postrender").join(file),
+            source.join(file),
+        )
+        .unwrap();
+    }
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_opsta-lint"),
+        source.join("bin/opsta-lint"),
+    )
+    .unwrap();
+    let out = helm(4, home)
+        .args(["plugin", "install"])
+        .arg(&source)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "helm 4 plugin install: {:?}",
+        text(&out)
+    );
+    let list = helm(4, home).args(["plugin", "list"]).output().unwrap();
+    let (stdout, _) = text(&list);
+    assert!(
+        stdout.contains("opsta-lint-postrender") && stdout.contains("postrenderer/v1"),
+        "{stdout}"
+    );
+}
+
+fn helm4_template(home: &Path, args: &[String], extra: &[&str]) -> Output {
+    let mut cmd = helm(4, home);
+    cmd.args(["template", "rel"]).arg(chart());
+    cmd.args(["-n", "demo", "--post-renderer", "opsta-lint-postrender"]);
+    for arg in args {
+        cmd.args(["--post-renderer-args", arg]);
+    }
+    cmd.args(extra).output().expect("runs helm 4")
+}
+
+#[test]
+fn helm3_pins_workload_images_but_never_sees_hooks() {
+    let home = tempfile::tempdir().unwrap();
+    let lock = write_lock(home.path());
+    let report = home.path().join("report.txt");
+    let report_arg = format!("--report={}", report.display());
+    let out = helm3_template(home.path(), &lock, &["--post-renderer-args", &report_arg]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let written = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        written.contains("warning[PR007]") && written.contains("hook images"),
+        "{written}"
+    );
+    assert!(
+        stdout.contains(&format!("image: 'busybox:1.36@{INIT}'")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "image: \"nginx:1.27@{WEB}\"   # pinned by the post-renderer"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("value: ghcr.io/dapr/daprd:1.17.3@{SIDECAR}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  run.sh: |\n    image: not-an-image:1\n  flag: \"on\"\n"),
+        "{stdout}"
+    );
+    // Helm 3 never gives hooks to a post-renderer: the hook's image stays as the chart wrote it.
+    assert!(stdout.contains("image: alpine:3.20\n"), "{stdout}");
+}
+
+#[test]
+fn helm3_fails_on_an_unlocked_image_and_shows_why() {
+    let home = tempfile::tempdir().unwrap();
+    let lock = write_lock(home.path());
+    let out = helm3_template(home.path(), &lock, &["--set", "image=redis:7"]);
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "helm must fail: {stdout}");
+    assert!(
+        stderr.contains(
+            "error[PR001]: Deployment demo/rel-web, container \"web\": image \"redis:7\""
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stdout.contains("kind: Deployment"),
+        "nothing rendered reaches helm's output: {stdout}"
+    );
+}
+
+#[test]
+fn helm4_plugin_pins_workloads_and_hooks() {
+    let home = tempfile::tempdir().unwrap();
+    install_helm4_plugin(home.path());
+    let lock = write_lock(home.path());
+    let report = home.path().join("report.txt");
+    let args = [
+        format!("--lock={}", lock.display()),
+        format!("--report={}", report.display()),
+    ];
+    let out = helm4_template(home.path(), &args, &[]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    // Helm 4 re-serializes what the post-renderer returns (list indentation, comment spacing): match the scalars.
+    assert!(
+        stdout.contains(&format!("image: 'busybox:1.36@{INIT}'")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("image: \"nginx:1.27@{WEB}\"")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("value: ghcr.io/dapr/daprd:1.17.3@{SIDECAR}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("image: alpine:3.20@{HOOK}\n")),
+        "Helm 4 post-renders hooks: {stdout}"
+    );
+    assert!(
+        stdout.contains("  run.sh: |\n    image: not-an-image:1\n  flag: \"on\"\n"),
+        "{stdout}"
+    );
+    let written = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        written.contains("4 image reference(s) checked"),
+        "{written}"
+    );
+    assert!(
+        !written.contains("PR007"),
+        "Helm 4 input carries the filename annotation: {written}"
+    );
+}
+
+#[test]
+fn helm4_fails_on_an_unlocked_hook_image_and_the_report_says_why() {
+    let home = tempfile::tempdir().unwrap();
+    install_helm4_plugin(home.path());
+    let lock = write_lock(home.path());
+    let report = home.path().join("report.txt");
+    let args = [
+        format!("--lock={}", lock.display()),
+        format!("--report={}", report.display()),
+    ];
+    let out = helm4_template(home.path(), &args, &["--set", "hookImage=alpine:3.21"]);
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "helm must fail: {stdout}");
+    assert!(!stdout.contains("kind: Deployment"), "{stdout}");
+    assert!(
+        stderr.contains("opsta-lint-postrender"),
+        "helm names the failing plugin: {stderr}"
+    );
+    let written = std::fs::read_to_string(&report).expect("the report file is written");
+    assert!(
+        written.contains(
+            "error[PR001]: Job rel-migrate, container \"migrate\": image \"alpine:3.21\""
+        ),
+        "{written}"
+    );
+}
+
+#[test]
+fn a_post_renderer_that_cannot_run_fails_helm() {
+    let home = tempfile::tempdir().unwrap();
+    let bad_lock = home.path().join("bad.yaml");
+    std::fs::write(
+        &bad_lock,
+        "apiVersion: opsta-lint/v1\nkind: ReleaseLock\nimages:\n- {image: nginx, digest: x}\n",
+    )
+    .unwrap();
+    let out = helm3_template(home.path(), &bad_lock, &[]);
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stderr.contains("bad.yaml:4:26: digest \"x\" must start with sha256:"),
+        "{stderr}"
+    );
+    install_helm4_plugin(home.path());
+    let out = helm4_template(
+        home.path(),
+        &[format!("--lock={}", bad_lock.display())],
+        &[],
+    );
+    assert!(!out.status.success(), "{:?}", text(&out));
+    let missing = home.path().join("missing.yaml");
+    let out = helm4_template(home.path(), &[format!("--lock={}", missing.display())], &[]);
+    assert!(!out.status.success(), "{:?}", text(&out));
+}
