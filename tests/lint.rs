@@ -915,11 +915,11 @@ fn bad_input_is_a_clear_error_with_exit_2() {
         ),
         (
             vec!["lint", "--product", "demo", "--set", "a[=1", "ok.yaml"],
-            "--set a[=1: key \"a[\" has an unclosed [",
+            "invalid --set argument \"a[=1\" (key \"a[\" has an unclosed [)",
         ),
         (
             vec!["lint", "--product", "demo", "--set", "a[x]=1", "ok.yaml"],
-            "--set a[x]=1: key \"a[x]\": \"x\" is not a list index",
+            "invalid --set argument \"a[x]=1\" (key \"a[x]\": \"x\" is not a list index)",
         ),
         (
             vec![
@@ -930,7 +930,7 @@ fn bad_input_is_a_clear_error_with_exit_2() {
                 "join_token",
                 "ok.yaml",
             ],
-            "--set join_token: \"join_token\" has no value",
+            "invalid --set argument \"join_token\" (\"join_token\" has no value",
         ),
     ] {
         let o = run_in(dir.path(), &args);
