@@ -74,7 +74,8 @@ impl Values {
     /// Applies one `--set` argument (`a.b=c,d[0]=e`).
     pub fn add_set(&mut self, arg: &str) -> Result<()> {
         let index = self.sets.len();
-        let pairs = parse_set(arg).map_err(|e| anyhow!("invalid --set argument \"{}\" ({e})", mask_set(arg)))?;
+        let pairs = parse_set(arg)
+            .map_err(|e| anyhow!("invalid --set argument \"{}\" ({e})", mask_set(arg)))?;
         for (key, path, value) in pairs {
             set_path(&mut self.json, &path.0, value.clone());
             remove_under(&mut self.origins, &path, true);
