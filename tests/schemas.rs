@@ -572,6 +572,59 @@ fn the_dapr_table_answers_for_chart_versions() {
     assert_eq!(dapr("1.91.0"), None);
 }
 
+/// The Dapr image pattern picks the images whose tag is the Dapr version, and no other Catalyst image.
+#[test]
+fn the_dapr_image_pattern_picks_dapr_images_only() {
+    let catalyst = opsta_lint::product::Product::load("catalyst").unwrap();
+    let dapr = catalyst
+        .pinned_components
+        .iter()
+        .find(|c| c.name == "dapr")
+        .unwrap();
+    let pattern = regex::Regex::new(dapr.image_pattern.as_deref().unwrap()).unwrap();
+    let registry =
+        "us-central1-docker.pkg.dev/prj-common-p-shared-79896/reg-p-common-docker-public";
+    for image in [
+        format!("{registry}/dapr:1.19.0-20260806-catalyst.2"),
+        "ghcr.io/dapr/daprd:1.17.3".to_string(),
+        "ghcr.io/dapr/operator:1.17.3".to_string(),
+        "docker.io/daprio/dapr:1.17.3".to_string(),
+    ] {
+        assert!(pattern.is_match(&image), "{image} is a Dapr image");
+    }
+    for image in [
+        format!("{registry}/sidecar:1.90.0"),
+        format!("{registry}/private-sentry:1.90.0"),
+        format!("{registry}/catalyst-all:1.90.0"),
+        "ghcr.io/opsta/opsta-ai-gateway/control-plane:v1.25.0".to_string(),
+    ] {
+        assert!(!pattern.is_match(&image), "{image} is not a Dapr image");
+    }
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let images_of = |file: &Path| -> Vec<String> {
+        let text = std::fs::read_to_string(file).unwrap();
+        let image = regex::Regex::new(r#"(?m)^\s*(?:- )?image: "?([^"\s]+)"?\s*$"#).unwrap();
+        image
+            .captures_iter(&text)
+            .map(|c| c[1].to_string())
+            .filter(|i| i.contains(':'))
+            .collect()
+    };
+    for file in values_files(&shared.join("corpus/catalyst/rendered")) {
+        let images = images_of(&file);
+        assert!(!images.is_empty(), "{}", file.display());
+        let picked: Vec<&String> = images.iter().filter(|i| pattern.is_match(i)).collect();
+        assert!(picked.is_empty(), "{}: {picked:?}", file.display());
+    }
+    let upstream = images_of(&shared.join("corpus/real-charts/dapr.yaml"));
+    assert!(
+        upstream.len() >= 5 && upstream.iter().all(|i| pattern.is_match(i)),
+        "{upstream:?}"
+    );
+}
+
 /// Every rename is true to the corpus: the old key is in the last release before `version` and in none from
 /// `version` on; the new key is in the release at `version` when the corpus has it.
 #[test]
