@@ -1,0 +1,34 @@
+//! Every input the fuzzers ever broke opsta-lint with (fuzz/regressions/<target>/) and the minimized corpora
+//! (fuzz/corpus/<target>/) run through the same invariant checks as the fuzz targets, on stable Rust.
+
+#[path = "../fuzz/src/lib.rs"]
+mod checks;
+
+use std::path::Path;
+
+fn replay(target: &str, check: fn(&[u8])) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut seen = 0;
+    for kind in ["regressions", "corpus"] {
+        let Ok(entries) = std::fs::read_dir(root.join(kind).join(target)) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let data = std::fs::read(&path).unwrap();
+            let outcome = std::panic::catch_unwind(|| check(&data));
+            assert!(
+                outcome.is_ok(),
+                "fuzz input {} breaks an invariant",
+                path.display()
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen > 0, "no saved inputs for fuzz target {target}");
+}
+
+#[test]
+fn yaml_reader() {
+    replay("yaml", checks::yaml);
+}
