@@ -1001,8 +1001,13 @@ fn real_schemas() -> Vec<PathBuf> {
         for name in names {
             for file in ["values.schema.json", "values.yaml"] {
                 let ours = std::fs::read(copies.join(name).join(file)).unwrap();
-                let theirs = std::fs::read(shared.join("corpus/real-schemas").join(name).join(file)).unwrap();
-                assert!(ours == theirs, "testdata/real-schemas/{name}/{file} differs from the corpus");
+                let theirs =
+                    std::fs::read(shared.join("corpus/real-schemas").join(name).join(file))
+                        .unwrap();
+                assert!(
+                    ours == theirs,
+                    "testdata/real-schemas/{name}/{file} differs from the corpus"
+                );
             }
         }
     }
@@ -1013,16 +1018,30 @@ fn real_schemas() -> Vec<PathBuf> {
 fn parity_chart(dir: &Path, schema: &Json, defaults: &str) -> PathBuf {
     let chart = dir.join("chart");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: parity\nversion: 0.1.0\n").unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: parity\nversion: 0.1.0\n",
+    )
+    .unwrap();
     std::fs::write(chart.join("values.yaml"), defaults).unwrap();
-    std::fs::write(chart.join("values.schema.json"), serde_json::to_string_pretty(schema).unwrap()).unwrap();
-    std::fs::write(chart.join("templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: parity\n").unwrap();
+    std::fs::write(
+        chart.join("values.schema.json"),
+        serde_json::to_string_pretty(schema).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: parity\n",
+    )
+    .unwrap();
     chart
 }
 
 /// Values that set one path to one value (maps built along the path).
 fn at_path(path: &[String], value: Json) -> Json {
-    path.iter().rev().fold(value, |inner, key| serde_json::json!({ key: inner }))
+    path.iter()
+        .rev()
+        .fold(value, |inner, key| serde_json::json!({ key: inner }))
 }
 
 /// Invalid-looking variants read from the schema: wrong types, values outside an enum, required keys deleted
@@ -1032,9 +1051,15 @@ fn variants(schema: &Json) -> Vec<(String, Json)> {
     collect_variants(schema, &mut Vec::new(), &mut found);
     let mut out = Vec::new();
     for kind in ["type", "enum", "required", "extra"] {
-        let of_kind: Vec<&(String, String, Json)> = found.iter().filter(|(k, _, _)| k == kind).collect();
+        let of_kind: Vec<&(String, String, Json)> =
+            found.iter().filter(|(k, _, _)| k == kind).collect();
         let step = (of_kind.len() / 10).max(1);
-        out.extend(of_kind.iter().step_by(step).map(|(k, label, v)| (format!("{k} {label}"), v.clone())));
+        out.extend(
+            of_kind
+                .iter()
+                .step_by(step)
+                .map(|(k, label, v)| (format!("{k} {label}"), v.clone())),
+        );
     }
     out
 }
@@ -1056,9 +1081,18 @@ fn collect_variants(node: &Json, path: &mut Vec<String>, out: &mut Vec<(String, 
         out.push(("type".into(), label.clone(), at_path(path, wrong)));
     }
     if node.get("enum").is_some() && !path.is_empty() {
-        out.push(("enum".into(), label.clone(), at_path(path, serde_json::json!("not-in-the-enum"))));
+        out.push((
+            "enum".into(),
+            label.clone(),
+            at_path(path, serde_json::json!("not-in-the-enum")),
+        ));
     }
-    for name in node["required"].as_array().into_iter().flatten().filter_map(Json::as_str) {
+    for name in node["required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_str)
+    {
         let mut p = path.clone();
         p.push(name.to_string());
         out.push(("required".into(), p.join("."), at_path(&p, Json::Null)));
@@ -1066,7 +1100,11 @@ fn collect_variants(node: &Json, path: &mut Vec<String>, out: &mut Vec<(String, 
     if node["additionalProperties"] == Json::Bool(false) {
         let mut p = path.clone();
         p.push("unexpectedKey".into());
-        out.push(("extra".into(), p.join("."), at_path(&p, serde_json::json!("x"))));
+        out.push((
+            "extra".into(),
+            p.join("."),
+            at_path(&p, serde_json::json!("x")),
+        ));
     }
     for (key, child) in node["properties"].as_object().into_iter().flatten() {
         path.push(key.clone());
@@ -1087,7 +1125,10 @@ fn generic_mode_gives_helm_4_verdicts_on_real_schemas() {
     let helm = common::helm(4);
     let (mut accepted, mut rejected) = (0, 0);
     for folder in real_schemas() {
-        let schema: Json = serde_json::from_str(&std::fs::read_to_string(folder.join("values.schema.json")).unwrap()).unwrap();
+        let schema: Json = serde_json::from_str(
+            &std::fs::read_to_string(folder.join("values.schema.json")).unwrap(),
+        )
+        .unwrap();
         let defaults = std::fs::read_to_string(folder.join("values.yaml")).unwrap();
         for (variant_of, schema) in [("as shipped", schema.clone()), ("closed", closed(&schema))] {
             let home = tempfile::tempdir().unwrap();
@@ -1098,26 +1139,53 @@ fn generic_mode_gives_helm_4_verdicts_on_real_schemas() {
                 .collect();
             cases.push(("the chart's own values".into(), defaults.clone()));
             cases.push(("no values".into(), "{}\n".into()));
-            cases.push(("extra top-level key".into(), "unexpectedTopLevelKey: 1\n".into()));
+            cases.push((
+                "extra top-level key".into(),
+                "unexpectedTopLevelKey: 1\n".into(),
+            ));
             let examples = folder.join("examples");
             for entry in std::fs::read_dir(&examples).into_iter().flatten() {
                 let path = entry.unwrap().path();
-                cases.push((format!("example {}", path.display()), std::fs::read_to_string(&path).unwrap()));
+                cases.push((
+                    format!("example {}", path.display()),
+                    std::fs::read_to_string(&path).unwrap(),
+                ));
             }
             for (i, (label, text)) in cases.iter().enumerate() {
                 let file = home.path().join(format!("variant-{i}.yaml"));
                 std::fs::write(&file, text).unwrap();
                 let mut cmd = Command::new(&helm);
-                cmd.args(["template", "parity"]).arg(&chart).arg("-f").arg(&file).envs(common::helm_env(home.path()));
+                cmd.args(["template", "parity"])
+                    .arg(&chart)
+                    .arg("-f")
+                    .arg(&file)
+                    .envs(common::helm_env(home.path()));
                 let h = cmd.output().unwrap();
                 let helm_rejects = !h.status.success();
                 let helm_err = String::from_utf8_lossy(&h.stderr);
                 if helm_rejects {
-                    assert!(helm_err.contains("don't meet the specifications of the schema"), "helm failed otherwise: {helm_err}");
+                    assert!(
+                        helm_err.contains("don't meet the specifications of the schema"),
+                        "helm failed otherwise: {helm_err}"
+                    );
                 }
                 let schema_file = chart.join("values.schema.json");
-                let o = run_with(home.path(), &["lint", "--schema", schema_file.to_str().unwrap(), file.to_str().unwrap()], None);
-                assert!(o.code == 0 || o.code == 1, "{label}: {}{}", o.stdout, o.stderr);
+                let o = run_with(
+                    home.path(),
+                    &[
+                        "lint",
+                        "--schema",
+                        schema_file.to_str().unwrap(),
+                        file.to_str().unwrap(),
+                    ],
+                    None,
+                );
+                assert!(
+                    o.code == 0 || o.code == 1,
+                    "{label}: {}{}",
+                    o.stdout,
+                    o.stderr
+                );
                 let name = folder.file_name().unwrap().to_string_lossy();
                 assert_eq!(
                     o.code == 1,
@@ -1133,6 +1201,11 @@ fn generic_mode_gives_helm_4_verdicts_on_real_schemas() {
             }
         }
     }
-    eprintln!("generic mode agreed with Helm 4 on {accepted} accepted and {rejected} rejected variants");
-    assert!(accepted >= 20 && rejected >= 40, "too few of each verdict: {accepted} accepted, {rejected} rejected");
+    eprintln!(
+        "generic mode agreed with Helm 4 on {accepted} accepted and {rejected} rejected variants"
+    );
+    assert!(
+        accepted >= 20 && rejected >= 40,
+        "too few of each verdict: {accepted} accepted, {rejected} rejected"
+    );
 }
