@@ -1209,3 +1209,44 @@ fn generic_mode_gives_helm_4_verdicts_on_real_schemas() {
         "too few of each verdict: {accepted} accepted, {rejected} rejected"
     );
 }
+
+// ---- the Helm plugin ----
+
+#[test]
+fn helm_plugin_runs_lint_on_helm_3_and_4_with_exit_codes_passed_through() {
+    let work = files(&[
+        ("good.yaml", "join_token: jt-plugin-0001\n"),
+        ("bad.yaml", "join_token: jt-plugin-0001\njoinToken: x\n"),
+    ]);
+    let plugin = work.path().join("opsta-lint-plugin");
+    std::fs::create_dir_all(plugin.join("scripts")).unwrap();
+    std::fs::copy(common::root().join("plugin.yaml"), plugin.join("plugin.yaml")).unwrap();
+    std::fs::copy(common::root().join("scripts/helm-plugin-install.sh"), plugin.join("scripts/helm-plugin-install.sh")).unwrap();
+    for major in [3, 4] {
+        let home = tempfile::tempdir().unwrap();
+        let helm = |args: &[&str]| {
+            let mut cmd = Command::new(common::helm(major));
+            cmd.current_dir(work.path())
+                .args(args)
+                .envs(common::helm_env(home.path()))
+                .env("OPSTA_LINT_BIN", env!("CARGO_BIN_EXE_opsta-lint"))
+                .env_remove("OPSTA_LINT_DATA");
+            out(cmd)
+        };
+        let installed = helm(&["plugin", "install", plugin.to_str().unwrap()]);
+        assert_eq!(installed.code, 0, "helm {major} plugin install: {}{}", installed.stdout, installed.stderr);
+        let listed = helm(&["plugin", "list"]);
+        assert!(listed.stdout.contains("opsta-lint") && listed.stdout.contains("0.1.0"), "helm {major}: {}", listed.stdout);
+        let lint = ["opsta-lint", "lint", "--product", "catalyst", "--chart-version", "1.90.0"];
+        let good = helm(&[&lint[..], &["good.yaml"]].concat());
+        assert_eq!((good.code, good.stdout.as_str()), (0, "All checks passed.\n"), "helm {major}: {}", good.stderr);
+        let bad = helm(&[&lint[..], &["bad.yaml"]].concat());
+        assert_eq!(bad.code, 1, "helm {major}: {}{}", bad.stdout, bad.stderr);
+        assert!(bad.stdout.contains("bad.yaml:2:1: OL002 error: unknown key joinToken"), "helm {major}: {}", bad.stdout);
+        let missing = helm(&[&lint[..], &["missing.yaml"]].concat());
+        assert_eq!(missing.code, 2, "helm {major}: {}{}", missing.stdout, missing.stderr);
+        assert!(missing.stderr.contains("missing.yaml: no such file"), "helm {major}: {}", missing.stderr);
+        let versions = helm(&["opsta-lint", "versions", "catalyst", "1.45.0"]);
+        assert_eq!((versions.code, versions.stdout.as_str()), (0, "dapr 1.17.3-catalyst.1\n"), "helm {major}");
+    }
+}

@@ -54,11 +54,13 @@ pub fn shared_dir() -> Option<PathBuf> {
 }
 
 /// A fresh Helm home (cache, config, data, plugins) in a temporary folder, as env pairs for a Command.
+/// The plugins folder is the default one inside the data home: Helm 4.1's `plugin install` writes to
+/// $HELM_DATA_HOME/plugins whatever HELM_PLUGINS says, while both versions load from HELM_PLUGINS.
 pub fn helm_env(home: &std::path::Path) -> Vec<(String, PathBuf)> {
     ["CACHE", "CONFIG", "DATA"]
         .iter()
         .map(|k| (format!("HELM_{k}_HOME"), home.join(k.to_lowercase())))
-        .chain([("HELM_PLUGINS".to_string(), home.join("plugins"))])
+        .chain([("HELM_PLUGINS".to_string(), home.join("data/plugins"))])
         .collect()
 }
 
