@@ -1220,8 +1220,16 @@ fn helm_plugin_runs_lint_on_helm_3_and_4_with_exit_codes_passed_through() {
     ]);
     let plugin = work.path().join("opsta-lint-plugin");
     std::fs::create_dir_all(plugin.join("scripts")).unwrap();
-    std::fs::copy(common::root().join("plugin.yaml"), plugin.join("plugin.yaml")).unwrap();
-    std::fs::copy(common::root().join("scripts/helm-plugin-install.sh"), plugin.join("scripts/helm-plugin-install.sh")).unwrap();
+    std::fs::copy(
+        common::root().join("plugin.yaml"),
+        plugin.join("plugin.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        common::root().join("scripts/helm-plugin-install.sh"),
+        plugin.join("scripts/helm-plugin-install.sh"),
+    )
+    .unwrap();
     for major in [3, 4] {
         let home = tempfile::tempdir().unwrap();
         let helm = |args: &[&str]| {
@@ -1234,19 +1242,56 @@ fn helm_plugin_runs_lint_on_helm_3_and_4_with_exit_codes_passed_through() {
             out(cmd)
         };
         let installed = helm(&["plugin", "install", plugin.to_str().unwrap()]);
-        assert_eq!(installed.code, 0, "helm {major} plugin install: {}{}", installed.stdout, installed.stderr);
+        assert_eq!(
+            installed.code, 0,
+            "helm {major} plugin install: {}{}",
+            installed.stdout, installed.stderr
+        );
         let listed = helm(&["plugin", "list"]);
-        assert!(listed.stdout.contains("opsta-lint") && listed.stdout.contains("0.1.0"), "helm {major}: {}", listed.stdout);
-        let lint = ["opsta-lint", "lint", "--product", "catalyst", "--chart-version", "1.90.0"];
+        assert!(
+            listed.stdout.contains("opsta-lint") && listed.stdout.contains("0.1.0"),
+            "helm {major}: {}",
+            listed.stdout
+        );
+        let lint = [
+            "opsta-lint",
+            "lint",
+            "--product",
+            "catalyst",
+            "--chart-version",
+            "1.90.0",
+        ];
         let good = helm(&[&lint[..], &["good.yaml"]].concat());
-        assert_eq!((good.code, good.stdout.as_str()), (0, "All checks passed.\n"), "helm {major}: {}", good.stderr);
+        assert_eq!(
+            (good.code, good.stdout.as_str()),
+            (0, "All checks passed.\n"),
+            "helm {major}: {}",
+            good.stderr
+        );
         let bad = helm(&[&lint[..], &["bad.yaml"]].concat());
         assert_eq!(bad.code, 1, "helm {major}: {}{}", bad.stdout, bad.stderr);
-        assert!(bad.stdout.contains("bad.yaml:2:1: OL002 error: unknown key joinToken"), "helm {major}: {}", bad.stdout);
+        assert!(
+            bad.stdout
+                .contains("bad.yaml:2:1: OL002 error: unknown key joinToken"),
+            "helm {major}: {}",
+            bad.stdout
+        );
         let missing = helm(&[&lint[..], &["missing.yaml"]].concat());
-        assert_eq!(missing.code, 2, "helm {major}: {}{}", missing.stdout, missing.stderr);
-        assert!(missing.stderr.contains("missing.yaml: no such file"), "helm {major}: {}", missing.stderr);
+        assert_eq!(
+            missing.code, 2,
+            "helm {major}: {}{}",
+            missing.stdout, missing.stderr
+        );
+        assert!(
+            missing.stderr.contains("missing.yaml: no such file"),
+            "helm {major}: {}",
+            missing.stderr
+        );
         let versions = helm(&["opsta-lint", "versions", "catalyst", "1.45.0"]);
-        assert_eq!((versions.code, versions.stdout.as_str()), (0, "dapr 1.17.3-catalyst.1\n"), "helm {major}");
+        assert_eq!(
+            (versions.code, versions.stdout.as_str()),
+            (0, "dapr 1.17.3-catalyst.1\n"),
+            "helm {major}"
+        );
     }
 }
