@@ -44,6 +44,9 @@ pub enum Command {
     Release(crate::release::Args),
     /// List the lint rules (code, name, severity, summary), or show one rule's documentation.
     Rules(crate::lint::RulesArgs),
+    /// After an upgrade: every pod of the release Ready, on the locked digests and the pinned Dapr version.
+    #[command(after_help = EXIT_CODES)]
+    Verify(crate::verify::Args),
 }
 
 /// Seconds one request to the Kubernetes API server may take by default.

@@ -8,7 +8,7 @@
 use crate::cli::ClusterArgs;
 use crate::release::{self, Release};
 use anyhow::{anyhow, bail, Context, Result};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret};
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde::de::DeserializeOwned;
@@ -187,7 +187,23 @@ impl Cluster {
         release::decode(payload).map_err(|e| anyhow!("{where_}: {e:#}. {}", offline_hint()))
     }
 
-    /// Lists objects of one kind in the release namespace, with the deadline and readable errors.
+    /// The pods of one namespace matching a label selector ("" for all).
+    pub fn pods(&self, namespace: &str, selector: &str) -> Result<Vec<Pod>> {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        self.run_list(api, selector, &format!("in namespace {namespace}"))
+    }
+
+    /// The names of all namespaces (a cluster-wide list).
+    pub fn namespaces(&self) -> Result<Vec<String>> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let namespaces = self.run_list(api, "", "cluster-wide")?;
+        Ok(namespaces
+            .into_iter()
+            .filter_map(|n| n.metadata.name)
+            .collect())
+    }
+
+    /// Lists objects of one kind in the release namespace.
     fn list<K>(&self, selector: &str) -> Result<Vec<K>>
     where
         K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
@@ -196,16 +212,24 @@ impl Cluster {
             + std::fmt::Debug,
     {
         let api: Api<K> = Api::namespaced(self.client.clone(), &self.namespace);
+        self.run_list(api, selector, &format!("in namespace {}", self.namespace))
+    }
+
+    /// Runs one list call with the deadline; errors name the server, the verb, the resource and `scope`.
+    fn run_list<K>(&self, api: Api<K>, selector: &str, scope: &str) -> Result<Vec<K>>
+    where
+        K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+    {
         let params = ListParams::default().labels(selector);
         let plural = K::plural(&()).into_owned();
-        // Two full request deadlines: one to connect and send, one to read the answer.
+        // Two request deadlines: one to connect and send, one to read the answer.
         let deadline = self.timeout * 2;
         let answer = self
             .runtime
             .block_on(async { tokio::time::timeout(deadline, api.list(&params)).await });
         match answer {
             Ok(Ok(list)) => Ok(list.items),
-            Ok(Err(err)) => Err(self.explain(err, "list", &plural)),
+            Ok(Err(err)) => Err(self.explain(err, &format!("list {plural} {scope}"), &plural)),
             Err(_) => Err(anyhow!(
                 "the Kubernetes API server at {} did not answer within {}s. {}",
                 self.server,
@@ -215,23 +239,21 @@ impl Cluster {
         }
     }
 
-    /// Turns a client error into a sentence naming the server, the verb and the resource.
-    fn explain(&self, err: kube::Error, verb: &str, resource: &str) -> anyhow::Error {
-        let (server, namespace, hint) = (&self.server, &self.namespace, offline_hint());
+    /// Turns a client error into a sentence naming the server and `action` (verb, resource and scope).
+    fn explain(&self, err: kube::Error, action: &str, resource: &str) -> anyhow::Error {
+        let (server, hint) = (&self.server, offline_hint());
         match err {
             kube::Error::Api(status) if status.code == 401 => anyhow!(
-                "the Kubernetes API server at {server} refused the credentials (401 Unauthorized) to {verb} {resource} \
-                 in namespace {namespace}: log in again or check the kubeconfig's user. {hint}"
+                "the Kubernetes API server at {server} refused the credentials (401 Unauthorized) to {action}: log in \
+                 again or check the kubeconfig's user. {hint}"
             ),
             kube::Error::Api(status) if status.code == 403 => anyhow!(
-                "the Kubernetes API server at {server} refused to {verb} {resource} in namespace {namespace} \
-                 (403 Forbidden: {}). opsta-lint needs get and list on {resource} in the release namespace; see \
-                 README, \"Reading releases from the cluster\". {hint}",
+                "the Kubernetes API server at {server} refused to {action} (403 Forbidden: {}). Grant get and list on \
+                 {resource} there; see README, \"Reading releases from the cluster\". {hint}",
                 status.message
             ),
             kube::Error::Api(status) => anyhow!(
-                "the Kubernetes API server at {server} answered {} {} to {verb} {resource} in namespace {namespace}: {}. \
-                 {hint}",
+                "the Kubernetes API server at {server} answered {} {} to {action}: {}. {hint}",
                 status.code,
                 status.reason,
                 status.message

@@ -17,6 +17,7 @@ pub mod product;
 pub mod release;
 pub mod secrets;
 pub mod source;
+pub mod verify;
 pub mod yaml;
 
 /// Runs a parsed command line and returns the process exit code. Errors are the caller's to print.
@@ -29,5 +30,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Versions(args) => product::run_versions(&args),
         cli::Command::Release(args) => release::run(&args),
         cli::Command::Rules(args) => lint::run_rules(&args),
+        cli::Command::Verify(args) => verify::run(&args),
     }
 }

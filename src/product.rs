@@ -47,6 +47,10 @@ pub struct Product {
     pub inline_secrets: Option<InlineSecrets>,
     #[serde(default)]
     pub image_locations: ImageLocations,
+    /// Namespaces (`*` matches any run of characters) whose pods belong to the product's installation besides the
+    /// release namespace, e.g. where it runs workloads it installs at runtime; `verify` checks their pods too.
+    #[serde(default)]
+    pub region_namespaces: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -391,3 +391,140 @@ fn kubeconfig_for(server: &str) -> String {
          context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n"
     )
 }
+
+const REGISTRY: &str =
+    "us-central1-docker.pkg.dev/prj-common-p-shared-79896/reg-p-common-docker-public";
+
+/// A running pod as the kubelet reports it: one container, Ready or not.
+fn pod(
+    namespace: &str,
+    name: &str,
+    labels: Value,
+    container: &str,
+    image: &str,
+    ready: bool,
+) -> Value {
+    let digest = format!("sha256:{}", "0".repeat(64));
+    let image_id = format!("{}@{digest}", image.split(':').next().unwrap());
+    let ready_text = if ready { "True" } else { "False" };
+    let mut condition = serde_json::json!({"type": "Ready", "status": ready_text});
+    if !ready {
+        condition["reason"] = "ContainersNotReady".into();
+        condition["message"] = format!("containers with unready status: [{container}]").into();
+    }
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {"containers": [{"name": container, "image": image}]},
+        "status": {"phase": "Running", "conditions": [condition], "containerStatuses": [{
+            "name": container, "image": image, "imageID": image_id, "ready": ready, "restartCount": 0}]}
+    })
+}
+
+fn namespace(name: &str) -> Value {
+    serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+}
+
+#[test]
+fn verify_reports_unready_pods_and_dapr_off_the_pinned_version() {
+    let kube = installed("secret");
+    let release_pod = |component: &str, ready: bool| {
+        let labels = serde_json::json!({"app.kubernetes.io/name": component, "app.kubernetes.io/instance": "cat"});
+        let image = format!("{REGISTRY}/catalyst-{component}:1.89.0");
+        pod(
+            NS,
+            &format!("catalyst-{component}-7d9f"),
+            labels,
+            component,
+            &image,
+            ready,
+        )
+    };
+    let dapr = |version: &str| format!("{REGISTRY}/dapr:{version}");
+    kube.insert(release_pod("agent", true));
+    kube.insert(release_pod("management", true));
+    for ns in [
+        "root-dapr-system",
+        "prj-orders",
+        "prj-payments",
+        "unrelated",
+    ] {
+        kube.insert(namespace(ns));
+    }
+    // Chart 1.89.0 pins Dapr 1.19.0-20260806-catalyst.1 (schema/catalyst/product.yaml).
+    let pinned = dapr("1.19.0-20260806-catalyst.1");
+    kube.insert(pod(
+        "root-dapr-system",
+        "dapr-operator-0",
+        Value::Null,
+        "operator",
+        &pinned,
+        true,
+    ));
+    kube.insert(pod(
+        "prj-orders",
+        "orders-5c8d",
+        Value::Null,
+        "daprd",
+        &pinned,
+        true,
+    ));
+    kube.insert(pod(
+        "unrelated",
+        "broken",
+        Value::Null,
+        "app",
+        "nginx:1.27",
+        false,
+    ));
+
+    let verify = ["verify", "--release", "cat", "-n", NS];
+    let (code, stdout, stderr) = opsta(&kube.kubeconfig(), "secret", &verify);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("4 pods in 3 namespaces"),
+        "unrelated namespaces are not checked: {stdout}"
+    );
+    assert!(
+        stdout.contains("dapr pinned by the chart: 1.19.0-20260806-catalyst.1"),
+        "{stdout}"
+    );
+
+    kube.insert(release_pod("management", false));
+    let old = dapr("1.18.2-rc.2-catalyst.1");
+    kube.insert(pod(
+        "prj-payments",
+        "payments-9b1a",
+        Value::Null,
+        "daprd",
+        &old,
+        true,
+    ));
+    let (code, stdout, stderr) = opsta(&kube.kubeconfig(), "secret", &verify);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    if std::env::var_os("SHOW_ERRORS").is_some() {
+        eprintln!("{stdout}");
+    }
+    let rows: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("NAMESPACE"))
+        .skip(1)
+        .collect();
+    assert_eq!(rows.len(), 3, "{stdout}");
+    assert!(
+        rows[0].starts_with("cra-agent") && rows[0].contains("catalyst-management-7d9f"),
+        "{stdout}"
+    );
+    assert!(
+        rows[0].contains("not Ready (Running): ContainersNotReady"),
+        "{stdout}"
+    );
+    assert!(
+        rows[1].starts_with("prj-payments") && rows[1].contains("daprd"),
+        "{stdout}"
+    );
+    assert!(rows[1].contains("dapr is version 1.18.2-rc.2-catalyst.1, but the deployed chart 1.89.0 pins dapr 1.19.0-20260806-catalyst.1"));
+    assert_eq!(rows[2], "2 problem(s)");
+    let reads_only = kube.requests().iter().all(|r| r.starts_with("GET "));
+    assert!(reads_only, "{:?}", kube.requests());
+}

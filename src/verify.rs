@@ -1,0 +1,670 @@
+//! `opsta-lint verify --release NAME -n NS [--lock FILE]`: after an upgrade, checks what actually runs.
+//!
+//! The pods are those of the release's workloads (selected by their pod template labels) and, when the product data
+//! names `regionNamespaces`, every pod of those namespaces. Each must be Ready; with `--lock`, each container must run
+//! the digest the lock holds for its image; and every container of a pinned component (Catalyst: Dapr) must run the
+//! one version the deployed chart version pins. The problems are printed as a table; any problem exits 1.
+
+use crate::cli::ClusterArgs;
+use crate::image::ImageRef;
+use crate::lock::{Lock, Verdict};
+use crate::product::Product;
+use anyhow::{anyhow, Result};
+use regex::Regex;
+use semver::Version;
+use serde_json::Value as Json;
+
+/// Arguments of `opsta-lint verify`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Image lock (opsta-lint ReleaseLock or imgpkg ImagesLock) whose digests every container must run.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<String>,
+}
+
+/// What verify looks at in a pod.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodState {
+    pub namespace: String,
+    pub name: String,
+    /// Pending, Running, Succeeded, Failed, Unknown.
+    pub phase: String,
+    pub ready: bool,
+    /// Why the pod is not Ready, as the Ready condition says.
+    pub not_ready: String,
+    pub containers: Vec<ContainerState>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerState {
+    pub name: String,
+    /// The image reference of the pod spec.
+    pub image: String,
+    /// The image the runtime reports (`repo@sha256:...` once pulled), empty before.
+    pub image_id: String,
+}
+
+/// One thing that is off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub namespace: String,
+    pub pod: String,
+    /// The container, or "-" for the pod as a whole.
+    pub container: String,
+    pub problem: String,
+}
+
+/// What the pods are held to.
+pub struct Expectations<'a> {
+    pub product: Option<&'a Product>,
+    pub chart_version: Option<Version>,
+    pub lock: Option<&'a Lock>,
+}
+
+/// Every problem of `pods` against `expect`, in pod order.
+pub fn check(pods: &[PodState], expect: &Expectations) -> Result<Vec<Problem>> {
+    let components = pinned_components(expect)?;
+    let mut problems = Vec::new();
+    let mut seen_versions: Vec<Option<String>> = vec![None; components.len()];
+    for pod in pods {
+        let mut report = |container: &str, problem: String| {
+            problems.push(Problem {
+                namespace: pod.namespace.clone(),
+                pod: pod.name.clone(),
+                container: container.to_string(),
+                problem,
+            })
+        };
+        if pod.phase != "Succeeded" && !pod.ready {
+            report("-", format!("not Ready ({}): {}", pod.phase, pod.not_ready));
+        }
+        for container in &pod.containers {
+            let image = match ImageRef::parse(&container.image) {
+                Ok(image) => image,
+                Err(err) => {
+                    report(
+                        &container.name,
+                        format!("image \"{}\" cannot be read: {err}", container.image),
+                    );
+                    continue;
+                }
+            };
+            if let Some(lock) = expect.lock {
+                if let Some(problem) = lock_problem(lock, &image, &container.image_id) {
+                    report(&container.name, problem);
+                }
+            }
+            for (component, seen) in components.iter().zip(seen_versions.iter_mut()) {
+                if let Some(problem) = component.problem(&image, seen) {
+                    report(&container.name, problem);
+                }
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// The digest a container runs (from the runtime's image ID, else the spec's digest) against the lock.
+fn lock_problem(lock: &Lock, image: &ImageRef, image_id: &str) -> Option<String> {
+    let running = image_id
+        .rsplit_once('@')
+        .map(|(_, digest)| digest.to_string())
+        .or_else(|| image.digest.clone());
+    match lock.verdict(image) {
+        Verdict::Pinned(locked) => match running {
+            Some(running) if running == locked => None,
+            Some(running) => Some(format!(
+                "runs {} {running}, the lock says {locked}",
+                image.name()
+            )),
+            None => Some(format!(
+                "the running digest of {} is not known yet, the lock says {locked}",
+                image.raw
+            )),
+        },
+        Verdict::Mismatch { locked } => Some(format!(
+            "image \"{}\" is not the digest the lock holds ({})",
+            image.raw,
+            locked.join(", ")
+        )),
+        Verdict::Unlocked => Some(format!(
+            "image \"{}\" is not in the lock",
+            image.without_digest().raw
+        )),
+    }
+}
+
+/// A component whose version the chart version pins, found by its image pattern.
+struct Component {
+    name: String,
+    pattern: Regex,
+    /// The pinned version, when the data knows the deployed chart version.
+    pinned: Option<String>,
+    chart_version: Option<String>,
+}
+
+fn pinned_components(expect: &Expectations) -> Result<Vec<Component>> {
+    let Some(product) = expect.product else {
+        return Ok(Vec::new());
+    };
+    let with_pattern = product
+        .pinned_components
+        .iter()
+        .filter_map(|c| Some((c, c.image_pattern.as_ref()?)));
+    with_pattern
+        .map(|(component, pattern)| {
+            let pattern = Regex::new(pattern).map_err(|e| {
+                anyhow!(
+                    "product data: the image pattern of {} is not a valid regex: {e}",
+                    component.name
+                )
+            })?;
+            let version = expect.chart_version.as_ref();
+            Ok(Component {
+                name: component.name.clone(),
+                pattern,
+                pinned: version
+                    .and_then(|v| product.pinned_version(&component.name, v))
+                    .map(str::to_string),
+                chart_version: version.map(Version::to_string),
+            })
+        })
+        .collect()
+}
+
+impl Component {
+    /// The problem with `image` when it is this component's and runs another version than the pinned one (or, when
+    /// the pin is unknown, than the first one seen). A tag equal to the chart version is the vendor's own build of
+    /// the pinned version (Catalyst's Dapr server `sidecar:1.90.0`) and is right too.
+    fn problem(&self, image: &ImageRef, first_seen: &mut Option<String>) -> Option<String> {
+        let name_and_tag = image.without_digest().raw;
+        if !(self.pattern.is_match(&name_and_tag) || self.pattern.is_match(&image.name_and_tag())) {
+            return None;
+        }
+        let tag = image.tag.as_deref()?;
+        let is = |version: &str| tag == version || tag.strip_prefix('v') == Some(version);
+        if self.chart_version.as_deref().is_some_and(is) {
+            return None;
+        }
+        let chart = self.chart_version.as_deref().unwrap_or("?");
+        match (&self.pinned, first_seen.as_deref()) {
+            (Some(pinned), _) if !is(pinned) => Some(format!(
+                "{} is version {tag}, but the deployed chart {chart} pins {} {pinned}",
+                self.name, self.name
+            )),
+            (Some(_), _) => None,
+            (None, Some(first)) if !is(first) => Some(format!(
+                "{} is version {tag} while another pod runs {first}: one region runs one {} version",
+                self.name, self.name
+            )),
+            (None, Some(_)) => None,
+            (None, None) => {
+                *first_seen = Some(tag.to_string());
+                None
+            }
+        }
+    }
+}
+
+/// Label selectors (`k=v,...`) for the pods of each workload in a release manifest, with the namespace (the
+/// release namespace when the manifest leaves it out).
+pub fn workload_selectors(
+    manifest: &str,
+    release_namespace: &str,
+) -> Result<Vec<(String, String)>> {
+    let docs = crate::yaml::parse(manifest).map_err(|e| {
+        anyhow!(
+            "the release manifest is not YAML ({}:{}: {})",
+            e.line,
+            e.col,
+            e.message
+        )
+    })?;
+    let mut selectors = Vec::new();
+    for doc in docs.iter().map(crate::yaml::Node::to_json) {
+        let labels = match doc["kind"].as_str().unwrap_or("") {
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
+                template_labels(&doc["spec"])
+            }
+            "CronJob" => template_labels(&doc["spec"]["jobTemplate"]["spec"]),
+            _ => continue,
+        };
+        let Some(selector) = labels else { continue };
+        let namespace = doc["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or(release_namespace);
+        let entry = (namespace.to_string(), selector);
+        if !selectors.contains(&entry) {
+            selectors.push(entry);
+        }
+    }
+    Ok(selectors)
+}
+
+/// `k=v,...` from the pod template's labels, else the selector's matchLabels.
+fn template_labels(spec: &Json) -> Option<String> {
+    let labels = spec["template"]["metadata"]["labels"].as_object();
+    let labels = labels
+        .filter(|l| !l.is_empty())
+        .or_else(|| spec["selector"]["matchLabels"].as_object())?;
+    let pairs: Vec<String> = labels
+        .iter()
+        .filter_map(|(k, v)| Some(format!("{k}={}", v.as_str()?)))
+        .collect();
+    (!pairs.is_empty()).then(|| pairs.join(","))
+}
+
+/// True when `name` matches `pattern`, where `*` stands for any run of characters.
+pub fn glob_matches(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((head, rest)) => {
+            let Some(tail) = name.strip_prefix(head) else {
+                return false;
+            };
+            (0..=tail.len())
+                .filter(|i| tail.is_char_boundary(*i))
+                .any(|i| glob_matches(rest, &tail[i..]))
+        }
+    }
+}
+
+/// The problems as an aligned table.
+pub fn table(problems: &[Problem]) -> String {
+    let header = ["NAMESPACE", "POD", "CONTAINER", "PROBLEM"];
+    let rows: Vec<[&str; 4]> = problems
+        .iter()
+        .map(|p| {
+            [
+                p.namespace.as_str(),
+                p.pod.as_str(),
+                p.container.as_str(),
+                p.problem.as_str(),
+            ]
+        })
+        .collect();
+    let width = |column: usize| {
+        rows.iter()
+            .map(|r| r[column].len())
+            .chain([header[column].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths = [width(0), width(1), width(2)];
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        out.push_str(&format!(
+            "{:w0$}  {:w1$}  {:w2$}  {}\n",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        ));
+    }
+    out
+}
+
+/// `opsta-lint verify`.
+pub fn run(args: &Args) -> Result<u8> {
+    let name = args.cluster.release.as_deref();
+    let name =
+        name.ok_or_else(|| anyhow!("verify needs the release: --release NAME -n NAMESPACE"))?;
+    let lock = args.lock.as_deref().map(Lock::read).transpose()?;
+    let found = gather(&args.cluster, name)?;
+    let product = Product::all()?
+        .into_iter()
+        .find(|p| p.chart == found.chart_name);
+    let expect = Expectations {
+        product: product.as_ref(),
+        chart_version: crate::product::parse_version(&found.chart_version).ok(),
+        lock: lock.as_ref(),
+    };
+    let mut problems = check(&found.pods, &expect)?;
+    if found.pods.is_empty() {
+        problems.push(Problem {
+            namespace: found.namespace.clone(),
+            pod: "-".into(),
+            container: "-".into(),
+            problem: format!("no pods found for the workloads of release {name}"),
+        });
+    }
+    print!(
+        "{}",
+        crate::secrets::mask_text(&summary(&found, &expect, &problems))
+    );
+    Ok(if problems.is_empty() {
+        crate::exit::OK
+    } else {
+        crate::exit::FINDINGS
+    })
+}
+
+fn summary(found: &Found, expect: &Expectations, problems: &[Problem]) -> String {
+    let mut namespaces: Vec<&str> = found.pods.iter().map(|p| p.namespace.as_str()).collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    let mut text = format!(
+        "release {} (chart {} {}, revision {}) in {}: {} pods in {} namespaces ({})\n",
+        found.release,
+        found.chart_name,
+        found.chart_version,
+        found.revision,
+        found.namespace,
+        found.pods.len(),
+        namespaces.len(),
+        namespaces.join(", ")
+    );
+    for component in pinned_components(expect).unwrap_or_default() {
+        if let Some(pinned) = &component.pinned {
+            text.push_str(&format!(
+                "{} pinned by the chart: {pinned}\n",
+                component.name
+            ));
+        }
+    }
+    if problems.is_empty() {
+        let locked = if expect.lock.is_some() {
+            ", running the locked digests"
+        } else {
+            ""
+        };
+        text.push_str(&format!("ok: every pod Ready{locked}\n"));
+    } else {
+        text.push_str(&table(problems));
+        text.push_str(&format!("{} problem(s)\n", problems.len()));
+    }
+    text
+}
+
+/// What the cluster says about a release: its chart and the pods to check.
+struct Found {
+    release: String,
+    namespace: String,
+    revision: u64,
+    chart_name: String,
+    chart_version: String,
+    pods: Vec<PodState>,
+}
+
+#[cfg(feature = "cluster")]
+fn gather(args: &ClusterArgs, name: &str) -> Result<Found> {
+    let cluster = crate::cluster::Cluster::connect(args)?;
+    let release = cluster.deployed_release(name)?;
+    let namespace = cluster.namespace().to_string();
+    let product = Product::all()?
+        .into_iter()
+        .find(|p| p.chart == release.chart_name);
+    let mut pods = Vec::new();
+    for (pod_namespace, selector) in workload_selectors(&release.manifest, &namespace)? {
+        pods.extend(cluster.pods(&pod_namespace, &selector)?);
+    }
+    let patterns = product.map(|p| p.region_namespaces).unwrap_or_default();
+    if !patterns.is_empty() {
+        for other in cluster.namespaces()? {
+            if other != namespace && patterns.iter().any(|p| glob_matches(p, &other)) {
+                pods.extend(cluster.pods(&other, "")?);
+            }
+        }
+    }
+    let mut states: Vec<PodState> = pods.iter().map(pod_state).collect();
+    states.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    states.dedup_by(|a, b| a.namespace == b.namespace && a.name == b.name);
+    Ok(Found {
+        release: release.name,
+        namespace,
+        revision: release.revision,
+        chart_name: release.chart_name,
+        chart_version: release.chart_version,
+        pods: states,
+    })
+}
+
+#[cfg(not(feature = "cluster"))]
+fn gather(_args: &ClusterArgs, name: &str) -> Result<Found> {
+    anyhow::bail!(
+        "cannot verify release {name}: this opsta-lint was built without the `cluster` feature"
+    )
+}
+
+#[cfg(feature = "cluster")]
+fn pod_state(pod: &k8s_openapi::api::core::v1::Pod) -> PodState {
+    let status = pod.status.clone().unwrap_or_default();
+    let ready_condition = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "Ready");
+    let ready = ready_condition.is_some_and(|c| c.status == "True");
+    let not_ready = match ready_condition {
+        Some(c) => [c.reason.as_deref(), c.message.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(": "),
+        None => "no Ready condition yet".to_string(),
+    };
+    let statuses: Vec<_> = status
+        .container_statuses
+        .iter()
+        .flatten()
+        .chain(status.init_container_statuses.iter().flatten())
+        .collect();
+    let spec = pod.spec.clone().unwrap_or_default();
+    let containers = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(spec.containers.iter())
+        .map(|c| ContainerState {
+            name: c.name.clone(),
+            image: c.image.clone().unwrap_or_default(),
+            image_id: statuses
+                .iter()
+                .find(|s| s.name == c.name)
+                .map(|s| s.image_id.clone())
+                .unwrap_or_default(),
+        })
+        .collect();
+    PodState {
+        namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+        name: pod.metadata.name.clone().unwrap_or_default(),
+        phase: status.phase.unwrap_or_else(|| "Unknown".into()),
+        ready,
+        not_ready: if not_ready.is_empty() {
+            "Ready is False".into()
+        } else {
+            not_ready
+        },
+        containers,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(namespace: &str, name: &str, ready: bool, images: &[(&str, &str, &str)]) -> PodState {
+        PodState {
+            namespace: namespace.into(),
+            name: name.into(),
+            phase: "Running".into(),
+            ready,
+            not_ready: "ContainersNotReady: containers with unready status: [app]".into(),
+            containers: images
+                .iter()
+                .map(|(n, image, id)| ContainerState {
+                    name: (*n).into(),
+                    image: (*image).into(),
+                    image_id: (*id).into(),
+                })
+                .collect(),
+        }
+    }
+
+    const REG: &str =
+        "us-central1-docker.pkg.dev/prj-common-p-shared-79896/reg-p-common-docker-public";
+
+    #[test]
+    fn flags_unready_pods_and_dapr_off_the_pinned_version() {
+        let product = Product::load("catalyst").unwrap();
+        let expect = Expectations {
+            product: Some(&product),
+            chart_version: Some(Version::new(1, 89, 0)),
+            lock: None,
+        };
+        let (good_dapr, old_dapr) = (
+            format!("{REG}/dapr:1.19.0-20260806-catalyst.1"),
+            format!("{REG}/dapr:1.18.2-rc.2-catalyst.1"),
+        );
+        let sidecar = format!("{REG}/sidecar:1.89.0");
+        let pods = [
+            pod(
+                "cra-agent",
+                "agent",
+                true,
+                &[("agent", &format!("{REG}/catalyst-agent:1.89.0"), "")],
+            ),
+            pod(
+                "root-dapr-system",
+                "dapr-operator",
+                true,
+                &[("operator", &good_dapr, "")],
+            ),
+            pod(
+                "prj-a",
+                "app",
+                false,
+                &[("app", "nginx:1.27", ""), ("daprd", &sidecar, "")],
+            ),
+            pod("prj-b", "old", true, &[("daprd", &old_dapr, "")]),
+        ];
+        let problems = check(&pods, &expect).unwrap();
+        let summary: Vec<(&str, &str)> = problems
+            .iter()
+            .map(|p| (p.pod.as_str(), p.container.as_str()))
+            .collect();
+        assert_eq!(summary, [("app", "-"), ("old", "daprd")], "{problems:#?}");
+        assert!(problems[0]
+            .problem
+            .starts_with("not Ready (Running): ContainersNotReady"));
+        assert_eq!(
+            problems[1].problem,
+            "dapr is version 1.18.2-rc.2-catalyst.1, but the deployed chart 1.89.0 pins dapr 1.19.0-20260806-catalyst.1"
+        );
+        let table = table(&problems);
+        assert!(
+            table.starts_with("NAMESPACE  POD  CONTAINER  PROBLEM\nprj-a      app  -  "),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn without_a_known_pin_one_version_is_expected() {
+        let product = Product::load("catalyst").unwrap();
+        let expect = Expectations {
+            product: Some(&product),
+            chart_version: None,
+            lock: None,
+        };
+        let pods = [
+            pod(
+                "prj-a",
+                "a",
+                true,
+                &[("daprd", "ghcr.io/dapr/daprd:1.15.0", "")],
+            ),
+            pod(
+                "prj-b",
+                "b",
+                true,
+                &[("daprd", "ghcr.io/dapr/daprd:1.16.0", "")],
+            ),
+        ];
+        let problems = check(&pods, &expect).unwrap();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0]
+                .problem
+                .contains("1.16.0 while another pod runs 1.15.0"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn compares_running_digests_with_the_lock() {
+        let d = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+        let lock_text = format!(
+            "apiVersion: opsta-lint/v1\nkind: ReleaseLock\nimages:\n  - image: registry.example/app:1.0\n    digest: {}\n",
+            d('a')
+        );
+        let lock = Lock::parse(&crate::source::Source::new("lock.yaml", lock_text)).unwrap();
+        let expect = Expectations {
+            product: None,
+            chart_version: None,
+            lock: Some(&lock),
+        };
+        let pods = [
+            pod(
+                "ns",
+                "good",
+                true,
+                &[(
+                    "app",
+                    "registry.example/app:1.0",
+                    &format!("registry.example/app@{}", d('a')),
+                )],
+            ),
+            pod(
+                "ns",
+                "drift",
+                true,
+                &[(
+                    "app",
+                    "registry.example/app:1.0",
+                    &format!("registry.example/app@{}", d('b')),
+                )],
+            ),
+            pod(
+                "ns",
+                "other",
+                true,
+                &[("app", "registry.example/other:2.0", "")],
+            ),
+        ];
+        let problems = check(&pods, &expect).unwrap();
+        let pods_off: Vec<&str> = problems.iter().map(|p| p.pod.as_str()).collect();
+        assert_eq!(pods_off, ["drift", "other"], "{problems:#?}");
+        assert!(problems[0].problem.contains(&d('b')) && problems[0].problem.contains(&d('a')));
+        assert!(problems[1].problem.contains("not in the lock"));
+    }
+
+    #[test]
+    fn selects_pods_by_workload_template_labels() {
+        let manifest = "---\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: apps/v1\nkind: Deployment\n\
+                        metadata: {name: d}\nspec:\n  template:\n    metadata:\n      labels: {app: a, tier: x}\n\
+                        ---\nkind: StatefulSet\nmetadata: {name: s, namespace: other}\nspec:\n  selector:\n    \
+                        matchLabels: {app: s}\n  template: {}\n";
+        let selectors = workload_selectors(manifest, "rel").unwrap();
+        assert_eq!(
+            selectors,
+            [
+                ("rel".into(), "app=a,tier=x".into()),
+                ("other".into(), "app=s".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn globs_match_namespaces() {
+        assert!(glob_matches("prj-*", "prj-payments"));
+        assert!(glob_matches("prj-*", "prj-"));
+        assert!(!glob_matches("prj-*", "default"));
+        assert!(glob_matches("root-dapr-system", "root-dapr-system"));
+        assert!(glob_matches("*-dapr-*", "root-dapr-system"));
+    }
+}
