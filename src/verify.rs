@@ -176,8 +176,7 @@ fn pinned_components(expect: &Expectations) -> Result<Vec<Component>> {
 
 impl Component {
     /// The problem with `image` when it is this component's and runs another version than the pinned one (or, when
-    /// the pin is unknown, than the first one seen). A tag equal to the chart version is the vendor's own build of
-    /// the pinned version (Catalyst's Dapr server `sidecar:1.90.0`) and is right too.
+    /// the pin is unknown, than the first one seen).
     fn problem(&self, image: &ImageRef, first_seen: &mut Option<String>) -> Option<String> {
         let name_and_tag = image.without_digest().raw;
         if !(self.pattern.is_match(&name_and_tag) || self.pattern.is_match(&image.name_and_tag())) {
@@ -185,9 +184,6 @@ impl Component {
         }
         let tag = image.tag.as_deref()?;
         let is = |version: &str| tag == version || tag.strip_prefix('v') == Some(version);
-        if self.chart_version.as_deref().is_some_and(is) {
-            return None;
-        }
         let chart = self.chart_version.as_deref().unwrap_or("?");
         match (&self.pinned, first_seen.as_deref()) {
             (Some(pinned), _) if !is(pinned) => Some(format!(
