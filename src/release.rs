@@ -2,6 +2,7 @@
 //! base64(gzip(JSON)) (old releases lack the gzip). Helm 3 and Helm 4 write the same fields; unknown ones are ignored.
 
 use crate::cli::ClusterArgs;
+use crate::source::Source;
 use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine;
 use serde::Deserialize;
@@ -152,6 +153,24 @@ fn fetch(_args: &ClusterArgs, name: &str) -> Result<Release> {
     )
 }
 
+/// What `--release` gives the upgrade rules in place of `--previous-values` and `--previous-chart-version`.
+pub struct Previous {
+    /// The deployed user-supplied values, as YAML named after the release and revision.
+    pub values: Source,
+    pub chart_version: String,
+}
+
+/// The deployed release's values and chart version when `--release` is given (None without it).
+pub fn previous(args: &ClusterArgs) -> Result<Option<Previous>> {
+    let Some(release) = deployed(args)? else {
+        return Ok(None);
+    };
+    Ok(Some(Previous {
+        values: release.values_source(),
+        chart_version: release.chart_version,
+    }))
+}
+
 /// Arguments of `opsta-lint release`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -196,6 +215,22 @@ impl Release {
             "chart": {"name": self.chart_name, "version": self.chart_version, "appVersion": self.app_version},
             "values": crate::secrets::mask_json(&self.config),
         })
+    }
+
+    /// The user-supplied values as YAML (secrets included: for reading, not for printing), named
+    /// `release NAME revision N` so findings can point into it.
+    pub fn values_source(&self) -> Source {
+        let mut text = String::new();
+        match &self.config {
+            serde_json::Value::Object(map) if !map.is_empty() => {
+                write_yaml(&self.config, 0, &mut text)
+            }
+            _ => text.push_str("{}\n"),
+        }
+        Source::new(
+            format!("release {} revision {}", self.name, self.revision),
+            text,
+        )
     }
 
     /// The summary for a person.
@@ -379,6 +414,36 @@ values (user-supplied, secrets masked):
         let summary = release.summary();
         assert_eq!(summary["values"]["join_token"], crate::secrets::MASK);
         assert_eq!(summary["chart"]["version"], "1.89.0");
+    }
+
+    #[test]
+    fn values_source_reads_back_as_the_same_values() {
+        let config = serde_json::json!({"join_token": "jt-1", "a b": {"c: d": ["yes", "", 1.5, null, true,
+            {"x": "multi\nline", "y": []}]}, "n": 0755, "s": "0755", "k #": "v # w", "-lead": "-"});
+        let release = Release {
+            name: "r".into(),
+            namespace: "ns".into(),
+            revision: 4,
+            status: "deployed".into(),
+            chart_name: "c".into(),
+            chart_version: "1.0.0".into(),
+            app_version: String::new(),
+            config: config.clone(),
+            manifest: String::new(),
+            hooks: Vec::new(),
+        };
+        let source = release.values_source();
+        assert_eq!(source.name, "release r revision 4");
+        let docs = source.yaml().unwrap();
+        assert_eq!(docs[0].to_json(), config, "{}", source.text);
+        let empty = Release {
+            config: serde_json::Value::Null,
+            ..release
+        };
+        assert_eq!(
+            empty.values_source().yaml().unwrap()[0].to_json(),
+            serde_json::json!({})
+        );
     }
 
     #[test]

@@ -528,3 +528,129 @@ fn verify_reports_unready_pods_and_dapr_off_the_pinned_version() {
     let reads_only = kube.requests().iter().all(|r| r.starts_with("GET "));
     assert!(reads_only, "{:?}", kube.requests());
 }
+
+/// Installs the repository's Helm CLI plugin (plugin.yaml) into the Helm home `kube.helm` uses.
+fn install_plugin(kube: &FakeKube, major: u8, work: &std::path::Path) {
+    let plugin = work.join("opsta-lint-plugin");
+    std::fs::create_dir_all(plugin.join("scripts")).unwrap();
+    for file in ["plugin.yaml", "scripts/helm-plugin-install.sh"] {
+        std::fs::copy(common::root().join(file), plugin.join(file)).unwrap();
+    }
+    let output = kube
+        .helm(&common::helm(major))
+        .env("OPSTA_LINT_BIN", env!("CARGO_BIN_EXE_opsta-lint"))
+        .args(["plugin", "install", plugin.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "helm {major} plugin install: {stderr}"
+    );
+}
+
+/// The finding codes of a `lint -o json` report.
+fn codes(report: &str) -> Vec<String> {
+    let report: Value = serde_json::from_str(report).unwrap_or_else(|e| panic!("{e}: {report}"));
+    let findings = report["runs"][0]["findings"].as_array().unwrap();
+    findings
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn lint_release_holds_new_values_to_what_helm_3_and_4_deployed_directly_and_as_a_plugin() {
+    let work = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let path = work.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let no_tunnel = file("no-tunnel.yaml", "join_token: jt-SECRET-3\n");
+    let no_token = file(
+        "no-token.yaml",
+        "management:\n  config:\n    tunnel:\n      enabled: true\n",
+    );
+    let both = file(
+        "both.yaml",
+        "join_token: jt-SECRET-3\nmanagement:\n  config:\n    tunnel:\n      enabled: true\n",
+    );
+    let tunnel_off = file("previous.yaml", "join_token: jt-SECRET-1\n");
+    let lint = |kube: &FakeKube, extra: &[&str], values: &str| {
+        let args = [
+            &["lint", "-o", "json", "--release", "cat", "-n", NS],
+            extra,
+            &[values],
+        ]
+        .concat();
+        let (code, stdout, stderr) = opsta(&kube.kubeconfig(), "secret", &args);
+        assert!(
+            !stdout.contains("jt-SECRET") && !stderr.contains("jt-SECRET"),
+            "{stdout}{stderr}"
+        );
+        (code, codes(&stdout), stderr)
+    };
+    for major in [3, 4] {
+        let kube = FakeKube::start();
+        install_and_upgrade(&kube, major, "secret");
+        let (code, found, stderr) = lint(&kube, &[], &no_tunnel);
+        assert_eq!(
+            (code, found),
+            (1, vec!["OL201".to_string()]),
+            "helm {major}: {stderr}"
+        );
+        let (code, found, stderr) = lint(&kube, &[], &no_token);
+        assert_eq!(
+            (code, found),
+            (1, vec!["OL101".to_string()]),
+            "helm {major}: {stderr}"
+        );
+        let (code, found, stderr) = lint(&kube, &[], &both);
+        assert_eq!((code, found), (0, vec![]), "helm {major}: {stderr}");
+
+        // Explicit flags win over the cluster; with both given, the cluster is not even asked.
+        kube.clear_requests();
+        let explicit = [
+            "--previous-values",
+            &tunnel_off,
+            "--previous-chart-version",
+            "1.89.0",
+        ];
+        let (code, found, stderr) = lint(&kube, &explicit, &no_tunnel);
+        assert_eq!((code, found), (0, vec![]), "helm {major}: {stderr}");
+        assert_eq!(kube.requests(), Vec::<String>::new());
+        // The explicit chart version wins over the deployed 1.89.0: a downgrade (a warning for Catalyst).
+        let (code, found, _) = lint(&kube, &["--previous-chart-version", "1.95.0"], &both);
+        assert_eq!(
+            (code, found),
+            (0, vec!["OL402".to_string()]),
+            "helm {major}"
+        );
+
+        // As a Helm plugin: helm takes -n and passes it on as HELM_NAMESPACE, with KUBECONFIG.
+        install_plugin(&kube, major, work.path());
+        for (values, expected, code) in [(&no_tunnel, "OL201", 1), (&no_token, "OL101", 1)] {
+            let args = [
+                "opsta-lint",
+                "lint",
+                "--release",
+                "cat",
+                "-o",
+                "json",
+                "-n",
+                NS,
+                values.as_str(),
+            ];
+            let output = kube.helm(&common::helm(major)).args(args).output().unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(
+                output.status.code(),
+                Some(code),
+                "helm {major} opsta-lint: {stdout}{stderr}"
+            );
+            assert_eq!(codes(&stdout), [expected], "helm {major} opsta-lint");
+        }
+    }
+}

@@ -50,6 +50,10 @@ pub struct Args {
     /// Rule codes not to report (comma-separated or repeated), e.g. OL101.
     #[arg(long, value_name = "CODES", value_delimiter = ',')]
     pub ignore: Vec<String>,
+    /// `--release NAME`: the deployed release's values and chart version serve as --previous-values and
+    /// --previous-chart-version (explicit flags win).
+    #[command(flatten)]
+    pub cluster: crate::cli::ClusterArgs,
 }
 
 pub fn run(args: &Args) -> Result<u8> {
@@ -61,10 +65,18 @@ pub fn run(args: &Args) -> Result<u8> {
             bail!("--ignore {code}: no such rule (see `opsta-lint rules`)");
         }
     }
-    let previous = match args.previous_values.is_empty() {
+    let explicit = !args.previous_values.is_empty() && args.previous_chart_version.is_some();
+    let deployed = match explicit {
         true => None,
-        false => Some(Values::read(&args.previous_values, &[])?),
+        false => crate::release::previous(&args.cluster)?,
     };
+    let previous = match (args.previous_values.is_empty(), &deployed) {
+        (false, _) => Some(Values::read(&args.previous_values, &[])?),
+        (true, Some(deployed)) => Some(Values::from_source(deployed.values.clone())?),
+        (true, None) => None,
+    };
+    let previous_chart = args.previous_chart_version.clone();
+    let previous_chart = previous_chart.or_else(|| deployed.map(|d| d.chart_version));
     let groups: Vec<Vec<String>> = match args.each {
         true => args.files.iter().map(|f| vec![f.clone()]).collect(),
         false => vec![args.files.clone()],
@@ -77,7 +89,13 @@ pub fn run(args: &Args) -> Result<u8> {
     for files in &groups {
         let values = Values::read(files, &args.set)?;
         secrets.extend(secret_strings(&values.json));
-        runs.push(lint(args, files, &values, previous.as_ref())?);
+        runs.push(lint(
+            args,
+            files,
+            &values,
+            previous.as_ref(),
+            previous_chart.as_deref(),
+        )?);
     }
     let text = redact(&report::render(&runs, args.output), &secrets);
     match args.output {
@@ -91,7 +109,13 @@ pub fn run(args: &Args) -> Result<u8> {
 }
 
 /// Chooses product, chart version and schema, then runs every check.
-fn lint(args: &Args, files: &[String], values: &Values, previous: Option<&Values>) -> Result<Run> {
+fn lint(
+    args: &Args,
+    files: &[String],
+    values: &Values,
+    previous: Option<&Values>,
+    previous_chart: Option<&str>,
+) -> Result<Run> {
     let (product, inferred_from) = choose_product(args, values)?;
     let chart = args
         .chart_version
@@ -128,11 +152,7 @@ fn lint(args: &Args, files: &[String], values: &Values, previous: Option<&Values
         product: product.as_ref(),
         schema: schema.as_ref(),
         chart: chart.clone(),
-        previous_chart: args
-            .previous_chart_version
-            .as_deref()
-            .map(parse_version)
-            .transpose()?,
+        previous_chart: previous_chart.map(parse_version).transpose()?,
         allow_major: args.allow_major,
     };
     let mut findings = rules::run(&ctx);

@@ -57,6 +57,13 @@ impl Values {
         Ok(values)
     }
 
+    /// The values of one source (e.g. a deployed release's values).
+    pub fn from_source(source: Source) -> Result<Values> {
+        let mut values = Values::read(&[], &[])?;
+        values.add_file(source)?;
+        Ok(values)
+    }
+
     /// Merges one more values source over the current values.
     pub fn add_file(&mut self, source: Source) -> Result<()> {
         let doc = top_mapping(&source)?;
