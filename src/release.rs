@@ -135,18 +135,19 @@ pub fn from_json(json: &[u8]) -> Result<Release> {
 /// The deployed release `--release` names (None without `--release`), read from the cluster.
 pub fn deployed(args: &ClusterArgs) -> Result<Option<Release>> {
     match &args.release {
-        Some(name) => fetch(args, name).map(Some),
+        Some(name) => read_deployed(args, name).map(Some),
         None => Ok(None),
     }
 }
 
+/// The latest deployed revision of release `name`, from the cluster `args` point at.
 #[cfg(feature = "cluster")]
-fn fetch(args: &ClusterArgs, name: &str) -> Result<Release> {
+pub fn read_deployed(args: &ClusterArgs, name: &str) -> Result<Release> {
     crate::cluster::Cluster::connect(args)?.deployed_release(name)
 }
 
 #[cfg(not(feature = "cluster"))]
-fn fetch(_args: &ClusterArgs, name: &str) -> Result<Release> {
+pub fn read_deployed(_args: &ClusterArgs, name: &str) -> Result<Release> {
     bail!(
         "cannot read release {name}: this opsta-lint was built without the `cluster` feature; pass the deployed \
          values with --previous-values FILE instead"
@@ -195,7 +196,7 @@ pub fn run(args: &Args) -> Result<u8> {
     let name = args.name.as_ref().or(args.cluster.release.as_ref());
     let name =
         name.ok_or_else(|| anyhow!("name the release: opsta-lint release NAME -n NAMESPACE"))?;
-    let release = fetch(&args.cluster, name)?;
+    let release = read_deployed(&args.cluster, name)?;
     let text = match args.output {
         Format::Text => release.show(),
         Format::Json => serde_json::to_string_pretty(&release.summary())? + "\n",
@@ -226,6 +227,22 @@ impl Release {
                 write_yaml(&self.config, 0, &mut text)
             }
             _ => text.push_str("{}\n"),
+        }
+        Source::new(
+            format!("release {} revision {}", self.name, self.revision),
+            text,
+        )
+    }
+
+    /// The manifest and the hooks, as `helm template` prints them, named `release NAME revision N`.
+    pub fn rendered_source(&self) -> Source {
+        let mut text = self.manifest.clone();
+        for (_, hook) in &self.hooks {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str("---\n");
+            text.push_str(hook);
         }
         Source::new(
             format!("release {} revision {}", self.name, self.revision),

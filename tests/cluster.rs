@@ -654,3 +654,63 @@ fn lint_release_holds_new_values_to_what_helm_3_and_4_deployed_directly_and_as_a
         }
     }
 }
+
+#[test]
+fn diff_release_compares_the_deployed_manifest_and_hooks_with_a_new_render() {
+    let work = tempfile::tempdir().unwrap();
+    let chart = chart();
+    for major in [3, 4] {
+        let kube = FakeKube::start();
+        install_and_upgrade(&kube, major, "secret");
+        let render = |name: &str, sets: &[&str]| {
+            let sets: Vec<&str> = sets.iter().flat_map(|s| ["--set", *s]).collect();
+            let args = [&["template", "cat", &chart, "-n", NS][..], &sets].concat();
+            let path = work.path().join(name);
+            std::fs::write(&path, helm(&kube, major, "secret", &args)).unwrap();
+            path.display().to_string()
+        };
+        let same = render("same.yaml", &["join_token=jt-SECRET-2", TUNNEL_ON]);
+        let changed = render("changed.yaml", &["join_token=jt-SECRET-9"]);
+        let diff = |new: &str| {
+            let args = [
+                "diff",
+                "--release",
+                "cat",
+                "-n",
+                NS,
+                "--detailed-exitcode",
+                "--color",
+                "never",
+                new,
+            ];
+            opsta(&kube.kubeconfig(), "secret", &args)
+        };
+        let (code, stdout, stderr) = diff(&same);
+        assert_eq!(
+            code, 0,
+            "helm {major}: the deployed release is what this render gives\n{stdout}{stderr}"
+        );
+
+        let (code, stdout, stderr) = diff(&changed);
+        if std::env::var_os("SHOW_ERRORS").is_some() {
+            eprintln!("{stdout}");
+        }
+        assert_eq!(code, 2, "helm {major}: {stdout}{stderr}");
+        assert!(
+            stdout.contains("catalyst-management-config"),
+            "helm {major}: {stdout}"
+        );
+        assert!(
+            stdout.contains("enabled: true") && stdout.contains("enabled: false"),
+            "{stdout}"
+        );
+        assert!(
+            !stdout.contains("catalyst-upgrade-check"),
+            "hooks are compared too: {stdout}"
+        );
+        assert!(
+            !stdout.contains("jt-SECRET"),
+            "the join token stays hidden: {stdout}"
+        );
+    }
+}

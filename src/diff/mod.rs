@@ -22,12 +22,10 @@ pub use path::Pattern;
 /// Arguments of `opsta-lint diff`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The manifest before the change (a file, or - for standard input).
-    #[arg(value_name = "OLD")]
-    pub old: String,
-    /// The manifest after the change (a file, or - for standard input).
-    #[arg(value_name = "NEW")]
-    pub new: String,
+    /// OLD NEW: the manifests before and after the change (files; one may be - for standard input). With
+    /// --release, only NEW: the old side is the deployed release's manifest and hooks.
+    #[arg(value_name = "MANIFEST", num_args = 1..=2, required = true)]
+    pub manifests: Vec<String>,
     /// Lines of context around each change.
     #[arg(short = 'C', long = "context", value_name = "N", default_value_t = 3)]
     pub context: usize,
@@ -50,6 +48,9 @@ pub struct Args {
     /// When to color the output (auto: on a terminal, unless NO_COLOR is set).
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
+    /// `--release NAME`: compare the deployed release with NEW.
+    #[command(flatten)]
+    pub cluster: crate::cli::ClusterArgs,
 }
 
 /// How the changes are written.
@@ -116,21 +117,34 @@ pub fn show(old: &Source, new: &Source, opts: &Options) -> Result<Shown> {
 pub fn run(args: &Args) -> Result<u8> {
     finish(
         args,
-        Source::read(&args.old).and_then(|old| compare_with(&old, args)),
+        sides(args).and_then(|(old, new)| compare_with(&old, new, args)),
     )
 }
 
-/// `diff` with the old side given as text (the deployed release's manifest, read from the cluster); the new
-/// side is `args.new`. Same output and exit codes as `run`.
-pub fn run_against(old: &Source, args: &Args) -> Result<u8> {
-    finish(args, compare_with(old, args))
+/// The old side and the new side's path: OLD NEW, or the deployed release (`--release`) and NEW.
+fn sides(args: &Args) -> Result<(Source, &str)> {
+    match (args.manifests.as_slice(), &args.cluster.release) {
+        ([old, new], None) if old == "-" && new == "-" => {
+            anyhow::bail!("only one of OLD and NEW can be standard input (-)")
+        }
+        ([old, new], None) => Ok((Source::read(old)?, new)),
+        ([new], Some(name)) => {
+            let release = crate::release::read_deployed(&args.cluster, name)?;
+            Ok((release.rendered_source(), new))
+        }
+        (_, None) => {
+            anyhow::bail!("give OLD and NEW manifests, or --release NAME and the NEW manifest")
+        }
+        (_, Some(_)) => {
+            anyhow::bail!(
+                "with --release give only the NEW manifest: the old side is the deployed release"
+            )
+        }
+    }
 }
 
-fn compare_with(old: &Source, args: &Args) -> Result<bool> {
-    if args.old == "-" && args.new == "-" {
-        anyhow::bail!("only one of OLD and NEW can be standard input (-)");
-    }
-    let new = Source::read(&args.new)?;
+fn compare_with(old: &Source, new: &str, args: &Args) -> Result<bool> {
+    let new = Source::read(new)?;
     let opts = Options {
         context: args.context,
         ignore: args.ignore.clone(),
