@@ -176,12 +176,21 @@ pub fn split_documents(text: &str) -> Vec<Range<usize>> {
 
 fn may_hold_images(body: &str, finders: &[memmem::Finder]) -> bool {
     let bytes = body.as_bytes();
-    finders.iter().any(|f| f.find(bytes).is_some()) && !plainly_a_crd(bytes)
+    let named = finders.iter().any(|f| f.find(bytes).is_some()) || has_letter_escape(bytes);
+    named && !plainly_a_crd(bytes)
+}
+
+/// True when a double-quoted scalar may spell a key in escapes the byte search cannot see: `"\x69mage"`,
+/// `"\u0069mage"`, or a line break escaped inside a word.
+fn has_letter_escape(bytes: &[u8]) -> bool {
+    memchr::memchr_iter(b'\\', bytes)
+        .any(|at| matches!(bytes.get(at + 1), Some(b'x' | b'u' | b'U' | b'\n' | b'\r')))
 }
 
 /// True for a document whose root is a block mapping at column 0 with exactly one column-0 `kind:` line,
 /// and that line says CustomResourceDefinition. In such a document every column-0 line is a root key, a
-/// comment or a marker, so that line is the object's kind.
+/// comment or a marker, so that line is the object's kind. A column-0 line that is not a plain `key:` (a
+/// quoted key, `kind :`, `? kind`) could name the kind a second way, so the document is parsed instead.
 fn plainly_a_crd(bytes: &[u8]) -> bool {
     let mut kind_lines = 0;
     let mut crd = false;
@@ -200,6 +209,13 @@ fn plainly_a_crd(bytes: &[u8]) -> bool {
             }
             first_content = false;
         }
+        if line
+            .first()
+            .is_some_and(|b| !b.is_ascii_whitespace() && *b != b'#')
+            && !plain_key(line)
+        {
+            return false;
+        }
         if let Some(rest) = line.strip_prefix(b"kind:") {
             kind_lines += 1;
             let value = rest
@@ -211,6 +227,18 @@ fn plainly_a_crd(bytes: &[u8]) -> bool {
         }
     }
     kind_lines == 1 && crd
+}
+
+/// A line that starts with a plain key and its colon: `apiVersion: v1`, `spec:`.
+fn plain_key(line: &[u8]) -> bool {
+    let key_len = line
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        .count();
+    key_len > 0
+        && line[0].is_ascii_alphabetic()
+        && line.get(key_len) == Some(&b':')
+        && matches!(line.get(key_len + 1), None | Some(b' ' | b'\t'))
 }
 
 struct Shift {
@@ -562,5 +590,28 @@ data:
             parts,
             ["a: ---\n", "---\nb: 1\n", "--- # c\nc: 1\n----\n", "---"]
         );
+    }
+
+    #[test]
+    fn keys_spelled_in_escapes_or_a_second_kind_are_still_parsed() {
+        let escaped = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    \"\\x69mage\": evil:1\n";
+        let sites = scan(escaped, &[]).unwrap().sites;
+        assert_eq!(sites.len(), 1, "an image key written as \\x69mage is found");
+        let joined = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    ? \"ima\\\n      ge\"\n    : evil:1\n";
+        assert_eq!(
+            scan(joined, &[]).unwrap().sites.len(),
+            1,
+            "an escaped line break inside a key"
+        );
+        let crd = "kind: CustomResourceDefinition\nspec:\n  containers: [{image: x}]\n";
+        assert!(plainly_a_crd(crd.as_bytes()));
+        for second_kind in ["\"kind\": Pod\n", "kind : Pod\n", "? kind\n: Pod\n"] {
+            let doc = format!("{crd}{second_kind}");
+            assert!(!plainly_a_crd(doc.as_bytes()), "{doc}");
+            assert!(
+                scan(&doc, &[]).is_err(),
+                "two kinds are a duplicate key: {doc}"
+            );
+        }
     }
 }
