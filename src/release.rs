@@ -321,12 +321,33 @@ fn scalar(value: &serde_json::Value) -> String {
         && !text.ends_with(' ')
         && !text.contains(": ")
         && !text.contains(" #")
-        && !text.contains(|c: char| c.is_control());
+        && text.chars().all(|c| yaml_printable(c) && !c.is_control());
     if plain {
         text.clone()
     } else {
-        serde_json::Value::String(text.clone()).to_string()
+        double_quoted(text)
     }
+}
+
+/// A double-quoted YAML scalar: JSON's escapes, plus `\u` escapes for the characters YAML may not hold raw
+/// (DEL, C1 controls, U+FFFE/U+FFFF), so the text reads back as YAML and cannot drive a terminal.
+fn double_quoted(text: &str) -> String {
+    serde_json::Value::String(text.to_string())
+        .to_string()
+        .chars()
+        .map(|c| {
+            if yaml_printable(c) {
+                c.to_string()
+            } else {
+                format!("\\u{:04x}", c as u32)
+            }
+        })
+        .collect()
+}
+
+/// YAML's printable characters (c-printable), minus the line breaks and tabs JSON escaping already handles.
+fn yaml_printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
 }
 
 #[cfg(test)]
@@ -484,5 +505,19 @@ values (user-supplied, secrets masked):
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn printed_values_with_control_characters_read_back_as_yaml() {
+        let config =
+            serde_json::json!({"k\u{7f}": "a\u{1b}]0;x\u{7}\u{9b}\u{ffff}", "plain": "ok"});
+        let mut text = String::new();
+        write_yaml(&config, 0, &mut text);
+        assert!(
+            !text.contains(['\u{7f}', '\u{1b}', '\u{9b}', '\u{ffff}']),
+            "{text:?}"
+        );
+        let docs = crate::yaml::parse(&text).unwrap();
+        assert_eq!(docs[0].to_json(), config);
     }
 }
