@@ -60,7 +60,7 @@ pub struct Mirror {
 }
 
 impl Mirror {
-    fn parse(text: &str) -> Result<Mirror, String> {
+    pub fn parse(text: &str) -> Result<Mirror, String> {
         let (from, to) = text
             .split_once('=')
             .ok_or_else(|| format!("--mirror {text}: expected FROM=TO"))?;

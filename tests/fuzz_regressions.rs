@@ -32,3 +32,28 @@ fn replay(target: &str, check: fn(&[u8])) {
 fn yaml_reader() {
     replay("yaml", checks::yaml);
 }
+
+#[test]
+fn manifest_rewriter() {
+    replay("postrender", checks::postrender);
+}
+
+#[test]
+fn image_references() {
+    replay("image", checks::image);
+}
+
+#[test]
+fn lock_reader() {
+    replay("lock", checks::lock);
+}
+
+#[test]
+fn release_decoder() {
+    replay("release", checks::release);
+}
+
+#[test]
+fn manifest_diff() {
+    replay("diff", checks::diff);
+}

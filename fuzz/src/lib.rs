@@ -101,3 +101,469 @@ pub fn line_col(before: &str) -> (usize, usize) {
     }
     (line, col)
 }
+
+const DIGEST_A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const DIGEST_B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+/// The lock the rewriter targets pin against: images the seed corpus uses.
+pub fn fuzz_lock() -> &'static opsta_lint::lock::Lock {
+    static LOCK: std::sync::OnceLock<opsta_lint::lock::Lock> = std::sync::OnceLock::new();
+    LOCK.get_or_init(read_fuzz_lock)
+}
+
+fn read_fuzz_lock() -> opsta_lint::lock::Lock {
+    let images = [
+        ("nginx", DIGEST_A),
+        ("nginx:1.27", DIGEST_B),
+        ("quay.io/argoproj/argocd:v3.4.4", DIGEST_A),
+        ("ghcr.io/dapr/daprd:1.17.3", DIGEST_B),
+        ("ghcr.io/dapr/operator:1.17.3", DIGEST_A),
+        ("alpine:3.17", DIGEST_B),
+        (
+            "us-central1-docker.pkg.dev/prj-common-p-shared-79896/reg-p-common-docker-public/catalyst-all:1.90.0",
+            DIGEST_A,
+        ),
+    ];
+    let entries: String = images
+        .iter()
+        .map(|(image, digest)| format!("  - image: \"{image}\"\n    digest: {digest}\n"))
+        .collect();
+    let text = format!("apiVersion: opsta-lint/v1\nkind: ReleaseLock\nimages:\n{entries}");
+    opsta_lint::lock::Lock::parse(&opsta_lint::source::Source::new("lock.yaml", text)).unwrap()
+}
+
+/// The manifest rewriter (the post-renderer's core, on bytes): never panics; edits are disjoint, in order and
+/// on character boundaries; the output equals the input outside the edits; each edit is a pinned image; the
+/// output reads back as the same documents except those images; a second run changes nothing; every container
+/// image of a non-CRD document is seen.
+pub fn postrender(data: &[u8]) {
+    let Ok(input) = std::str::from_utf8(data) else {
+        return;
+    };
+    let lock = fuzz_lock();
+    let mirrors: Vec<opsta_lint::postrender::Mirror> = if data.len() % 3 == 0 {
+        vec![opsta_lint::postrender::Mirror::parse("docker.io=registry.corp/hub").unwrap()]
+    } else {
+        Vec::new()
+    };
+    let pinning = opsta_lint::postrender::Pinning {
+        lock,
+        mirrors: &mirrors,
+        allow_unlocked: true,
+        input_name: "in.yaml",
+        products: &[],
+        product: None,
+        chart_version: None,
+    };
+    let Ok(outcome) = pinning.pin(input) else {
+        return;
+    };
+    let output = outcome.pieces(input).concat();
+    let mut at = 0;
+    for (&start, (end, text)) in &outcome.edits {
+        assert!(
+            at <= start && start < *end && *end <= input.len(),
+            "edit {start}..{end} overlaps or is out of range"
+        );
+        assert!(
+            !text.contains(['\n', '\r']),
+            "an edit spans lines: {text:?}"
+        );
+        at = *end;
+    }
+    if outcome.failed() {
+        return;
+    }
+    assert_eq!(
+        output.is_empty(),
+        input.is_empty(),
+        "an empty output for a non-empty input"
+    );
+    check_same_documents(input, &output, &outcome.edits);
+    let again = pinning
+        .pin(&output)
+        .expect("the pinned output does not read back");
+    assert!(
+        again.edits.is_empty() && !again.failed(),
+        "a second run changes the output again: {:?} {:?}",
+        again.edits,
+        again.findings
+    );
+    check_every_container_image_seen(input);
+}
+
+type Edits = std::collections::BTreeMap<usize, (usize, String)>;
+
+/// Parses both texts document by document and compares them: equal except at the edited scalars, whose new
+/// values are image references with a digest.
+fn check_same_documents(input: &str, output: &str, edits: &Edits) {
+    let before = opsta_lint::images_in::split_documents(input);
+    let after = opsta_lint::images_in::split_documents(output);
+    assert_eq!(before.len(), after.len(), "the number of documents changed");
+    for (b, a) in before.into_iter().zip(after) {
+        let old = yaml::parse(&input[b.clone()]);
+        let new = yaml::parse(&output[a.clone()]);
+        let (Ok(old), Ok(new)) = (old, new) else {
+            panic!(
+                "one side of a document does not parse: {:?}",
+                yaml::parse(&output[a]).err()
+            );
+        };
+        assert_eq!(old.len(), new.len());
+        for (o, n) in old.iter().zip(&new) {
+            if let Err(e) = same_except(o, n, b.start, edits) {
+                panic!(
+                    "document at byte {} changed beyond its images: {e}",
+                    b.start
+                );
+            }
+        }
+    }
+}
+
+fn same_except(old: &Node, new: &Node, shift: usize, edits: &Edits) -> Result<(), String> {
+    use opsta_lint::image::ImageRef;
+    use opsta_lint::lock::Verdict;
+    if let Some((end, _)) = edits.get(&(old.span.start.byte + shift)) {
+        if *end != old.span.end.byte + shift {
+            return Err(format!(
+                "an edit covers part of a scalar at {}",
+                old.span.start.byte
+            ));
+        }
+        let (Some(before), Value::Str(after)) = (old.key_text(), &new.value) else {
+            return Err(format!("a pinned image reads back as {:?}", new.value));
+        };
+        let before =
+            ImageRef::parse(&before).map_err(|e| format!("{before} was rewritten: {e}"))?;
+        let after = ImageRef::parse(after).map_err(|e| format!("{after}: {e}"))?;
+        if after.tag != before.tag {
+            return Err(format!("{before} lost its tag as {after}"));
+        }
+        if let Verdict::Pinned(digest) = fuzz_lock().verdict(&before) {
+            if after.digest.as_deref() != Some(&digest) {
+                return Err(format!("{before} became {after}, not pinned to {digest}"));
+            }
+        }
+        return Ok(());
+    }
+    match (&old.value, &new.value) {
+        (Value::Seq(a), Value::Seq(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .try_for_each(|(x, y)| same_except(x, y, shift, edits)),
+        (Value::Map(a), Value::Map(b)) if a.len() == b.len() => {
+            a.iter().zip(b).try_for_each(|((ka, va), (kb, vb))| {
+                same_except(ka, kb, shift, edits)?;
+                same_except(va, vb, shift, edits)
+            })
+        }
+        (a, b)
+            if format!("{a:?}") == format!("{b:?}")
+                && !matches!(a, Value::Seq(_) | Value::Map(_)) =>
+        {
+            Ok(())
+        }
+        (a, b) => Err(format!(
+            "{a:?} became {b:?} at line {}",
+            old.span.start.line
+        )),
+    }
+}
+
+/// An independent, whole-document reading of the simplest rule: the `image` of every item of a `containers`,
+/// `initContainers` or `ephemeralContainers` list, in any document that is not a CustomResourceDefinition, is
+/// a site of the scan.
+fn check_every_container_image_seen(input: &str) {
+    let Ok(scan) = opsta_lint::images_in::scan(input, &[]) else {
+        panic!("the scan failed where pinning succeeded");
+    };
+    let sites: std::collections::HashSet<usize> =
+        scan.sites.iter().map(|s| s.range.start).collect();
+    for range in opsta_lint::images_in::split_documents(input) {
+        let Ok(docs) = yaml::parse(&input[range.clone()]) else {
+            continue;
+        };
+        for doc in docs
+            .iter()
+            .filter(|d| d.get("kind").and_then(Node::as_str) != Some("CustomResourceDefinition"))
+        {
+            doc.walk(&mut |node| {
+                let Value::Map(entries) = &node.value else {
+                    return;
+                };
+                for (key, list) in entries {
+                    let is_list = matches!(
+                        key.as_str(),
+                        Some("containers" | "initContainers" | "ephemeralContainers")
+                    );
+                    let (true, Value::Seq(items)) = (is_list, &list.value) else {
+                        continue;
+                    };
+                    for image in items.iter().filter_map(|c| c.get("image")) {
+                        if matches!(image.value, Value::Str(_)) {
+                            let at = image.span.start.byte + range.start;
+                            assert!(
+                                sites.contains(&at),
+                                "the image at byte {at} (line {}) was not seen",
+                                image.span.start.line
+                            );
+                        }
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// Image references: never panics; what parses keeps its text; the normalized forms parse back to themselves;
+/// pinning, renaming and dropping the digest keep the other parts.
+pub fn image(data: &[u8]) {
+    use opsta_lint::image::ImageRef;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(image) = ImageRef::parse(text) else {
+        return;
+    };
+    assert_eq!(image.raw, text);
+    assert_eq!(image.to_string(), text);
+    let name = ImageRef::parse(&image.name()).expect("the normalized name does not parse");
+    assert_eq!(name.name(), image.name(), "normalizing is not idempotent");
+    let canonical = ImageRef::parse(&image.name_and_tag()).expect("name:tag does not parse");
+    assert_eq!(canonical.name_and_tag(), image.name_and_tag());
+    let pinned =
+        ImageRef::parse(&image.pinned(DIGEST_A).raw).expect("the pinned reference does not parse");
+    assert_eq!(
+        (pinned.name(), pinned.tag.clone(), pinned.digest.as_deref()),
+        (image.name(), image.tag.clone(), Some(DIGEST_A))
+    );
+    let bare = ImageRef::parse(&image.without_digest().raw)
+        .expect("the reference without digest does not parse");
+    assert_eq!(
+        (bare.name(), bare.tag.clone(), bare.digest.clone()),
+        (image.name(), image.tag.clone(), None)
+    );
+    if let Ok(moved) = image.renamed("registry.corp/hub/app") {
+        let again = ImageRef::parse(&moved.raw).expect("a renamed reference does not parse");
+        assert_eq!(
+            (again.name(), again.tag, again.digest),
+            (
+                "registry.corp/hub/app".to_string(),
+                image.tag.clone(),
+                image.digest.clone()
+            )
+        );
+    }
+}
+
+/// The lock reader: never panics; an error names the lock file; every image a lock accepts is pinned by it to
+/// the digest written for it.
+pub fn lock(data: &[u8]) {
+    use opsta_lint::image::ImageRef;
+    use opsta_lint::lock::{Lock, Verdict};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let source = opsta_lint::source::Source::new("lock.yaml", text);
+    let lock = match Lock::parse(&source) {
+        Ok(lock) => lock,
+        Err(e) => {
+            assert!(
+                format!("{e:#}").starts_with("lock.yaml:"),
+                "an error that does not name the lock: {e:#}"
+            );
+            return;
+        }
+    };
+    let doc = &yaml::parse(text).unwrap()[0];
+    let Some(Value::Seq(entries)) = doc.get("images").map(|n| &n.value) else {
+        return;
+    };
+    for entry in entries {
+        let image = ImageRef::parse(entry.get("image").and_then(Node::as_str).unwrap()).unwrap();
+        let digest = entry
+            .get("digest")
+            .and_then(Node::as_str)
+            .map(str::to_string)
+            .or(image.digest.clone())
+            .unwrap();
+        opsta_lint::image::check_digest(&digest).expect("the lock accepted a bad digest");
+        assert_eq!(
+            lock.verdict(&image),
+            Verdict::Pinned(digest.clone()),
+            "{}",
+            image.raw
+        );
+        if image.tag.is_some() || image.digest.is_none() {
+            // A tagged entry also pins the bare tag; a digest-only entry pins only that digest.
+            assert_eq!(
+                lock.verdict(&image.without_digest()),
+                Verdict::Pinned(digest),
+                "{}",
+                image.raw
+            );
+        }
+    }
+}
+
+/// The release payload decoder: never panics; the same JSON decodes the same whether given raw, as base64, or
+/// as base64 of gzip; the printed values read back as the masked values, and no secret value is printed.
+pub fn release(data: &[u8]) {
+    use opsta_lint::release::{decode, from_json};
+    use std::io::Write;
+    let _ = decode(data);
+    let Ok(release) = from_json(data) else {
+        return;
+    };
+    let b64 = |bytes: &[u8]| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(data).unwrap();
+    let zipped = gz.finish().unwrap();
+    if !data.starts_with(&[0x1f, 0x8b]) {
+        assert_eq!(
+            decode(b64(data).as_bytes()).ok(),
+            Some(release.clone()),
+            "base64 JSON decodes differently"
+        );
+    }
+    assert_eq!(
+        decode(b64(&zipped).as_bytes()).ok(),
+        Some(release.clone()),
+        "base64 gzip JSON decodes differently"
+    );
+    let shown = release.show();
+    let masked = opsta_lint::secrets::mask_json(&release.config);
+    if let Some((_, values)) = shown.split_once("values (user-supplied, secrets masked):\n") {
+        let docs = yaml::parse(values)
+            .unwrap_or_else(|e| panic!("printed values are not YAML: {e}\n{values}"));
+        assert_eq!(docs.len(), 1, "{values}");
+        assert_eq!(
+            docs[0].to_json(),
+            masked,
+            "printed values read back differently:\n{values}"
+        );
+    }
+    let summary = serde_json::to_string(&release.summary()).unwrap();
+    for secret in secret_strings(&release.config) {
+        let elsewhere = serde_json::to_string(&masked).unwrap().contains(&secret)
+            || [
+                &release.name,
+                &release.namespace,
+                &release.status,
+                &release.chart_name,
+                &release.chart_version,
+                &release.app_version,
+            ]
+            .iter()
+            .any(|f| f.contains(&secret));
+        if !elsewhere {
+            assert!(
+                !shown.contains(&secret) && !summary.contains(&secret),
+                "secret {secret:?} printed"
+            );
+        }
+    }
+}
+
+/// String values under secret-looking keys, at least 6 characters long (shorter ones occur by chance).
+fn secret_strings(value: &serde_json::Value) -> Vec<String> {
+    let mut found = Vec::new();
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                match v {
+                    serde_json::Value::String(s)
+                        if opsta_lint::secrets::is_secret_key(k) && s.len() >= 6 =>
+                    {
+                        found.push(s.clone())
+                    }
+                    other => found.extend(secret_strings(other)),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            items.iter().for_each(|i| found.extend(secret_strings(i)))
+        }
+        _ => {}
+    }
+    found
+}
+
+const TOKEN_OLD: &str = "jt-FUZZ-SECRET-0001";
+const TOKEN_NEW: &str = "jt-FUZZ-SECRET-0002";
+
+/// The diff: never panics; a manifest compared with itself shows no change; OLD→NEW changes exactly when
+/// NEW→OLD does; JSON output is JSON; a join token and Secret data added on both sides never show.
+pub fn diff(data: &[u8]) {
+    use opsta_lint::diff::{show, Format, Options};
+    use opsta_lint::source::Source;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if text.contains("FUZZ-SECRET") {
+        return;
+    }
+    let (old, new) = text.split_once("\n===\n").unwrap_or((text, ""));
+    let secrets = |token: &str| {
+        format!(
+            "\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: fuzz-s\nstringData:\n  key: {token}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fuzz-c\ndata:\n  config.yaml: |\n    host:\n      join_token: {token}\n"
+        )
+    };
+    for format in [Format::Text, Format::Json] {
+        let opts = Options {
+            format,
+            full: true,
+            ..Options::default()
+        };
+        let (plain_old, plain_new) = (Source::new("old.yaml", old), Source::new("new.yaml", new));
+        let (Ok(forward), Ok(backward)) = (
+            show(&plain_old, &plain_new, &opts),
+            show(&plain_new, &plain_old, &opts),
+        ) else {
+            for e in [
+                show(&plain_old, &plain_new, &opts).err(),
+                show(&plain_new, &plain_old, &opts).err(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let e = format!("{e:#}");
+                assert!(
+                    e.starts_with("old.yaml:") || e.starts_with("new.yaml:"),
+                    "an error that names no file: {e}"
+                );
+            }
+            return;
+        };
+        assert_eq!(
+            forward.changed, backward.changed,
+            "OLD->NEW and NEW->OLD disagree on a change"
+        );
+        if format == Format::Json {
+            serde_json::from_str::<serde_json::Value>(&forward.text).expect("-o json is not JSON");
+        }
+        let same = show(&plain_old, &plain_old, &opts).unwrap();
+        assert!(
+            !same.changed,
+            "a manifest differs from itself:\n{}",
+            same.text
+        );
+        let with_old = Source::new("old.yaml", format!("{old}{}", secrets(TOKEN_OLD)));
+        let with_new = Source::new("new.yaml", format!("{new}{}", secrets(TOKEN_NEW)));
+        for (a, b) in [(&with_old, &with_new), (&with_new, &with_old)] {
+            let Ok(shown) = show(a, b, &opts) else {
+                continue;
+            };
+            assert!(shown.changed, "the token change was not seen");
+            assert!(
+                !shown.text.contains(TOKEN_OLD) && !shown.text.contains(TOKEN_NEW),
+                "a secret is shown:\n{}",
+                shown.text
+            );
+        }
+    }
+}
