@@ -118,6 +118,15 @@ fn tag_is(tag: &str, version: &str) -> bool {
     tag == version || tag.strip_prefix('v') == Some(version)
 }
 
+/// The vendor's own builds of a pinned component carry the chart version as their tag (Catalyst: every Diagrid
+/// image from chart 1.12 on, the Dapr `sidecar` included); that tag stands for the pinned version.
+fn chart_tagged(release: &Release, tag: &str) -> bool {
+    release
+        .version
+        .as_ref()
+        .is_some_and(|v| tag_is(tag, &v.to_string()))
+}
+
 fn pinned_components(
     release: &Release,
     images: &[(&Site, ImageRef)],
@@ -135,6 +144,7 @@ fn pinned_components(
                 re.is_match(&image.without_digest().raw) || re.is_match(&image.name_and_tag())
             })
             .filter_map(|(site, image)| image.tag.as_deref().map(|tag| (site, image, tag)))
+            .filter(|(_, _, tag)| !chart_tagged(release, tag))
             .collect();
         let expected = release
             .version
@@ -273,6 +283,7 @@ mod tests {
             &[
                 "ghcr.io/dapr/daprd:1.19.0-20260806-catalyst.2",
                 "ghcr.io/x/other:1",
+                "registry.example/diagrid/sidecar:1.90.0",
             ],
         );
         assert!(findings(&good, None, None, None).is_empty());

@@ -272,6 +272,19 @@ fn bad_locks_and_bad_input_exit_2_with_a_location() {
 }
 
 #[test]
+fn keeps_a_byte_order_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = edge_lock(dir.path());
+    let pod = "\u{feff}kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: busybox:1.36}]}\n";
+    let run = postrender(&lock, &[], pod);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        pod.replace("busybox:1.36", &format!("busybox:1.36@{D1}"))
+    );
+}
+
+#[test]
 fn empty_and_image_free_input_passes_through() {
     let dir = tempfile::tempdir().unwrap();
     let lock = edge_lock(dir.path());
