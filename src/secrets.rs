@@ -55,14 +55,18 @@ pub fn is_secret_field(key: &str, entry_name: Option<&str>) -> bool {
     is_secret_key(key) || (key == "value" && entry_name.is_some_and(is_secret_key))
 }
 
-/// True when a text mentions a secret word anywhere: a cheap test before looking closer.
-pub fn mentions_secret(text: &str) -> bool {
-    let folded: String = text
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect();
-    SECRET_WORDS.iter().any(|w| folded.contains(w))
+/// False when no line of a text has a secret-looking key before a `:` or `=` (or a `name:` naming a secret):
+/// then `mask_text` leaves it as it is and no YAML or JSON key in it is secret. A cheap test before looking closer.
+pub fn may_hold_secret(text: &str) -> bool {
+    text.lines().any(|line| {
+        let keyed = line.match_indices([':', '=']).any(|(at, _)| {
+            let word = line[..at].split_whitespace().next_back().unwrap_or("");
+            is_secret_key(word.trim_matches(|c: char| !c.is_alphanumeric()))
+        });
+        keyed
+            || line_key_value(line)
+                .is_some_and(|(k, v)| k == "name" && is_secret_key(v.trim_matches(['"', '\''])))
+    })
 }
 
 /// True when a value was already hidden by this module.

@@ -258,19 +258,17 @@ impl<'a> Loader<'a> {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let node = scalar(&text, style, tag.as_deref(), &span)?;
-                self.remember(anchor, &node, 1);
+                self.remember(anchor, &node);
                 Ok(node)
             }
             Event::SequenceStart(style, anchor, _) => {
                 let node = self.sequence(style, span)?;
-                let size = count(&node);
-                self.remember(anchor, &node, size);
+                self.remember(anchor, &node);
                 Ok(node)
             }
             Event::MappingStart(style, anchor, _) => {
                 let node = self.mapping(style, span)?;
-                let size = count(&node);
-                self.remember(anchor, &node, size);
+                self.remember(anchor, &node);
                 Ok(node)
             }
             Event::Alias(id) => self.alias(id, &span),
@@ -278,8 +276,10 @@ impl<'a> Loader<'a> {
         }
     }
 
-    fn remember(&mut self, anchor: usize, node: &Node, size: usize) {
+    /// Keeps an anchored node for later aliases (its size counted only then: counting every node is quadratic).
+    fn remember(&mut self, anchor: usize, node: &Node) {
         if anchor != 0 {
+            let size = count(node);
             let node = node.clone();
             self.anchors.insert(anchor, Anchor { node, size });
         }
@@ -340,6 +340,7 @@ impl<'a> Loader<'a> {
     ) -> Result<Node, Error> {
         self.enter(&start)?;
         let mut entries: Vec<(Node, Node)> = Vec::new();
+        let mut positions: HashMap<String, usize> = HashMap::new();
         let mut merges: Vec<Node> = Vec::new();
         let end = loop {
             let (event, span) = self.next()?;
@@ -353,7 +354,7 @@ impl<'a> Loader<'a> {
                 merges.push(value);
                 continue;
             }
-            self.insert(&mut entries, key, value)?;
+            self.insert(&mut entries, &mut positions, key, value)?;
         };
         self.depth -= 1;
         for source in merges {
@@ -362,15 +363,22 @@ impl<'a> Loader<'a> {
         Ok(collection(Value::Map(entries), style, &start, &end))
     }
 
-    fn insert(&self, entries: &mut Vec<(Node, Node)>, key: Node, value: Node) -> Result<(), Error> {
+    /// Adds an entry; `positions` maps the key texts already in `entries` to their index.
+    fn insert(
+        &self,
+        entries: &mut Vec<(Node, Node)>,
+        positions: &mut HashMap<String, usize>,
+        key: Node,
+        value: Node,
+    ) -> Result<(), Error> {
         let Some(name) = key.key_text() else {
             return Err(node_error(&key, "a mapping key must be a scalar".into()));
         };
-        match entries
-            .iter()
-            .position(|(k, _)| k.key_text().as_deref() == Some(&name))
-        {
-            None => entries.push((key, value)),
+        match positions.get(&name).copied() {
+            None => {
+                positions.insert(name, entries.len());
+                entries.push((key, value));
+            }
             Some(i) if self.limits.allow_duplicate_keys => entries[i] = (key, value),
             Some(i) => {
                 let first = entries[i].0.span.start.line;

@@ -135,6 +135,12 @@ fn as_object(v: Option<&mut Json>) -> Option<&mut serde_json::Map<String, Json>>
 
 /// Hides secrets inside two text values (either may be absent).
 fn hide_strings(old: Option<&mut Json>, new: Option<&mut Json>) {
+    if let (Some(Json::String(a)), Some(Json::String(b))) = (&old, &new) {
+        if a == b {
+            let hidden = hide_in_text(a, None);
+            return [old, new].into_iter().flatten().for_each(|v| *v = Json::String(hidden.clone()));
+        }
+    }
     let old_text = old.as_ref().and_then(|v| v.as_str()).map(str::to_string);
     if let Some(Json::String(s)) = new {
         *s = hide_in_text(s, old_text.as_deref());
@@ -161,6 +167,9 @@ fn replace_pair(old: Option<&mut Json>, new: Option<&mut Json>) {
 /// A text with its secrets hidden. With the old side's text given, a secret that differs from the old one
 /// is shown as changed.
 fn hide_in_text(text: &str, old: Option<&str>) -> String {
+    if !secrets::may_hold_secret(text) {
+        return text.to_string();
+    }
     let structured = hide_structured(text, old);
     let old_structured = old.map(|o| hide_structured(o, None));
     hide_lines(&structured, old_structured.as_deref())
@@ -199,7 +208,7 @@ fn hide_structured(text: &str, old: Option<&str>) -> String {
 fn secrets_in(text: &str) -> Option<Vec<Found>> {
     let t = text.trim_start();
     let worth = text.contains('\n') || t.starts_with('{') || t.starts_with('[');
-    if !worth || !secrets::mentions_secret(text) {
+    if !worth || !secrets::may_hold_secret(text) {
         return None;
     }
     let docs = yaml::parse(text).ok()?;

@@ -109,7 +109,7 @@ fn write_unified(out: &mut String, old: &str, new: &str, context: usize, p: &Pai
         .mode(InlineChangeMode::Words);
     for group in &groups {
         let header = UnifiedHunkHeader::new(group);
-        let crumb = breadcrumb(old, new, group);
+        let crumb = breadcrumb(&diff, group);
         let line = match crumb.is_empty() {
             true => header.to_string(),
             false => format!("{header} {crumb}"),
@@ -137,24 +137,28 @@ fn write_unified(out: &mut String, old: &str, new: &str, context: usize, p: &Pai
 
 /// Where a hunk's first change sits in the object, found from the indentation of the lines above it
 /// (`spec.template.spec.containers`), like the function name git shows after a hunk header.
-fn breadcrumb(old: &str, new: &str, group: &[DiffOp]) -> String {
+fn breadcrumb(diff: &TextDiff<'_, '_, str>, group: &[DiffOp]) -> String {
     let Some(first) = group.iter().find(|op| !matches!(op, DiffOp::Equal { .. })) else {
         return String::new();
     };
-    let (text, at) = match first {
-        DiffOp::Delete { old_index, .. } => (old, *old_index),
-        other => (new, other.new_range().start),
+    let line = |i: usize| match first {
+        DiffOp::Delete { .. } => diff.old_slice(i),
+        _ => diff.new_slice(i),
     };
-    let lines: Vec<&str> = text.lines().take(at + 1).collect();
-    let mut indent = lines.last().map_or(0, |l| indentation(l));
+    let at = match first {
+        DiffOp::Delete { old_index, .. } => *old_index,
+        other => other.new_range().start,
+    };
+    let mut indent = line(at).map_or(0, indentation);
     let mut keys = Vec::new();
-    for line in lines.iter().rev().skip(1) {
-        let here = indentation(line);
-        if here >= indent || line.trim().is_empty() {
+    for i in (0..at).rev() {
+        let Some(text) = line(i) else { break };
+        let here = indentation(text);
+        if here >= indent || text.trim().is_empty() {
             continue;
         }
         indent = here;
-        let body = line.trim_start();
+        let body = text.trim();
         let body = body.strip_prefix("- ").unwrap_or(body);
         if let Some(key) = body.strip_suffix(':').or_else(|| block_key(body)) {
             keys.push(Step::Key(key.trim_matches('"').to_string()));
@@ -242,17 +246,13 @@ mod tests {
 
     #[test]
     fn breadcrumbs_name_the_enclosing_keys() {
+        let crumb = |old: &str, new: &str, context: usize| {
+            let diff = TextDiff::from_lines(old, new);
+            breadcrumb(&diff, &diff.grouped_ops(context)[0])
+        };
         let old = "metadata:\n  name: x\nspec:\n  containers:\n    - name: a\n      image: one\n";
-        let new = old.replace("one", "two");
-        let diff = TextDiff::from_lines(old, new.as_str());
-        let groups = diff.grouped_ops(1);
-        assert_eq!(breadcrumb(old, &new, &groups[0]), "spec.containers");
+        assert_eq!(crumb(old, &old.replace("one", "two"), 1), "spec.containers");
         let cfg = "data:\n  config.yaml: |\n    host:\n      port: 1\n";
-        let cfg2 = cfg.replace("1", "2");
-        let diff = TextDiff::from_lines(cfg, cfg2.as_str());
-        assert_eq!(
-            breadcrumb(cfg, &cfg2, &diff.grouped_ops(0)[0]),
-            r"data.config\.yaml.host"
-        );
+        assert_eq!(crumb(cfg, &cfg.replace('1', "2"), 0), r"data.config\.yaml.host");
     }
 }
