@@ -138,7 +138,10 @@ fn hide_strings(old: Option<&mut Json>, new: Option<&mut Json>) {
     if let (Some(Json::String(a)), Some(Json::String(b))) = (&old, &new) {
         if a == b {
             let hidden = hide_in_text(a, None);
-            return [old, new].into_iter().flatten().for_each(|v| *v = Json::String(hidden.clone()));
+            return [old, new]
+                .into_iter()
+                .flatten()
+                .for_each(|v| *v = Json::String(hidden.clone()));
         }
     }
     let old_text = old.as_ref().and_then(|v| v.as_str()).map(str::to_string);

@@ -253,6 +253,9 @@ mod tests {
         let old = "metadata:\n  name: x\nspec:\n  containers:\n    - name: a\n      image: one\n";
         assert_eq!(crumb(old, &old.replace("one", "two"), 1), "spec.containers");
         let cfg = "data:\n  config.yaml: |\n    host:\n      port: 1\n";
-        assert_eq!(crumb(cfg, &cfg.replace('1', "2"), 0), r"data.config\.yaml.host");
+        assert_eq!(
+            crumb(cfg, &cfg.replace('1', "2"), 0),
+            r"data.config\.yaml.host"
+        );
     }
 }
