@@ -8,8 +8,10 @@ use base64::Engine;
 use serde::Deserialize;
 use std::io::Read;
 
-/// The largest release JSON accepted after decompression (a release with big CRDs is a few MB).
-const MAX_RELEASE_BYTES: u64 = 256 * 1024 * 1024;
+/// The largest release JSON accepted after decompression. A stored release fits in one Secret (1 MiB), and
+/// real ones with megabytes of CRDs inflate to a few MB; 64 MiB is ample, and keeps a 1 MiB gzip bomb (which
+/// could otherwise inflate to 250 MB and need twice that to parse) well under 512 MB of memory.
+const MAX_RELEASE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// What opsta-lint uses of a stored release.
 #[derive(Debug, Clone, PartialEq)]
