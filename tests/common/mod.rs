@@ -99,3 +99,86 @@ pub fn lock_for(manifest: &std::path::Path) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// How a child process ended, what it printed, and its peak resident memory.
+#[derive(Debug)]
+pub struct Measured {
+    /// The exit code, or None when a signal ended it.
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+    /// Peak resident set size in KiB (getrusage's ru_maxrss of this one child, through wait4).
+    pub peak_rss_kib: u64,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct Rusage {
+    utime: [std::ffi::c_long; 2],
+    stime: [std::ffi::c_long; 2],
+    maxrss: std::ffi::c_long,
+    rest: [std::ffi::c_long; 13],
+}
+
+extern "C" {
+    fn wait4(pid: i32, status: *mut i32, options: i32, usage: *mut Rusage) -> i32;
+}
+
+/// Runs `command` to the end, stdin from `stdin` (else empty), stdout and stderr captured, and measures the
+/// child's own peak memory (other tests' children do not count, as they would with RUSAGE_CHILDREN).
+pub fn run_measured(mut command: Command, stdin: Option<&std::path::Path>) -> Measured {
+    use std::process::Stdio;
+    let input = match stdin {
+        Some(path) => Stdio::from(std::fs::File::open(path).expect("stdin file")),
+        None => Stdio::null(),
+    };
+    command
+        .stdin(input)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    wait_measured(command.spawn().expect("spawn"))
+}
+
+/// Waits for a spawned child as `run_measured` does; stdout and stderr are read when they were piped.
+pub fn wait_measured(mut child: std::process::Child) -> Measured {
+    use std::io::Read;
+    let out = child.stdout.take();
+    let err = child.stderr.take();
+    let stdout = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut out) = out {
+            out.read_to_end(&mut bytes).expect("read stdout");
+        }
+        bytes
+    });
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut err) = err {
+            let _ = err.read_to_string(&mut text);
+        }
+        text
+    });
+    let pid = child.id() as i32;
+    let mut status = 0;
+    let mut usage = Rusage::default();
+    // SAFETY: wait4 writes only into the two out-parameters, which live until it returns.
+    let waited = unsafe { wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(
+        waited,
+        pid,
+        "wait4 failed: {}",
+        std::io::Error::last_os_error()
+    );
+    let (code, signal) = match status & 0x7f {
+        0 => (Some((status >> 8) & 0xff), None),
+        sig => (None, Some(sig)),
+    };
+    Measured {
+        code,
+        signal,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+        peak_rss_kib: usage.maxrss as u64,
+    }
+}
