@@ -49,6 +49,13 @@ pub struct Args {
     /// Read the manifests from FILE instead of stdin.
     #[arg(long, value_name = "FILE", default_value = "-")]
     pub input: String,
+    /// Show what the pinned output changes against the deployed manifest FILE (`helm get manifest`): on the
+    /// terminal, in --diff-file, or on stderr; never on stdout. Secrets hidden.
+    #[arg(long, value_name = "FILE")]
+    pub diff_against: Option<String>,
+    /// Write the --diff-against report to FILE instead of the terminal.
+    #[arg(long, value_name = "FILE", requires = "diff_against")]
+    pub diff_file: Option<String>,
 }
 
 /// A `--mirror FROM=TO` pair, both as normalized name prefixes; `to_written` as given.
@@ -407,6 +414,10 @@ pub fn run(args: &Args) -> Result<u8> {
     report(&outcome.findings, &summary, args.report.as_deref())?;
     if outcome.failed() {
         return Ok(exit::FINDINGS);
+    }
+    if let Some(deployed) = &args.diff_against {
+        let pinned = Source::new(&source.name, outcome.pieces(&source.text).concat());
+        crate::diff::show_to_person(deployed, &pinned, args.diff_file.as_deref())?;
     }
     let mut out = std::io::stdout().lock();
     let write = |out: &mut std::io::StdoutLock| -> std::io::Result<()> {

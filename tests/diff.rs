@@ -459,3 +459,89 @@ fn context_lines_stdin_and_full_bodies() {
         "{removed}"
     );
 }
+
+/// A lock pinning every image of a render to one made-up digest.
+fn lock_for(render: &Path, dir: &Path) -> PathBuf {
+    let skeleton = common::bin()
+        .args(["lock", "--from-manifest", render.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(skeleton.status.success(), "{}", stderr(&skeleton));
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let lock = stdout(&skeleton).replace("digest: \"\"", &format!("digest: {digest}"));
+    write(dir, "lock.yaml", &lock)
+}
+
+#[test]
+fn postrender_shows_the_diff_to_the_person_never_on_stdout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let deployed = testdata("catalyst-1.90.0.yaml");
+    let render = testdata("catalyst-1.90.0-tunnel.yaml");
+    let lock = lock_for(&render, tmp.path());
+    let report = tmp.path().join("diff.txt");
+    let run = |against: &Path| {
+        let mut cmd = common::bin();
+        cmd.args([
+            "postrender",
+            "--lock",
+            lock.to_str().unwrap(),
+            "--input",
+            render.to_str().unwrap(),
+        ]);
+        cmd.args([
+            "--diff-against",
+            against.to_str().unwrap(),
+            "--diff-file",
+            report.to_str().unwrap(),
+        ]);
+        cmd.output().unwrap()
+    };
+    let o = run(&deployed);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pinned = stdout(&o);
+    assert!(
+        pinned.contains("@sha256:abab") && !pinned.contains("changed ConfigMap"),
+        "{pinned}"
+    );
+    let shown = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        shown.starts_with("3 changed, 0 added, 0 removed"),
+        "{shown}"
+    );
+    for title in [
+        "ConfigMap management-config",
+        "Deployment agent",
+        "Deployment management",
+    ] {
+        assert!(
+            shown.contains(&format!("\nchanged {title} (")),
+            "{title}: {shown}"
+        );
+    }
+    assert!(shown.contains("+      enabled: true\n"), "{shown}");
+    assert!(shown.contains("catalyst-all:1.90.0@sha256:abab"), "{shown}");
+    assert!(
+        !shown.contains(TOKEN) && !shown.contains('\u{1b}'),
+        "{shown}"
+    );
+    // Without a terminal (a new session has none) and without --diff-file, the diff goes to stderr.
+    let detached = std::process::Command::new("setsid")
+        .arg(env!("CARGO_BIN_EXE_opsta-lint"))
+        .args([
+            "postrender",
+            "--lock",
+            lock.to_str().unwrap(),
+            "--input",
+            render.to_str().unwrap(),
+        ])
+        .args(["--diff-against", deployed.to_str().unwrap()])
+        .output()
+        .expect("setsid (util-linux) runs the post-renderer without a terminal");
+    assert!(detached.status.success(), "{}", stderr(&detached));
+    assert_eq!(detached.stdout, o.stdout);
+    assert!(stderr(&detached).contains("changed ConfigMap management-config (v1)"));
+    // An unreadable deployed manifest fails the run with nothing on stdout.
+    let o = run(Path::new("/nonexistent.yaml"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+}

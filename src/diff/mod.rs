@@ -15,7 +15,7 @@ mod render;
 
 use crate::exit;
 use crate::source::Source;
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 pub use path::Pattern;
 
@@ -112,6 +112,38 @@ pub fn show(old: &Source, new: &Source, opts: &Options) -> Result<Shown> {
         text,
         changed: comparison.has_changes(),
     })
+}
+
+/// Shows a person what a manifest changes against a deployed one (`postrender --diff-against`), never on
+/// stdout: into `file` when given (no colors), else on the terminal device when there is one, else on stderr
+/// (Helm 3 shows a post-renderer's stderr; Helm 4 discards it, so use a terminal or a file there).
+pub fn show_to_person(deployed: &str, new: &Source, file: Option<&str>) -> Result<()> {
+    use std::io::Write;
+    let old = Source::read(deployed)?;
+    let tty = match file {
+        Some(_) => None,
+        None => std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/tty")
+            .ok(),
+    };
+    let color = tty.is_some() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let opts = Options {
+        color,
+        ..Options::default()
+    };
+    let text = show(&old, new, &opts)?.text;
+    match (file, tty) {
+        (Some(path), _) => {
+            std::fs::write(path, &text).with_context(|| format!("{path}: cannot write the diff"))
+        }
+        (None, Some(mut tty)) => tty
+            .write_all(text.as_bytes())
+            .context("cannot write the diff to the terminal"),
+        (None, None) => std::io::stderr()
+            .write_all(text.as_bytes())
+            .context("cannot write the diff to stderr"),
+    }
 }
 
 pub fn run(args: &Args) -> Result<u8> {
