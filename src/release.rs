@@ -459,7 +459,7 @@ values (user-supplied, secrets masked):
     #[test]
     fn values_source_reads_back_as_the_same_values() {
         let config = serde_json::json!({"join_token": "jt-1", "a b": {"c: d": ["yes", "", 1.5, null, true,
-            {"x": "multi\nline", "y": []}]}, "n": 0755, "s": "0755", "k #": "v # w", "-lead": "-"});
+            {"x": "multi\nline", "y": []}]}, "n": 493, "s": "0755", "k #": "v # w", "-lead": "-"});
         let release = Release {
             name: "r".into(),
             namespace: "ns".into(),

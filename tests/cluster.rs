@@ -714,3 +714,101 @@ fn diff_release_compares_the_deployed_manifest_and_hooks_with_a_new_render() {
         );
     }
 }
+
+#[test]
+fn verify_compares_running_digests_with_the_lock_and_names_a_refused_list() {
+    let kube = installed("secret");
+    let labels = |name: &str| serde_json::json!({"app.kubernetes.io/name": name, "app.kubernetes.io/instance": "cat"});
+    let image = |name: &str| format!("{REGISTRY}/catalyst-{name}:1.89.0");
+    // The pod helper reports every container as running sha256:000…0.
+    kube.insert(pod(
+        NS,
+        "agent-1",
+        labels("agent"),
+        "agent",
+        &image("agent"),
+        true,
+    ));
+    kube.insert(pod(
+        NS,
+        "management-1",
+        labels("management"),
+        "management",
+        &image("management"),
+        true,
+    ));
+    let lock = format!(
+        "apiVersion: opsta-lint/v1\nkind: ReleaseLock\nimages:\n  - image: {}\n    digest: sha256:{}\n  - image: {}\n    digest: {}\n",
+        image("agent"),
+        "0".repeat(64),
+        image("management"),
+        common::fake_digest(7)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let lock_file = dir.path().join("lock.yaml");
+    std::fs::write(&lock_file, lock).unwrap();
+    let args = [
+        "verify",
+        "--release",
+        "cat",
+        "-n",
+        NS,
+        "--lock",
+        lock_file.to_str().unwrap(),
+    ];
+    let (code, stdout, stderr) = opsta(&kube.kubeconfig(), "secret", &args);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with(NS)).collect();
+    assert_eq!(rows.len(), 1, "only the management pod is off: {stdout}");
+    assert!(
+        rows[0].contains("management-1") && rows[0].contains(&common::fake_digest(7)),
+        "{stdout}"
+    );
+
+    kube.refuse("list", "namespaces", 403);
+    let (code, stdout, stderr) = opsta(&kube.kubeconfig(), "secret", &args);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("refused to list namespaces cluster-wide (403 Forbidden"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn kube_context_and_merged_kubeconfig_lists_are_honoured() {
+    let kube = installed("secret");
+    let dir = tempfile::tempdir().unwrap();
+    // First file: a dead cluster as the current context. Second: the fake server under the context "fake".
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = dir.path().join("dead");
+    std::fs::write(&dead, kubeconfig_for(&format!("http://127.0.0.1:{port}"))).unwrap();
+    let merged = format!("{}:{}", dead.display(), kube.kubeconfig().display());
+    let merged = std::path::Path::new(&merged);
+    assert_fails(
+        opsta(merged, "secret", &["release", "cat", "-n", NS]),
+        &["cannot reach"],
+    );
+    let (code, stdout, stderr) = opsta(
+        merged,
+        "secret",
+        &["release", "cat", "-n", NS, "--kube-context", "fake"],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let output = common::bin()
+        .env("KUBECONFIG", merged)
+        .env("HELM_KUBECONTEXT", "fake")
+        .env("HELM_NAMESPACE", NS)
+        .env_remove("HELM_DRIVER")
+        .args(["release", "cat"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("revision   2"),
+        "what helm passes plugins: {stdout}"
+    );
+}
