@@ -5,7 +5,8 @@
 
 use crate::image::ImageRef;
 use crate::images_in::{split_chart_label, Site};
-use crate::postrender::{rules, Finding, Severity};
+use crate::lint::rules::Severity;
+use crate::postrender::{rules, Finding};
 use crate::product::{parse_version, Product};
 use anyhow::{anyhow, Result};
 use regex::Regex;

@@ -12,6 +12,7 @@
 
 use crate::image::ImageRef;
 use crate::images_in::{self, Site};
+use crate::lint::rules::Severity;
 use crate::lock::{Lock, Verdict};
 use crate::product::Product;
 use crate::source::Source;
@@ -101,12 +102,6 @@ fn under<'a>(name: &'a str, prefix: &str) -> Option<&'a str> {
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Warning,
-    Error,
-}
-
 /// One finding: a stable code, where, whose, and a one-line message.
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -119,10 +114,7 @@ pub struct Finding {
 
 impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let severity = match self.severity {
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        };
+        let severity = self.severity.as_str();
         if let Some(at) = &self.at {
             write!(f, "{at}: ")?;
         }
@@ -130,7 +122,7 @@ impl std::fmt::Display for Finding {
     }
 }
 
-/// Rule codes (documented in README, section "Post-renderer").
+/// Rule codes of the post-renderer (documented in README, section "Post-renderer").
 pub mod rules {
     pub const UNLOCKED: &str = "PR001";
     pub const DIGEST_MISMATCH: &str = "PR002";
