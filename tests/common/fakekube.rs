@@ -5,6 +5,7 @@
 //! /apis, resource lists), and get/list(labelSelector)/create/update/patch/delete for the kinds in [`KINDS`]. Helm's
 //! release driver sends Secrets and ConfigMaps as protobuf; [`proto`] decodes those two. Answers are always JSON.
 //! OpenAPI v3 is served only far enough for clients to leave field validation to the server (see [`openapi_group`]).
+//! Watches get 405 (Method Not Allowed): client-go then lists, which is all Helm 4's hook wait needs here.
 //!
 //! Tests can insert objects (Pods with status and images), edit stored ones (a corrupt release payload), refuse a
 //! verb on a resource (403/401), and read the request log (to check that a client stayed read-only).
