@@ -378,6 +378,21 @@ fn unreachable_servers_and_missing_kubeconfigs_fail_fast() {
         &["kubeconfig", "no-such-kubeconfig"],
     );
 
+    // No --kubeconfig, no KUBECONFIG, no ~/.kube/config, not in a pod.
+    let output = common::bin()
+        .env("HOME", dir.path())
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .args(["release", "cat", "-n", NS])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let result = (output.status.code().unwrap_or(-1), String::new(), stderr);
+    assert_fails(
+        result,
+        &["no usable kubeconfig", "--kubeconfig FILE, set KUBECONFIG"],
+    );
+
     let kube = FakeKube::start();
     assert_fails(
         opsta(&kube.kubeconfig(), "sql", &["release", "cat"]),
