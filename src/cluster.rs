@@ -30,8 +30,7 @@ impl Driver {
             "configmap" | "configmaps" => Ok(Driver::ConfigMap),
             _ => bail!(
                 "HELM_DRIVER={value} is not supported: opsta-lint reads releases stored by Helm's secret or \
-                 configmap driver. {}",
-                offline_hint()
+                 configmap driver"
             ),
         }
     }
@@ -50,12 +49,6 @@ impl Driver {
             Driver::ConfigMap => "ConfigMap",
         }
     }
-}
-
-/// What to tell a user whose cluster access failed.
-fn offline_hint() -> &'static str {
-    "To check without cluster access, save the deployed values (`helm get values RELEASE -n NAMESPACE -o yaml > \
-     previous.yaml`) and pass `--previous-values previous.yaml` instead of `--release`."
 }
 
 /// A connection to one cluster, with the namespace the release lives in.
@@ -92,13 +85,8 @@ impl Cluster {
             .to_string();
         let client = {
             let _entered = runtime.enter();
-            kube::Client::try_from(config).map_err(|e| {
-                anyhow!(
-                    "cannot set up a client for {server}: {}. {}",
-                    chain(&e),
-                    offline_hint()
-                )
-            })?
+            kube::Client::try_from(config)
+                .map_err(|e| anyhow!("cannot set up a client for {server}: {}", chain(&e)))?
         };
         Ok(Cluster {
             runtime,
@@ -159,18 +147,16 @@ impl Cluster {
         let found = match (deployed, latest) {
             (Some(found), _) => found,
             (None, Some(latest)) => bail!(
-                "release {name} in namespace {namespace} has no deployed revision: its latest, revision {}, is {}. {}",
+                "release {name} in namespace {namespace} has no deployed revision: its latest, revision {}, is {}",
                 latest.revision,
-                latest.status,
-                offline_hint()
+                latest.status
             ),
             (None, None) => bail!(
                 "release {name} not found in namespace {namespace} on {}: no {} labelled owner=helm,name={name} \
-                 (HELM_DRIVER={}). {}",
+                 (HELM_DRIVER={})",
                 self.server,
                 driver.kind(),
-                driver.resource().trim_end_matches('s'),
-                offline_hint()
+                driver.resource().trim_end_matches('s')
             ),
         };
         let where_ = format!(
@@ -178,13 +164,11 @@ impl Cluster {
             driver.kind(),
             found.object
         );
-        let payload = found.payload.as_deref().ok_or_else(|| {
-            anyhow!(
-                "{where_} has no data.release: it is not a Helm release. {}",
-                offline_hint()
-            )
-        })?;
-        release::decode(payload).map_err(|e| anyhow!("{where_}: {e:#}. {}", offline_hint()))
+        let payload = found
+            .payload
+            .as_deref()
+            .ok_or_else(|| anyhow!("{where_} has no data.release: it is not a Helm release"))?;
+        release::decode(payload).map_err(|e| anyhow!("{where_}: {e:#}"))
     }
 
     /// The pods of one namespace matching a label selector ("" for all).
@@ -231,29 +215,28 @@ impl Cluster {
             Ok(Ok(list)) => Ok(list.items),
             Ok(Err(err)) => Err(self.explain(err, &format!("list {plural} {scope}"), &plural)),
             Err(_) => Err(anyhow!(
-                "the Kubernetes API server at {} did not answer within {}s. {}",
+                "the Kubernetes API server at {} did not answer within {}s",
                 self.server,
-                deadline.as_secs(),
-                offline_hint()
+                deadline.as_secs()
             )),
         }
     }
 
     /// Turns a client error into a sentence naming the server and `action` (verb, resource and scope).
     fn explain(&self, err: kube::Error, action: &str, resource: &str) -> anyhow::Error {
-        let (server, hint) = (&self.server, offline_hint());
+        let server = &self.server;
         match err {
             kube::Error::Api(status) if status.code == 401 => anyhow!(
                 "the Kubernetes API server at {server} refused the credentials (401 Unauthorized) to {action}: log in \
-                 again or check the kubeconfig's user. {hint}"
+                 again or check the kubeconfig's user"
             ),
             kube::Error::Api(status) if status.code == 403 => anyhow!(
                 "the Kubernetes API server at {server} refused to {action} (403 Forbidden: {}). Grant get and list on \
-                 {resource} there; see README, \"Reading releases from the cluster\". {hint}",
+                 {resource} there; see README, \"Reading releases from the cluster\"",
                 status.message
             ),
             kube::Error::Api(status) => anyhow!(
-                "the Kubernetes API server at {server} answered {} {} to {action}: {}. {hint}",
+                "the Kubernetes API server at {server} answered {} {} to {action}: {}",
                 status.code,
                 status.reason,
                 status.message
@@ -265,7 +248,7 @@ impl Cluster {
                 } else {
                     String::new()
                 };
-                anyhow!("cannot reach the Kubernetes API server at {server}{waited}: {cause}. {hint}")
+                anyhow!("cannot reach the Kubernetes API server at {server}{waited}: {cause}")
             }
         }
     }
@@ -318,28 +301,15 @@ async fn load_config(args: &ClusterArgs) -> Result<kube::Config> {
     if !paths.is_empty() {
         let mut merged = Kubeconfig::default();
         for path in &paths {
-            let file = Kubeconfig::read_from(path).map_err(|e| {
-                anyhow!(
-                    "cannot read kubeconfig {}: {}. {}",
-                    path.display(),
-                    chain(&e),
-                    offline_hint()
-                )
-            })?;
+            let file = Kubeconfig::read_from(path)
+                .map_err(|e| anyhow!("cannot read kubeconfig {}: {}", path.display(), chain(&e)))?;
             merged = merged
                 .merge(file)
                 .map_err(|e| anyhow!("cannot merge kubeconfig {}: {e}", path.display()))?;
         }
         return kube::Config::from_custom_kubeconfig(merged, &options)
             .await
-            .map_err(|e| {
-                anyhow!(
-                    "kubeconfig {}: {}. {}",
-                    paths[0].display(),
-                    chain(&e),
-                    offline_hint()
-                )
-            });
+            .map_err(|e| anyhow!("kubeconfig {}: {}", paths[0].display(), chain(&e)));
     }
     match kube::Config::from_kubeconfig(&options).await {
         Ok(config) => Ok(config),
@@ -347,9 +317,8 @@ async fn load_config(args: &ClusterArgs) -> Result<kube::Config> {
             kube::Config::incluster().map_err(|e| anyhow!("cannot use the in-cluster service account: {}", chain(&e)))
         }
         Err(err) => Err(anyhow!(
-            "no usable kubeconfig: {}. Pass --kubeconfig FILE, set KUBECONFIG, or run inside the cluster. {}",
-            chain(&err),
-            offline_hint()
+            "no usable kubeconfig: {}. Pass --kubeconfig FILE, set KUBECONFIG, or run inside the cluster",
+            chain(&err)
         )),
     }
 }

@@ -142,10 +142,21 @@ pub fn deployed(args: &ClusterArgs) -> Result<Option<Release>> {
     }
 }
 
-/// The latest deployed revision of release `name`, from the cluster `args` point at.
+/// The latest deployed revision of release `name`, from the cluster `args` point at. Errors end with the offline
+/// way out: the deployed values passed by hand.
 #[cfg(feature = "cluster")]
 pub fn read_deployed(args: &ClusterArgs, name: &str) -> Result<Release> {
-    crate::cluster::Cluster::connect(args)?.deployed_release(name)
+    let mut namespace = args.namespace.clone().unwrap_or_else(|| "NAMESPACE".into());
+    let read = crate::cluster::Cluster::connect(args).and_then(|cluster| {
+        namespace = cluster.namespace().to_string();
+        cluster.deployed_release(name)
+    });
+    read.map_err(|e| {
+        anyhow!(
+            "{e:#}. To lint or diff without cluster access, save the deployed values (`helm get values {name} -n \
+             {namespace} -o yaml > previous.yaml`) and pass `--previous-values previous.yaml` instead of `--release`"
+        )
+    })
 }
 
 #[cfg(not(feature = "cluster"))]
