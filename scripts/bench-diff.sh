@@ -6,6 +6,8 @@
 #   2. The real Catalyst renders 1.75.0 and 1.76.0.
 #
 # Each command runs RUNS times (default 21) after one warm-up; the median wall time is printed with the ratio.
+# Wall time suffers when the machine is busy, so when valgrind is installed each command's instruction count
+# (callgrind, one run, independent of load) is printed too, with its ratio.
 # Needs ../shared/corpus (the shared corpus) and a release build (made here). Targets: within 3x of GNU diff
 # and under 100 ms.
 set -euo pipefail
@@ -47,19 +49,32 @@ median_ms() {
   printf '%s\n' "${times[@]}" | sort -n | awk '{ t[NR] = $1 } END { printf "%.1f", t[int((NR + 1) / 2)] / 1000 }'
 }
 
+# Instructions executed by a command (millions), or "-" without valgrind.
+instructions() {
+  command -v valgrind > /dev/null || { echo "-"; return; }
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 > /dev/null \
+    | awk '/Collected :/ { printf "%.1f", $NF / 1e6 }' || true
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.1fx", a / b; else printf "-" }'; }
+
 compare() {
   local label=$1 old=$2 new=$3
-  local gnu ours ours_json
+  local gnu ours ours_json gnu_i ours_i
   gnu=$(median_ms diff -u "$old" "$new")
   ours=$(median_ms "$BIN" diff --color=never "$old" "$new")
   ours_json=$(median_ms "$BIN" diff -o json "$old" "$new")
-  printf '%-34s %10s %12s %12s %8s\n' "$label" "$gnu" "$ours" "$ours_json" \
-    "$(awk -v a="$ours" -v b="$gnu" 'BEGIN { printf "%.1fx", a / b }')"
+  gnu_i=$(instructions diff -u "$old" "$new")
+  ours_i=$(instructions "$BIN" diff --color=never "$old" "$new")
+  printf '%-30s %8s %11s %11s %7s %10s %10s %7s\n' "$label" "$gnu" "$ours" "$ours_json" "$(ratio "$ours" "$gnu")" \
+    "$gnu_i" "$ours_i" "$(ratio "$ours_i" "$gnu_i")"
 }
 
-echo "opsta-lint diff vs GNU diff -u: median wall time of $RUNS runs, in ms (process start included)"
+echo "opsta-lint diff vs GNU diff -u: median wall time of $RUNS runs (process start included)"
 echo "argo-cd edits made: $EDITS lines; $(nproc) cores"
-printf '%-34s %10s %12s %12s %8s\n' "case" "diff -u" "opsta text" "opsta json" "ratio"
+echo "(ms: median wall time; Minstr: million instructions, callgrind)"
+printf '%-30s %8s %11s %11s %7s %10s %10s %7s\n' "case" "diff -u" "opsta text" "opsta json" "ratio" \
+  "diff Minstr" "opsta Minstr" "ratio"
 compare "argo-cd 1.9 MB, 50 edits" "$ARGO" "$WORK/argo-cd-edited.yaml"
 compare "catalyst 1.75.0 -> 1.76.0" "$CORPUS/catalyst/rendered/v1.75.0.yaml" "$CORPUS/catalyst/rendered/v1.76.0.yaml"
 compare "argo-cd against itself" "$ARGO" "$ARGO"

@@ -66,9 +66,16 @@ pub fn load(old: &Source, new: &Source) -> Result<Pair> {
             identical += usize::from(doc.has_content());
         }
     }
+    // The two sides parse at the same time, one on another thread.
+    let (old_resources, new_resources) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| resources(old, &old_docs, &old_same));
+        let new_resources = resources(new, &new_docs, &new_same);
+        (other.join(), new_resources)
+    });
+    let old_resources = old_resources.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
     Ok(Pair {
-        old: resources(old, &old_docs, &old_same)?,
-        new: resources(new, &new_docs, &new_same)?,
+        old: old_resources,
+        new: new_resources?,
         identical,
     })
 }
