@@ -54,9 +54,12 @@ pub struct Args {
     /// terminal, in --diff-file, or on stderr; never on stdout. Secrets hidden.
     #[arg(long, value_name = "FILE")]
     pub diff_against: Option<String>,
-    /// Write the --diff-against report to FILE instead of the terminal.
-    #[arg(long, value_name = "FILE", requires = "diff_against")]
+    /// Write the --diff-against (or --release) report to FILE instead of the terminal.
+    #[arg(long, value_name = "FILE")]
     pub diff_file: Option<String>,
+    /// `--release NAME`: --diff-against the deployed release's manifest, read from the cluster.
+    #[command(flatten)]
+    pub cluster: crate::cli::ClusterArgs,
 }
 
 /// A `--mirror FROM=TO` pair, both as normalized name prefixes; `to_written` as given.
@@ -388,6 +391,7 @@ pub fn run(args: &Args) -> Result<u8> {
     if let Some(name) = &args.product {
         Product::load(name)?;
     }
+    let deployed = deployed_manifest(args)?;
     let (bom, source) = read_input(&args.input)?;
     let pinning = Pinning {
         lock: &lock,
@@ -407,9 +411,9 @@ pub fn run(args: &Args) -> Result<u8> {
     if outcome.failed() {
         return Ok(exit::FINDINGS);
     }
-    if let Some(deployed) = &args.diff_against {
+    if let Some(deployed) = deployed {
         let pinned = Source::new(&source.name, outcome.pieces(&source.text).concat());
-        crate::diff::show_to_person(deployed, &pinned, args.diff_file.as_deref())?;
+        crate::diff::show_to_person(&deployed, &pinned, args.diff_file.as_deref())?;
     }
     let mut out = std::io::stdout().lock();
     let write = |out: &mut std::io::StdoutLock| -> std::io::Result<()> {
@@ -421,6 +425,22 @@ pub fn run(args: &Args) -> Result<u8> {
     };
     write(&mut out).context("cannot write the pinned manifests to standard output")?;
     Ok(exit::OK)
+}
+
+/// The old side of the diff report: --diff-against FILE, else the deployed release's manifest (--release).
+fn deployed_manifest(args: &Args) -> Result<Option<Source>> {
+    match (&args.diff_against, &args.cluster.release) {
+        (Some(file), _) => Source::read(file).map(Some),
+        (None, Some(name)) => {
+            let release = crate::release::read_deployed(&args.cluster, name)?;
+            let name = format!("release {name} revision {}", release.revision);
+            Ok(Some(Source::new(name, release.manifest)))
+        }
+        (None, None) if args.diff_file.is_some() => {
+            anyhow::bail!("--diff-file needs --diff-against FILE or --release NAME")
+        }
+        (None, None) => Ok(None),
+    }
 }
 
 /// The input text, and the byte-order mark it started with (kept for the output).

@@ -827,3 +827,82 @@ fn kube_context_and_merged_kubeconfig_lists_are_honoured() {
         "what helm passes plugins: {stdout}"
     );
 }
+
+#[test]
+fn postrender_release_diffs_the_pinned_render_against_the_deployed_manifest() {
+    let kube = installed("secret");
+    let work = tempfile::tempdir().unwrap();
+    let args = [
+        "template",
+        "cat",
+        &chart(),
+        "-n",
+        NS,
+        "--set",
+        "join_token=jt-SECRET-2",
+    ];
+    let render = work.path().join("render.yaml");
+    std::fs::write(&render, helm(&kube, 3, "secret", &args)).unwrap();
+    let lock = work.path().join("lock.yaml");
+    std::fs::write(&lock, common::lock_for(&render)).unwrap();
+    let report = work.path().join("diff.txt");
+    let (code, stdout, stderr) = opsta(
+        &kube.kubeconfig(),
+        "secret",
+        &[
+            "postrender",
+            "--lock",
+            lock.to_str().unwrap(),
+            "--input",
+            render.to_str().unwrap(),
+            "--release",
+            "cat",
+            "-n",
+            NS,
+            "--diff-file",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("image: ") && stdout.contains("@sha256:"),
+        "pinned manifests on stdout: {stdout}"
+    );
+    let report = std::fs::read_to_string(report).unwrap();
+    assert!(report.contains("--- release cat revision 2"), "{report}");
+    assert!(
+        report.contains("catalyst-management-config") && report.contains("-      enabled: true"),
+        "{report}"
+    );
+    assert!(
+        report.contains("@sha256:"),
+        "the pinned images show as changes: {report}"
+    );
+    assert!(
+        !report.contains("jt-SECRET"),
+        "the join token stays hidden: {report}"
+    );
+
+    kube.refuse("list", "secrets", 403);
+    let (code, stdout, stderr) = opsta(
+        &kube.kubeconfig(),
+        "secret",
+        &[
+            "postrender",
+            "--lock",
+            lock.to_str().unwrap(),
+            "--input",
+            render.to_str().unwrap(),
+            "--release",
+            "cat",
+            "-n",
+            NS,
+        ],
+    );
+    assert_eq!(
+        (code, stdout.as_str()),
+        (2, ""),
+        "a post-renderer that fails prints nothing: {stderr}"
+    );
+    assert!(stderr.contains("403 Forbidden"), "{stderr}");
+}

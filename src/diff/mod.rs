@@ -117,9 +117,8 @@ pub fn show(old: &Source, new: &Source, opts: &Options) -> Result<Shown> {
 /// Shows a person what a manifest changes against a deployed one (`postrender --diff-against`), never on
 /// stdout: into `file` when given (no colors), else on the terminal device when there is one, else on stderr
 /// (Helm 3 shows a post-renderer's stderr; Helm 4 discards it, so use a terminal or a file there).
-pub fn show_to_person(deployed: &str, new: &Source, file: Option<&str>) -> Result<()> {
+pub fn show_to_person(old: &Source, new: &Source, file: Option<&str>) -> Result<()> {
     use std::io::Write;
-    let old = Source::read(deployed)?;
     let tty = match file {
         Some(_) => None,
         None => std::fs::OpenOptions::new()
@@ -132,7 +131,7 @@ pub fn show_to_person(deployed: &str, new: &Source, file: Option<&str>) -> Resul
         color,
         ..Options::default()
     };
-    let text = show(&old, new, &opts)?.text;
+    let text = show(old, new, &opts)?.text;
     match (file, tty) {
         (Some(path), _) => {
             std::fs::write(path, &text).with_context(|| format!("{path}: cannot write the diff"))
