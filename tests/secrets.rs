@@ -1,0 +1,292 @@
+//! Known secrets pushed through every command and output format: values (a join token, a password), Secret
+//! data (plain and base64), a join token inside a ConfigMap's embedded config, a stored release's values. None
+//! of them may appear on stdout, stderr or in a report file, whatever the command, format, or failure.
+//! (The post-renderer's stdout is the manifest itself, secrets included, as Helm must apply it: it is the one
+//! output not checked.)
+
+mod common;
+
+use common::fakekube::FakeKube;
+use std::path::Path;
+
+const TOKEN: &str = "jt-SECRET-0d1f2e3c4b5a";
+const OLD_TOKEN: &str = "jt-SECRET-previous-77aa";
+const PASSWORD: &str = "hunter2-SECRET-9f8e";
+const SECRET_DATA: &str = "s3cr3t-SECRET-data-41";
+const NEW_SECRET_DATA: &str = "s3cr3t-SECRET-data-42";
+
+fn b64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// Every form a secret could leak in: as written, and as the base64 a Secret's `data` holds.
+fn forbidden() -> Vec<String> {
+    let plain = [TOKEN, OLD_TOKEN, PASSWORD, SECRET_DATA, NEW_SECRET_DATA];
+    plain.iter().flat_map(|s| [s.to_string(), b64(s)]).collect()
+}
+
+fn assert_hidden(what: &str, text: &str) {
+    for secret in forbidden() {
+        assert!(!text.contains(&secret), "{what} shows {secret}:\n{text}");
+    }
+}
+
+fn values(token: &str) -> String {
+    format!(
+        "join_token: {token}\nglobal:\n  postgresql:\n    external:\n      password: {PASSWORD}\n      connectionString: \"postgres://u:{PASSWORD}@db/x\"\n"
+    )
+}
+
+/// A render with the secrets where real renders have them: a Secret's data and stringData, and the
+/// Catalyst agent ConfigMap whose embedded config carries the join token; plus one unlocked image.
+fn manifest(token: &str, data: &str, image: &str) -> String {
+    format!(
+        "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: cra-agent\ntype: Opaque\ndata:\n  \
+         password: {}\nstringData:\n  token: {token}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \
+         agent-config\n  namespace: cra-agent\ndata:\n  config.yaml: |\n    host:\n      join_token: {token}\n      \
+         url: https://example\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: cra-agent\n  \
+         annotations:\n    password: {data}\nspec:\n  containers:\n  - name: web\n    image: {image}\n    env:\n    \
+         - name: PASSWORD\n      value: {data}\n",
+        b64(data)
+    )
+}
+
+/// Runs opsta-lint in `dir` with no inherited Helm settings; returns (exit code, stdout + stderr).
+fn run(dir: &Path, args: &[&str], kubeconfig: Option<&Path>) -> (i32, String) {
+    let mut command = common::bin();
+    for var in [
+        "HELM_NAMESPACE",
+        "HELM_KUBECONTEXT",
+        "HELM_DRIVER",
+        "KUBECONFIG",
+    ] {
+        command.env_remove(var);
+    }
+    if let Some(path) = kubeconfig {
+        command.env("KUBECONFIG", path);
+    }
+    let out = command
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+/// A stored release (Helm's secret driver) whose user values hold the old token and the password, and whose
+/// manifest holds the Secret and ConfigMap.
+fn release_secret() -> serde_json::Value {
+    use std::io::Write;
+    let release = serde_json::json!({
+        "name": "cat", "namespace": "cra-agent", "version": 1,
+        "info": {"status": "deployed"},
+        "chart": {"metadata": {"name": "catalyst", "version": "1.89.0", "appVersion": "1.89.0"}},
+        "config": serde_json::from_str::<serde_json::Value>(&format!(
+            "{{\"join_token\": \"{OLD_TOKEN}\", \"global\": {{\"postgresql\": {{\"external\": {{\"password\": \"{PASSWORD}\"}}}}}}}}"
+        )).unwrap(),
+        "manifest": manifest(OLD_TOKEN, SECRET_DATA, "nginx:1.27"),
+    });
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(release.to_string().as_bytes()).unwrap();
+    let helm_payload = b64_bytes(&gz.finish().unwrap());
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+        "metadata": {
+            "name": "sh.helm.release.v1.cat.v1", "namespace": "cra-agent",
+            "labels": {"owner": "helm", "name": "cat", "status": "deployed", "version": "1"},
+        },
+        "data": {"release": b64_bytes(helm_payload.as_bytes())},
+    })
+}
+
+fn b64_bytes(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[test]
+fn no_command_output_format_or_error_shows_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "values.yaml", &values(TOKEN));
+    write(d, "previous.yaml", &values(OLD_TOKEN));
+    write(
+        d,
+        "duplicate.yaml",
+        &format!("{}join_token: {TOKEN}\n", values(TOKEN)),
+    );
+    write(
+        d,
+        "old.yaml",
+        &manifest(OLD_TOKEN, SECRET_DATA, "nginx:1.27"),
+    );
+    write(d, "new.yaml", &manifest(TOKEN, NEW_SECRET_DATA, "redis:7"));
+    write(d, "lock.yaml", &format!("apiVersion: opsta-lint/v1\nkind: ReleaseLock\nimages:\n  - image: nginx:1.27\n    digest: {}\n", common::fake_digest(1)));
+    let set_token = format!("join_token={TOKEN}");
+    let bad_set = format!("join_token[={TOKEN}");
+    let bad_index = format!("join_token[x]={TOKEN}");
+
+    let lint = ["lint", "--product", "catalyst", "--chart-version", "1.90.0"];
+    let mut runs: Vec<Vec<&str>> = Vec::new();
+    for format in ["human", "json", "sarif"] {
+        runs.push(
+            [
+                &lint[..],
+                &[
+                    "-o",
+                    format,
+                    "--previous-values",
+                    "previous.yaml",
+                    "values.yaml",
+                ],
+            ]
+            .concat(),
+        );
+        runs.push(
+            [
+                &lint[..],
+                &["-o", format, "--each", "values.yaml", "previous.yaml"],
+            ]
+            .concat(),
+        );
+        runs.push(
+            [
+                &lint[..],
+                &["-o", format, "--set", &set_token, "previous.yaml"],
+            ]
+            .concat(),
+        );
+    }
+    runs.push([&lint[..], &["duplicate.yaml"]].concat());
+    runs.push([&lint[..], &["--set", &bad_set, "values.yaml"]].concat());
+    runs.push([&lint[..], &["--set", &bad_index, "values.yaml"]].concat());
+    for format in ["text", "json"] {
+        runs.push(vec!["diff", "-o", format, "old.yaml", "new.yaml"]);
+        runs.push(vec![
+            "diff",
+            "-o",
+            format,
+            "--full",
+            "values.yaml",
+            "new.yaml",
+        ]);
+        runs.push(vec![
+            "diff",
+            "-o",
+            format,
+            "--full",
+            "new.yaml",
+            "lock.yaml",
+        ]);
+        runs.push(vec![
+            "diff",
+            "-o",
+            format,
+            "--detailed-exitcode",
+            "-C",
+            "50",
+            "old.yaml",
+            "new.yaml",
+        ]);
+    }
+    runs.push(vec!["lock", "--from-manifest", "new.yaml"]);
+    let mut ran = 0;
+    for args in &runs {
+        let (code, text) = run(d, args, None);
+        assert!(code >= 0 && !text.contains("panicked"), "{args:?}: {text}");
+        assert_hidden(&format!("{args:?}"), &text);
+        ran += 1;
+    }
+
+    // The check can see a leak: asked to, the diff shows the secrets.
+    let (_, shown) = run(d, &["diff", "--show-secrets", "old.yaml", "new.yaml"], None);
+    assert!(shown.contains(TOKEN) && shown.contains(NEW_SECRET_DATA), "{shown}");
+
+    // The post-renderer failing on the unlocked image: stderr and the --report file.
+    let (code, text) = run(
+        d,
+        &[
+            "postrender",
+            "--lock",
+            "lock.yaml",
+            "--input",
+            "new.yaml",
+            "--report",
+            "report.txt",
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("redis:7"), "the finding is there: {text}");
+    assert_hidden("postrender's stderr", &text);
+    let report = std::fs::read_to_string(d.join("report.txt")).unwrap();
+    assert!(report.contains("redis:7"), "{report}");
+    assert_hidden("postrender's --report", &report);
+    assert!(ran > 20);
+}
+
+#[test]
+fn release_reading_shows_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let kube = FakeKube::start();
+    kube.insert(release_secret());
+    let config = kube.kubeconfig();
+    write(d, "values.yaml", &values(TOKEN));
+    write(
+        d,
+        "new.yaml",
+        &manifest(TOKEN, NEW_SECRET_DATA, "nginx:1.27"),
+    );
+    let lint = [
+        "lint",
+        "--product",
+        "catalyst",
+        "--chart-version",
+        "1.90.0",
+        "--release",
+        "cat",
+        "-n",
+        "cra-agent",
+    ];
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["release", "cat", "-n", "cra-agent"],
+        vec!["release", "cat", "-n", "cra-agent", "-o", "json"],
+        [&lint[..], &["values.yaml"]].concat(),
+        [&lint[..], &["-o", "json", "values.yaml"]].concat(),
+        [&lint[..], &["-o", "sarif", "values.yaml"]].concat(),
+        vec!["diff", "--release", "cat", "-n", "cra-agent", "new.yaml"],
+        vec![
+            "diff",
+            "--release",
+            "cat",
+            "-n",
+            "cra-agent",
+            "-o",
+            "json",
+            "--full",
+            "new.yaml",
+        ],
+    ];
+    for args in &runs {
+        let (code, text) = run(d, args, Some(&config));
+        assert!(matches!(code, 0 | 1), "{args:?} could not run: {text}");
+        assert_hidden(&format!("{args:?}"), &text);
+    }
+    let (_, shown) = run(d, &["release", "cat", "-n", "cra-agent"], Some(&config));
+    assert!(
+        shown.contains("join_token: <redacted>"),
+        "the key is shown, its value hidden: {shown}"
+    );
+}
