@@ -60,6 +60,8 @@ pub struct Site {
     /// True for places that hold an image by definition (containers, declared paths); false for env values,
     /// which count only when they parse as a reference.
     pub required: bool,
+    /// True when the place holds an alias (`image: *ref`): `range` is then the anchored scalar's, elsewhere.
+    pub aliased: bool,
 }
 
 /// A declared location: a dotted path from a document's root (`spec.runtime.image`); `[]` steps into every
@@ -387,6 +389,7 @@ fn site(
         resource: resource.clone(),
         place,
         required,
+        aliased: node.aliased,
     })
 }
 

@@ -187,11 +187,21 @@ impl Pinning<'_> {
         let mut outcome = Outcome::default();
         let mut images = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        let in_place: std::collections::HashSet<usize> = scan
+            .sites
+            .iter()
+            .filter(|s| !s.aliased)
+            .map(|s| s.range.start)
+            .collect();
         for site in &scan.sites {
             if let Ok(image) = ImageRef::parse(&site.text) {
                 images.push((site, self.unmirrored(&image)));
             }
             if !seen.insert(site.range.start) {
+                continue;
+            }
+            if site.aliased && !in_place.contains(&site.range.start) {
+                outcome.findings.push(self.alias_of_a_non_image(site));
                 continue;
             }
             outcome.references += 1;
@@ -302,6 +312,21 @@ impl Pinning<'_> {
             .mirrored(&pinned)
             .map_err(|message| finding(rules::NOT_MIRRORED, Severity::Error, message))?;
         Ok((mirrored.raw, warning))
+    }
+
+    /// An image given by an alias whose anchored value is not itself an image (`name: &n nginx` ...
+    /// `image: *n`): pinning the anchor would change that other value too, so the run stops instead.
+    fn alias_of_a_non_image(&self, site: &Site) -> Finding {
+        Finding {
+            code: rules::INVALID_REFERENCE,
+            severity: Severity::Error,
+            at: Some(format!("{}:{}:{}", self.input_name, site.line, site.col)),
+            message: format!(
+                "{}, {}: the image \"{}\" is an alias of a value anchored at line {} that is not an image; \
+                 pinning it would change that value too: write the image itself here",
+                site.resource, site.place, site.text, site.line
+            ),
+        }
     }
 
     /// The reference as the lock knows it: an image already under a mirror maps back to its origin.
@@ -620,5 +645,21 @@ mod tests {
         ));
         assert!(!is_helm3_render(&format!("---\n# Source: c/templates/a.yaml\nmetadata:\n  annotations:\n    {HELM4_FILENAME_ANNOTATION}: a.yaml\n")));
         assert!(!is_helm3_render("kind: Pod\n"));
+    }
+
+    #[test]
+    fn refuses_an_image_aliased_from_a_value_that_is_not_an_image() {
+        let input = "kind: Pod\nmetadata:\n  name: &n nginx\n  namespace: ns\nspec:\n  containers:\n  - name: c0\n    image: *n\n";
+        let (out, outcome) = run_on(input, &[], false);
+        assert!(outcome.failed(), "{out}");
+        assert!(
+            outcome.edits.is_empty(),
+            "metadata.name is never rewritten: {out}"
+        );
+        let text = outcome.findings[0].to_string();
+        assert!(
+            text.contains("PR003") && text.contains("alias of a value anchored at line 3"),
+            "{text}"
+        );
     }
 }
