@@ -13,6 +13,8 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 export RUSTC_BOOTSTRAP=1
 nice -n 19 cargo fuzz build
+# Run the built binaries directly, so editing the sources meanwhile does not trigger a rebuild mid-run.
+bin=target/x86_64-unknown-linux-gnu/release
 for target in "${targets[@]}"; do
     mkdir -p "corpus/$target"
     work=$(mktemp -d)
@@ -20,13 +22,20 @@ for target in "${targets[@]}"; do
     dict=()
     [ -f "dicts/$target.dict" ] && dict=("-dict=dicts/$target.dict")
     echo "== $target: ${seconds}s"
-    status=0
-    nice -n 19 cargo fuzz run "$target" "$work" -- "${dict[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 \
-        -max_len=16384 -print_final_stats=1 2>&1 | grep -E "^#[0-9]+ +DONE|^stat::number_of_executed_units|panicked|Failing input|SUMMARY" || status=$?
+    mkdir -p "artifacts/$target"
+    nice -n 19 "$bin/$target" "$work" "${dict[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=16384 \
+        -print_final_stats=1 -artifact_prefix="artifacts/$target/" 2>&1 |
+        grep -E "^#[0-9]+ +DONE|^stat::number_of_executed_units|panicked|^test unit|SUMMARY" || true
     fresh=$(mktemp -d)
-    nice -n 19 cargo fuzz run "$target" "$fresh" "$work" -- -merge=1 -rss_limit_mb=2048 -max_len=16384 >/dev/null 2>&1
+    nice -n 19 "$bin/$target" -merge=1 -rss_limit_mb=2048 -max_len=16384 "$fresh" "$work" >/dev/null 2>&1
     rm -rf "corpus/$target" && mv "$fresh" "corpus/$target"
     echo "   corpus: $(ls "corpus/$target" | wc -l) files, $(du -s --apparent-size -k "corpus/$target" | cut -f1) KB"
     rm -rf "$work"
 done
-ls artifacts/*/ 2>/dev/null && echo "crash inputs above: add them to fuzz/regressions/<target>/" || echo "no crash inputs"
+crashes=$(find artifacts -type f 2>/dev/null)
+if [ -n "$crashes" ]; then
+    echo "$crashes"
+    echo "crash inputs above: add each to fuzz/regressions/<target>/"
+else
+    echo "no crash inputs"
+fi

@@ -211,7 +211,10 @@ fn no_command_output_format_or_error_shows_a_secret() {
 
     // The check can see a leak: asked to, the diff shows the secrets.
     let (_, shown) = run(d, &["diff", "--show-secrets", "old.yaml", "new.yaml"], None);
-    assert!(shown.contains(TOKEN) && shown.contains(NEW_SECRET_DATA), "{shown}");
+    assert!(
+        shown.contains(TOKEN) && shown.contains(NEW_SECRET_DATA),
+        "{shown}"
+    );
 
     // The post-renderer failing on the unlocked image: stderr and the --report file.
     let (code, text) = run(

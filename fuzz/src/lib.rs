@@ -140,15 +140,24 @@ pub fn postrender(data: &[u8]) {
     let Ok(input) = std::str::from_utf8(data) else {
         return;
     };
-    let lock = fuzz_lock();
     let mirrors: Vec<opsta_lint::postrender::Mirror> = if data.len() % 3 == 0 {
         vec![opsta_lint::postrender::Mirror::parse("docker.io=registry.corp/hub").unwrap()]
     } else {
         Vec::new()
     };
+    check_pinning(input, &mirrors);
+}
+
+/// Pins `input` against the fuzz lock (unlocked images allowed) and checks the rewriter's invariants; returns
+/// the outcome when pinning succeeded.
+pub fn check_pinning(
+    input: &str,
+    mirrors: &[opsta_lint::postrender::Mirror],
+) -> Option<opsta_lint::postrender::Outcome> {
+    let lock = fuzz_lock();
     let pinning = opsta_lint::postrender::Pinning {
         lock,
-        mirrors: &mirrors,
+        mirrors,
         allow_unlocked: true,
         input_name: "in.yaml",
         products: &[],
@@ -156,7 +165,7 @@ pub fn postrender(data: &[u8]) {
         chart_version: None,
     };
     let Ok(outcome) = pinning.pin(input) else {
-        return;
+        return None;
     };
     let output = outcome.pieces(input).concat();
     let mut at = 0;
@@ -172,7 +181,7 @@ pub fn postrender(data: &[u8]) {
         at = *end;
     }
     if outcome.failed() {
-        return;
+        return None;
     }
     assert_eq!(
         output.is_empty(),
@@ -190,6 +199,7 @@ pub fn postrender(data: &[u8]) {
         again.findings
     );
     check_every_container_image_seen(input);
+    Some(outcome)
 }
 
 type Edits = std::collections::BTreeMap<usize, (usize, String)>;
@@ -201,14 +211,17 @@ fn check_same_documents(input: &str, output: &str, edits: &Edits) {
     let after = opsta_lint::images_in::split_documents(output);
     assert_eq!(before.len(), after.len(), "the number of documents changed");
     for (b, a) in before.into_iter().zip(after) {
-        let old = yaml::parse(&input[b.clone()]);
-        let new = yaml::parse(&output[a.clone()]);
-        let (Ok(old), Ok(new)) = (old, new) else {
-            panic!(
-                "one side of a document does not parse: {:?}",
-                yaml::parse(&output[a]).err()
+        let Ok(old) = yaml::parse(&input[b.clone()]) else {
+            // Documents without an image pass unparsed, broken or not: then they must pass unchanged.
+            assert_eq!(
+                &input[b.clone()],
+                &output[a],
+                "a document that does not parse was changed"
             );
+            continue;
         };
+        let new = yaml::parse(&output[a.clone()])
+            .unwrap_or_else(|e| panic!("a pinned document no longer parses: {e}"));
         assert_eq!(old.len(), new.len());
         for (o, n) in old.iter().zip(&new) {
             if let Err(e) = same_except(o, n, b.start, edits) {
