@@ -1295,3 +1295,119 @@ fn helm_plugin_runs_lint_on_helm_3_and_4_with_exit_codes_passed_through() {
         );
     }
 }
+
+// ---- the pre-commit hook ----
+
+fn git(dir: &Path, args: &[&str]) -> Out {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "opsta-lint test")
+        .env("GIT_AUTHOR_EMAIL", "test@opsta-lint.invalid")
+        .env("GIT_COMMITTER_NAME", "opsta-lint test")
+        .env("GIT_COMMITTER_EMAIL", "test@opsta-lint.invalid")
+        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    out(cmd)
+}
+
+/// A git repository holding this checkout's files (as they are on disk) in one commit. The commit is
+/// deterministic, so unchanged sources give the same revision and pre-commit reuses the hook it built.
+/// Environment for `cargo install` that builds quickly: the release profile without optimization or LTO.
+fn cheap_release(target: &Path) -> Vec<(&'static str, std::ffi::OsString)> {
+    vec![
+        ("CARGO_TARGET_DIR", target.join("build").into()),
+        ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0".into()),
+        ("CARGO_PROFILE_RELEASE_LTO", "false".into()),
+        ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "256".into()),
+        ("CARGO_PROFILE_RELEASE_INCREMENTAL", "true".into()),
+    ]
+}
+
+fn hook_repo(at: &Path) -> String {
+    let _ = std::fs::remove_dir_all(at);
+    std::fs::create_dir_all(at).unwrap();
+    let listed = git(&common::root(), &["ls-files", "--cached", "--others", "--exclude-standard"]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    for file in listed.stdout.lines().filter(|f| !["testdata/", "tests/", "fuzz/"].iter().any(|d| f.starts_with(d))) {
+        let from = common::root().join(file);
+        if !from.is_file() {
+            continue;
+        }
+        let to = at.join(file);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&from, &to).unwrap();
+    }
+    for args in [&["init", "-q"][..], &["add", "-A"], &["commit", "-q", "-m", "opsta-lint hook under test"]] {
+        let o = git(at, args);
+        assert_eq!(o.code, 0, "git {args:?}: {}", o.stderr);
+    }
+    git(at, &["rev-parse", "HEAD"]).stdout.trim().to_string()
+}
+
+#[test]
+fn pre_commit_hook_blocks_a_bad_values_file_and_passes_a_good_one() {
+    let pre_commit = common::tool("venv/bin/pre-commit");
+    // pre-commit builds the hook with `cargo install` (release profile). Here the build goes to a folder of its own
+    // inside this test build's target folder, with the release profile made cheap (no optimization, no LTO) through
+    // CARGO_PROFILE_RELEASE_* variables: dependencies are built once, and later runs rebuild only changed sources.
+    // pre-commit's cache lives beside it and the hook repository's commit is deterministic, so unchanged sources
+    // reuse the installed hook. Real users get the optimized build.
+    let target = Path::new(env!("CARGO_BIN_EXE_opsta-lint")).parent().unwrap().parent().unwrap().join("pre-commit");
+    let rev = hook_repo(&target.join("pre-commit-hook-repo"));
+    let project = tempfile::tempdir().unwrap();
+    let config = format!(
+        "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: opsta-lint\n",
+        target.join("pre-commit-hook-repo").display()
+    );
+    let dir = project.path();
+    std::fs::write(dir.join(".pre-commit-config.yaml"), config).unwrap();
+    std::fs::write(dir.join("README.md"), "not a values file\n").unwrap();
+    assert_eq!(git(dir, &["init", "-q"]).code, 0);
+    let pre_commit_run = |args: &[&str]| {
+        let mut cmd = Command::new(&pre_commit);
+        cmd.current_dir(dir)
+            .args(args)
+            .env("PRE_COMMIT_HOME", target.join("pre-commit-home"))
+            .envs(cheap_release(&target))
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env_remove("OPSTA_LINT_DATA");
+        out(cmd)
+    };
+    let installed = pre_commit_run(&["install"]);
+    assert_eq!(installed.code, 0, "{}{}", installed.stdout, installed.stderr);
+    let started = std::time::Instant::now();
+    let built = pre_commit_run(&["install-hooks"]);
+    assert_eq!(built.code, 0, "{}{}", built.stdout, built.stderr);
+    eprintln!("pre-commit built or reused the hook in {:.1} s", started.elapsed().as_secs_f64());
+    let commit = |file: &str, text: &str| {
+        std::fs::create_dir_all(dir.join(file).parent().unwrap()).unwrap();
+        std::fs::write(dir.join(file), text).unwrap();
+        assert_eq!(git(dir, &["add", "-A"]).code, 0);
+        let mut cmd = Command::new("git");
+        cmd.current_dir(dir)
+            .args(["commit", "-q", "-m", file])
+            .env("PRE_COMMIT_HOME", target.join("pre-commit-home"))
+            .envs(cheap_release(&target))
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@t.invalid")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@t.invalid")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env_remove("OPSTA_LINT_DATA");
+        out(cmd)
+    };
+    let bad = commit("catalyst/values.yaml", "join_token: jt-hook-0001\nglobal:\n  imagee:\n    registry: mirror.example\n");
+    assert_ne!(bad.code, 0, "the bad file must block the commit: {}{}", bad.stdout, bad.stderr);
+    let shown = format!("{}{}", bad.stdout, bad.stderr);
+    assert!(shown.contains("catalyst/values.yaml:3:3: OL002 error: unknown key imagee in global; did you mean image?"), "{shown}");
+    assert!(shown.contains("  |   ^^^^^^"), "{shown}");
+    assert!(!shown.contains("jt-hook-0001"), "{shown}");
+    let log = git(dir, &["log", "--oneline"]);
+    assert!(log.stdout.is_empty(), "nothing was committed: {}", log.stdout);
+    let good = commit("catalyst/values.yaml", "global:\n  image:\n    registry: mirror.example\nagent:\n  config: {}\n");
+    assert_eq!(good.code, 0, "the good file passes (the token lives in a secrets file): {}{}", good.stdout, good.stderr);
+    assert_eq!(git(dir, &["log", "--oneline"]).stdout.lines().count(), 1);
+}
