@@ -1329,9 +1329,16 @@ fn cheap_release(target: &Path) -> Vec<(&'static str, std::ffi::OsString)> {
 fn hook_repo(at: &Path) -> String {
     let _ = std::fs::remove_dir_all(at);
     std::fs::create_dir_all(at).unwrap();
-    let listed = git(&common::root(), &["ls-files", "--cached", "--others", "--exclude-standard"]);
+    let listed = git(
+        &common::root(),
+        &["ls-files", "--cached", "--others", "--exclude-standard"],
+    );
     assert_eq!(listed.code, 0, "{}", listed.stderr);
-    for file in listed.stdout.lines().filter(|f| !["testdata/", "tests/", "fuzz/"].iter().any(|d| f.starts_with(d))) {
+    for file in listed.stdout.lines().filter(|f| {
+        !["testdata/", "tests/", "fuzz/"]
+            .iter()
+            .any(|d| f.starts_with(d))
+    }) {
         let from = common::root().join(file);
         if !from.is_file() {
             continue;
@@ -1340,7 +1347,11 @@ fn hook_repo(at: &Path) -> String {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(&from, &to).unwrap();
     }
-    for args in [&["init", "-q"][..], &["add", "-A"], &["commit", "-q", "-m", "opsta-lint hook under test"]] {
+    for args in [
+        &["init", "-q"][..],
+        &["add", "-A"],
+        &["commit", "-q", "-m", "opsta-lint hook under test"],
+    ] {
         let o = git(at, args);
         assert_eq!(o.code, 0, "git {args:?}: {}", o.stderr);
     }
@@ -1355,7 +1366,12 @@ fn pre_commit_hook_blocks_a_bad_values_file_and_passes_a_good_one() {
     // CARGO_PROFILE_RELEASE_* variables: dependencies are built once, and later runs rebuild only changed sources.
     // pre-commit's cache lives beside it and the hook repository's commit is deterministic, so unchanged sources
     // reuse the installed hook. Real users get the optimized build.
-    let target = Path::new(env!("CARGO_BIN_EXE_opsta-lint")).parent().unwrap().parent().unwrap().join("pre-commit");
+    let target = Path::new(env!("CARGO_BIN_EXE_opsta-lint"))
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("pre-commit");
     let rev = hook_repo(&target.join("pre-commit-hook-repo"));
     let project = tempfile::tempdir().unwrap();
     let config = format!(
@@ -1377,11 +1393,18 @@ fn pre_commit_hook_blocks_a_bad_values_file_and_passes_a_good_one() {
         out(cmd)
     };
     let installed = pre_commit_run(&["install"]);
-    assert_eq!(installed.code, 0, "{}{}", installed.stdout, installed.stderr);
+    assert_eq!(
+        installed.code, 0,
+        "{}{}",
+        installed.stdout, installed.stderr
+    );
     let started = std::time::Instant::now();
     let built = pre_commit_run(&["install-hooks"]);
     assert_eq!(built.code, 0, "{}{}", built.stdout, built.stderr);
-    eprintln!("pre-commit built or reused the hook in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "pre-commit built or reused the hook in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let commit = |file: &str, text: &str| {
         std::fs::create_dir_all(dir.join(file).parent().unwrap()).unwrap();
         std::fs::write(dir.join(file), text).unwrap();
@@ -1399,15 +1422,33 @@ fn pre_commit_hook_blocks_a_bad_values_file_and_passes_a_good_one() {
             .env_remove("OPSTA_LINT_DATA");
         out(cmd)
     };
-    let bad = commit("catalyst/values.yaml", "join_token: jt-hook-0001\nglobal:\n  imagee:\n    registry: mirror.example\n");
-    assert_ne!(bad.code, 0, "the bad file must block the commit: {}{}", bad.stdout, bad.stderr);
+    let bad = commit(
+        "catalyst/values.yaml",
+        "join_token: jt-hook-0001\nglobal:\n  imagee:\n    registry: mirror.example\n",
+    );
+    assert_ne!(
+        bad.code, 0,
+        "the bad file must block the commit: {}{}",
+        bad.stdout, bad.stderr
+    );
     let shown = format!("{}{}", bad.stdout, bad.stderr);
     assert!(shown.contains("catalyst/values.yaml:3:3: OL002 error: unknown key imagee in global; did you mean image?"), "{shown}");
     assert!(shown.contains("  |   ^^^^^^"), "{shown}");
     assert!(!shown.contains("jt-hook-0001"), "{shown}");
     let log = git(dir, &["log", "--oneline"]);
-    assert!(log.stdout.is_empty(), "nothing was committed: {}", log.stdout);
-    let good = commit("catalyst/values.yaml", "global:\n  image:\n    registry: mirror.example\nagent:\n  config: {}\n");
-    assert_eq!(good.code, 0, "the good file passes (the token lives in a secrets file): {}{}", good.stdout, good.stderr);
+    assert!(
+        log.stdout.is_empty(),
+        "nothing was committed: {}",
+        log.stdout
+    );
+    let good = commit(
+        "catalyst/values.yaml",
+        "global:\n  image:\n    registry: mirror.example\nagent:\n  config: {}\n",
+    );
+    assert_eq!(
+        good.code, 0,
+        "the good file passes (the token lives in a secrets file): {}{}",
+        good.stdout, good.stderr
+    );
     assert_eq!(git(dir, &["log", "--oneline"]).stdout.lines().count(), 1);
 }
