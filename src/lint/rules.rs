@@ -142,8 +142,9 @@ pub static RULES: &[Rule] = &[
         severity: Severity::Error,
         summary: "Values set the version or image of a component the chart version pins (Catalyst: Dapr).",
         doc: "The chart version pins the component, and it moves only with the chart: mixing versions is \
-              unsupported. Values must not set its version or point its image elsewhere than the product's \
-              images.",
+              unsupported. Values must not set the keys the product data lists as the component's version or \
+              image tag; a value equal to the chart version being installed is what the chart itself writes \
+              there (vendor image tags follow the chart version) and is accepted.",
         generic: false,
     },
     Rule {
