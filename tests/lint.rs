@@ -1456,21 +1456,42 @@ fn pre_commit_hook_blocks_a_bad_values_file_and_passes_a_good_one() {
 #[test]
 fn readme_rules_table_matches_the_rules_command() {
     let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
-    let start = readme.find("<!-- rules:start").expect("README has the rules table");
-    let end = readme.find("<!-- rules:end -->").expect("README rules table ends");
+    let start = readme
+        .find("<!-- rules:start")
+        .expect("README has the rules table");
+    let end = readme
+        .find("<!-- rules:end -->")
+        .expect("README rules table ends");
     let rows: Vec<Vec<String>> = readme[start..end]
         .lines()
         .filter(|l| l.starts_with("| OL"))
-        .map(|l| l.trim_matches('|').split(" | ").map(|c| c.trim().to_string()).collect())
+        .map(|l| {
+            l.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
         .collect();
     let listed = run_in(Path::new("."), &["rules"]).stdout;
     let expected: Vec<Vec<String>> = listed
         .lines()
         .map(|l| {
             let mut parts = l.split_whitespace();
-            let (code, name, severity) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
-            vec![code.into(), name.into(), severity.into(), parts.collect::<Vec<_>>().join(" ")]
+            let (code, name, severity) = (
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+            );
+            vec![
+                code.into(),
+                name.into(),
+                severity.into(),
+                parts.collect::<Vec<_>>().join(" "),
+            ]
         })
         .collect();
-    assert_eq!(rows, expected, "update the README rules table from `opsta-lint rules`");
+    assert_eq!(
+        rows, expected,
+        "update the README rules table from `opsta-lint rules`"
+    );
 }
