@@ -197,14 +197,13 @@ impl Pinning<'_> {
             if let Ok(image) = ImageRef::parse(&site.text) {
                 images.push((site, self.unmirrored(&image)));
             }
-            if !seen.insert(site.range.start) {
-                continue;
-            }
+            // An aliased image is one scalar: counted and rewritten once, but judged for every container using it.
+            let first = seen.insert(site.range.start);
             if site.aliased && !in_place.contains(&site.range.start) {
                 outcome.findings.push(self.alias_of_a_non_image(site));
                 continue;
             }
-            outcome.references += 1;
+            outcome.references += usize::from(first);
             match self.decide(site, &mut outcome.findings) {
                 Some(text) if text != site.text => {
                     let quoted = quoted(&text, site.style);
@@ -589,6 +588,17 @@ mod tests {
         assert_eq!(
             text,
             "in.yaml:11:12: error[PR001]: Pod ns/p, container \"c1\": image \"redis:7\" (docker.io/library/redis:7) is not in the lock lock.yaml"
+        );
+        let (_, outcome) = run_on(&pod(&["&r redis:7", "*r"]), &[], false);
+        let places: Vec<_> = outcome
+            .findings
+            .iter()
+            .map(|f| f.message.contains("container \"c1\""))
+            .collect();
+        assert_eq!(
+            places,
+            [false, true],
+            "an aliased unlocked image is reported for each container"
         );
         let (_, outcome) = run_on(&pod(&[&format!("nginx@{B}")]), &[], false);
         assert_eq!(outcome.findings[0].code, rules::DIGEST_MISMATCH);
