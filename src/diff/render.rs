@@ -107,9 +107,9 @@ fn write_unified(out: &mut String, old: &str, new: &str, context: usize, p: &Pai
     inline
         .algorithm(Algorithm::Myers)
         .mode(InlineChangeMode::Words);
-    for group in &groups {
+    let crumbs = breadcrumbs(&diff, &groups);
+    for (group, crumb) in groups.iter().zip(crumbs) {
         let header = UnifiedHunkHeader::new(group);
-        let crumb = breadcrumb(&diff, group);
         let line = match crumb.is_empty() {
             true => header.to_string(),
             false => format!("{header} {crumb}"),
@@ -135,40 +135,64 @@ fn write_unified(out: &mut String, old: &str, new: &str, context: usize, p: &Pai
     !groups.is_empty()
 }
 
-/// Where a hunk's first change sits in the object, found from the indentation of the lines above it
-/// (`spec.template.spec.containers`), like the function name git shows after a hunk header.
-fn breadcrumb(diff: &TextDiff<'_, '_, str>, group: &[DiffOp]) -> String {
-    let Some(first) = group.iter().find(|op| !matches!(op, DiffOp::Equal { .. })) else {
-        return String::new();
-    };
-    let line = |i: usize| match first {
-        DiffOp::Delete { .. } => diff.old_slice(i),
-        _ => diff.new_slice(i),
-    };
-    let at = match first {
-        DiffOp::Delete { old_index, .. } => *old_index,
-        other => other.new_range().start,
-    };
-    let mut indent = line(at).map_or(0, indentation);
-    let mut keys = Vec::new();
-    for i in (0..at).rev() {
-        let Some(text) = line(i) else { break };
-        let here = indentation(text);
-        if here >= indent || text.trim().is_empty() {
-            continue;
-        }
-        indent = here;
-        let body = text.trim();
-        let body = body.strip_prefix("- ").unwrap_or(body);
-        if let Some(key) = body.strip_suffix(':').or_else(|| block_key(body)) {
-            keys.push(Step::Key(key.trim_matches('"').to_string()));
-        }
-        if here == 0 {
-            break;
+/// Where each hunk's first change sits in the object (`spec.template.spec.containers`), like the function name
+/// git shows after a hunk header: the keys of the nearest less-indented lines above it. One pass per side.
+fn breadcrumbs(diff: &TextDiff<'_, '_, str>, groups: &[Vec<DiffOp>]) -> Vec<String> {
+    // For each hunk: which side its first change is on (true: old) and the line.
+    let targets: Vec<Option<(bool, usize)>> = groups
+        .iter()
+        .map(|group| {
+            group.iter().find_map(|op| match op {
+                DiffOp::Equal { .. } => None,
+                DiffOp::Delete { old_index, .. } => Some((true, *old_index)),
+                other => Some((false, other.new_range().start)),
+            })
+        })
+        .collect();
+    let mut crumbs = vec![String::new(); groups.len()];
+    for old_side in [true, false] {
+        let mut wanted: Vec<(usize, usize)> = targets
+            .iter()
+            .enumerate()
+            .filter_map(|(hunk, t)| {
+                t.filter(|(side, _)| *side == old_side)
+                    .map(|(_, line)| (line, hunk))
+            })
+            .collect();
+        wanted.sort_unstable();
+        let lines: Box<dyn Iterator<Item = &str>> = match old_side {
+            true => Box::new(diff.iter_old_slices()),
+            false => Box::new(diff.iter_new_slices()),
+        };
+        let mut stack: Vec<(usize, Option<&str>)> = Vec::new();
+        let mut next = wanted.iter().peekable();
+        for (i, text) in lines.enumerate() {
+            let Some(&&(line, _)) = next.peek() else {
+                break;
+            };
+            let blank = text.trim().is_empty();
+            let indent = if blank { 0 } else { indentation(text) };
+            if !blank || i == line {
+                while stack.last().is_some_and(|(at, _)| *at >= indent) {
+                    stack.pop();
+                }
+            }
+            while let Some(&&(_, hunk)) = next.peek().filter(|(l, _)| *l == i) {
+                let keys: Vec<Step> = stack
+                    .iter()
+                    .filter_map(|(_, key)| key.map(|k| Step::Key(k.trim_matches('"').to_string())))
+                    .collect();
+                crumbs[hunk] = path::show(&keys);
+                next.next();
+            }
+            if !blank {
+                let body = text.trim();
+                let body = body.strip_prefix("- ").unwrap_or(body);
+                stack.push((indent, body.strip_suffix(':').or_else(|| block_key(body))));
+            }
         }
     }
-    keys.reverse();
-    path::show(&keys)
+    crumbs
 }
 
 fn indentation(line: &str) -> usize {
@@ -248,7 +272,7 @@ mod tests {
     fn breadcrumbs_name_the_enclosing_keys() {
         let crumb = |old: &str, new: &str, context: usize| {
             let diff = TextDiff::from_lines(old, new);
-            breadcrumb(&diff, &diff.grouped_ops(context)[0])
+            breadcrumbs(&diff, &diff.grouped_ops(context)).remove(0)
         };
         let old = "metadata:\n  name: x\nspec:\n  containers:\n    - name: a\n      image: one\n";
         assert_eq!(crumb(old, &old.replace("one", "two"), 1), "spec.containers");
