@@ -52,7 +52,7 @@ lint_rules=$(ms_per $((t1 - t0)) "$count")
 lint_schema=$(ms_per $((t2 - t1)) "$count")
 cjs_each=$(ms_per $((t3 - t2)) "$sample")
 cjs_batch=$(ms_per $((t4 - t3)) "$count")
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0fx", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
 echo "lint of $count values files against $schema ($(nproc) cores, $(date -u +%Y-%m-%d))"
 printf '%-58s %8s ms/file\n' "opsta-lint lint --product catalyst (all rules), 1 process/file" "$lint_rules"
 printf '%-58s %8s ms/file\n' "opsta-lint lint --schema (generic), 1 process/file" "$lint_schema"
