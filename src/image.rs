@@ -10,6 +10,7 @@ use std::fmt;
 const DEFAULT_REGISTRY: &str = "docker.io";
 const LEGACY_DEFAULT_REGISTRY: &str = "index.docker.io";
 const OFFICIAL_NAMESPACE: &str = "library";
+const MAX_NAME_LEN: usize = 255;
 
 /// A parsed image reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,6 +187,13 @@ fn split_registry(name: &str) -> Result<(String, String), String> {
     } else {
         repository
     };
+    // The container runtimes' limit (distribution's NameTotalLengthMax), on the normalized name: it also keeps
+    // every form written back (pinned, normalized) readable again.
+    if registry.len() + 1 + repository.len() > MAX_NAME_LEN {
+        return Err(format!(
+            "an image name longer than {MAX_NAME_LEN} characters (registry and repository)"
+        ));
+    }
     Ok((registry, repository))
 }
 
@@ -344,5 +352,19 @@ mod tests {
         assert!(check_digest("sha512:abc")
             .unwrap_err()
             .contains("must start with sha256:"));
+    }
+
+    #[test]
+    fn names_longer_than_the_runtimes_allow_are_refused() {
+        let long = "a".repeat(240);
+        assert!(
+            ImageRef::parse(&format!("{long}:1")).is_err(),
+            "docker.io/library/ makes it 258"
+        );
+        let image = ImageRef::parse(&format!("{}:1", "a".repeat(237))).unwrap();
+        let pinned = image.pinned(&format!("sha256:{}", "a".repeat(64)));
+        assert!(
+            ImageRef::parse(&pinned.raw).is_ok() && ImageRef::parse(&image.name_and_tag()).is_ok()
+        );
     }
 }
