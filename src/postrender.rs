@@ -12,7 +12,7 @@
 
 use crate::image::ImageRef;
 use crate::images_in::{self, Site};
-use crate::lint::rules::Severity;
+use crate::lint::rules::{Rule, Severity};
 use crate::lock::{Lock, Verdict};
 use crate::product::Product;
 use crate::source::Source;
@@ -134,6 +134,53 @@ pub mod rules {
     pub const PINNED_COMPONENT_VERSION: &str = "PR005";
     pub const PRODUCT_VERSION: &str = "PR006";
     pub const HELM3_HOOKS: &str = "PR007";
+}
+
+/// The post-renderer's rules, listed by `opsta-lint rules` beside the lint rules.
+pub static RULES: &[Rule] = &[
+    pr(rules::UNLOCKED, "image-unlocked", Severity::Error,
+        "An image of the render is not in the lock (a warning with --allow-unlocked).",
+        "Every image the render uses must be in the release lock with its tested digest. Add it with its digest, or \
+         fix the values that changed it. The run exits 1 with nothing on stdout."),
+    pr(rules::DIGEST_MISMATCH, "digest-mismatch", Severity::Error,
+        "An image carries a digest the lock does not hold for it.",
+        "The reference already names a digest, and it is not the tested one: a drifted or hand-edited image."),
+    pr(rules::INVALID_REFERENCE, "invalid-reference", Severity::Error,
+        "An image value is not a reference the container runtime accepts.",
+        "The value cannot be parsed as an image reference, is written as a block scalar, or is an alias of a value \
+         that is not an image."),
+    pr(rules::NOT_MIRRORED, "not-mirrored", Severity::Error,
+        "--mirror was given but no mirror covers the image.",
+        "With any --mirror, every image must end up under a mirror: an air-gapped cluster cannot pull the rest."),
+    pr(rules::PINNED_COMPONENT_VERSION, "pinned-version", Severity::Error,
+        "A component the chart version pins (Catalyst: Dapr) runs another version.",
+        "Every image of a pinned component (control plane, sidecars, env values such as SIDECAR_IMAGE) must carry \
+         the one version the product data pins for the chart version."),
+    pr(rules::PRODUCT_VERSION, "product-version", Severity::Error,
+        "A product image does not carry the product version, or the lock is for another release.",
+        "Products shipped as one version (Opsta AI Gateway) tag every image with the product version; mutable tags \
+         (dev, latest) and a lock whose version differs from the rendered chart version are refused."),
+    pr(rules::HELM3_HOOKS, "helm3-hooks-unpinned", Severity::Warning,
+        "Helm 3 does not post-render hooks: hook images are not covered.",
+        "Helm 3 input (# Source: comments, no postrender-filename annotation) never contains hooks; pin hook images \
+         through the chart's values instead, or use Helm 4."),
+];
+
+const fn pr(
+    code: &'static str,
+    name: &'static str,
+    severity: Severity,
+    summary: &'static str,
+    doc: &'static str,
+) -> Rule {
+    Rule {
+        code,
+        name,
+        severity,
+        summary,
+        doc,
+        generic: false,
+    }
 }
 
 /// The outcome of pinning one render.

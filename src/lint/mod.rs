@@ -283,7 +283,7 @@ pub fn run_rules(args: &RulesArgs) -> Result<u8> {
     let mut out = String::new();
     match &args.rule {
         None => {
-            for r in rules::RULES {
+            for r in rules::RULES.iter().chain(crate::postrender::RULES) {
                 out.push_str(&format!(
                     "{}  {:<22} {:<8} {}\n",
                     r.code,
@@ -296,6 +296,7 @@ pub fn run_rules(args: &RulesArgs) -> Result<u8> {
         Some(wanted) => {
             let Some(r) = rules::RULES
                 .iter()
+                .chain(crate::postrender::RULES)
                 .find(|r| r.code.eq_ignore_ascii_case(wanted) || r.name == wanted)
             else {
                 bail!("no rule {wanted} (see `opsta-lint rules`)");
