@@ -1,31 +1,70 @@
 #!/usr/bin/env bash
-# Runs every fuzz target (or those named) for SECONDS each at the lowest priority, then shrinks each corpus back
-# into fuzz/corpus/<target>. Crash inputs land in fuzz/artifacts/<target>/: turn each into a regression in
-# fuzz/regressions/<target>/ (see README, "Fuzzing").
-#   scripts/fuzz.sh [SECONDS] [TARGET...]      (default: 600 seconds, every target)
+# Runs every fuzz target (or those named) until its coverage stops growing, at the lowest priority, then shrinks
+# each corpus back into fuzz/corpus/<target>. Crash inputs land in fuzz/artifacts/<target>/: turn each into a
+# regression in fuzz/regressions/<target>/ (see README, "Fuzzing").
+#
+#   scripts/fuzz.sh [MIN_SECONDS] [TARGET...]      (default: 600 seconds, every target)
+#
+# A target first runs MIN_SECONDS, then rounds of ROUND seconds (default 180), each starting again from the grown
+# corpus, until a whole round finds no new edge (libFuzzer's `cov:` at the end equals the `cov:` it started
+# with): that is the plateau. MAX_SECONDS (default 3 x MIN_SECONDS) caps a target. Every round is appended to
+# fuzz/coverage.tsv, which is committed as the record of the runs.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
-seconds=${1:-600}
+min=${1:-600}
 shift || true
+round=${ROUND:-180}
+max=${MAX_SECONDS:-$((3 * min))}
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then
-    mapfile -t targets < <(RUSTC_BOOTSTRAP=1 cargo fuzz list)
-fi
 export RUSTC_BOOTSTRAP=1
+if [ ${#targets[@]} -eq 0 ]; then
+    mapfile -t targets < <(cargo fuzz list)
+fi
 nice -n 19 cargo fuzz build
 # Run the built binaries directly, so editing the sources meanwhile does not trigger a rebuild mid-run.
 bin=target/x86_64-unknown-linux-gnu/release
+log=coverage.tsv
+[ -f "$log" ] || printf 'date\ttarget\tseconds\texecutions\tcov_start\tcov_end\tfeatures\tcorpus\tresult\n' > "$log"
+
+# One libFuzzer run of $2 seconds of target $1 on corpus $3; prints "executions cov_start cov_end ft corpus status".
+run_round() {
+    local target=$1 seconds=$2 work=$3 dict=() out status=ok
+    [ -f "dicts/$target.dict" ] && dict=("-dict=dicts/$target.dict")
+    out=$(mktemp)
+    nice -n 19 "$bin/$target" "$work" "${dict[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 \
+        -max_len=16384 -print_final_stats=1 -artifact_prefix="artifacts/$target/" > "$out" 2>&1 || status=crash
+    grep -E "panicked|^SUMMARY|==ERROR" "$out" | head -5 >&2 || true
+    awk -v status="$status" '
+        / INITED / { for (i = 1; i <= NF; i++) if ($i == "cov:") start = $(i + 1) }
+        / (INITED|NEW|REDUCE|pulse|DONE) / {
+            for (i = 1; i <= NF; i++) {
+                if ($i == "cov:") cov = $(i + 1)
+                if ($i == "ft:") ft = $(i + 1)
+                if ($i == "corp:") { split($(i + 1), c, "/"); corp = c[1] }
+            }
+        }
+        /^stat::number_of_executed_units:/ { execs = $2 }
+        END { printf "%s %s %s %s %s %s\n", execs + 0, start + 0, cov + 0, ft + 0, corp + 0, status }' "$out"
+    rm -f "$out"
+}
+
 for target in "${targets[@]}"; do
-    mkdir -p "corpus/$target"
+    mkdir -p "corpus/$target" "artifacts/$target"
     work=$(mktemp -d)
     cp -r "corpus/$target/." "$work/"
-    dict=()
-    [ -f "dicts/$target.dict" ] && dict=("-dict=dicts/$target.dict")
-    echo "== $target: ${seconds}s"
-    mkdir -p "artifacts/$target"
-    nice -n 19 "$bin/$target" "$work" "${dict[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=16384 \
-        -print_final_stats=1 -artifact_prefix="artifacts/$target/" 2>&1 |
-        grep -E "^#[0-9]+ +DONE|^stat::number_of_executed_units|panicked|^test unit|SUMMARY" || true
+    spent=0
+    seconds=$min
+    while :; do
+        read -r execs start cov ft corp status < <(run_round "$target" "$seconds" "$work")
+        spent=$((spent + seconds))
+        result=$status
+        [ "$status" = ok ] && [ "$spent" -gt "$min" ] && [ "$cov" -le "$start" ] && result=plateau
+        [ "$status" = ok ] && [ "$result" != plateau ] && [ "$spent" -ge "$max" ] && result=capped
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$target" "$spent" "$execs" \
+            "$start" "$cov" "$ft" "$corp" "$result" | tee -a "$log"
+        [ "$result" = ok ] || break
+        seconds=$round
+    done
     fresh=$(mktemp -d)
     nice -n 19 "$bin/$target" -merge=1 -rss_limit_mb=2048 -max_len=16384 "$fresh" "$work" >/dev/null 2>&1
     rm -rf "corpus/$target" && mv "$fresh" "corpus/$target"

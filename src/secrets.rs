@@ -99,12 +99,25 @@ pub fn mask_json(value: &serde_json::Value) -> serde_json::Value {
 
 /// Masks `key: value` / `key=value` / `"key": "value"` occurrences of secret keys inside free text
 /// (config files embedded in ConfigMaps, error messages). Line-based and conservative. A `value:` line right
-/// after a `name:` line naming a secret (an env var written out as text) is hidden too.
+/// after a `name:` line naming a secret (an env var written out as text) is hidden too, and so is every line of
+/// a block scalar (`password: |`) under a secret key. Lines keep their count, indentation and endings.
 pub fn mask_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut entry_name: Option<String> = None;
+    let mut block: Option<usize> = None;
     for line in text.split_inclusive('\n') {
-        out.push_str(&mask_line(line, entry_name.as_deref()));
+        if let Some(key_indent) = block {
+            if inside_block(line, key_indent) {
+                out.push_str(&mask_block_line(line));
+                continue;
+            }
+            block = None;
+        }
+        let masked = mask_line(line, entry_name.as_deref());
+        if masked.is_none() && opens_secret_block(line, entry_name.as_deref()) {
+            block = Some(indent(line));
+        }
+        out.push_str(masked.as_deref().unwrap_or(line));
         entry_name = line_key_value(line)
             .filter(|(key, _)| *key == "name")
             .map(|(_, value)| value.trim_matches(['"', '\'']).to_string());
@@ -121,30 +134,70 @@ fn line_key_value(line: &str) -> Option<(&str, &str)> {
     Some((key, value.trim()))
 }
 
-fn mask_line(line: &str, entry_name: Option<&str>) -> String {
+/// The line with a secret value hidden, or None when it shows no secret value.
+fn mask_line(line: &str, entry_name: Option<&str>) -> Option<String> {
     for sep in [':', '='] {
         let Some(at) = line.find(sep) else { continue };
-        // The last word before the separator: `export API_TOKEN=x`, `--db-password=x`, `"password": x`.
-        let key = line[..at]
-            .split_whitespace()
-            .next_back()
-            .unwrap_or("")
-            .trim_matches(|c| c == '"' || c == '\'' || c == '-');
+        let key = key_before(line, at);
         let secret = sep == ':' && is_secret_field(key, entry_name) || is_secret_key(key);
         if key.is_empty() || !secret {
             continue;
         }
         let rest = &line[at + 1..];
         let value = rest.trim_end_matches(['\n', '\r']).trim();
-        let blank = value.is_empty() || value == "|" || value == ">" || value.starts_with('{');
+        let blank = value.is_empty() || block_indicator(value) || value.starts_with('{');
         let unquoted = value.trim_matches(['"', '\'']);
         if blank || unquoted.is_empty() || is_masked(unquoted) {
             continue;
         }
         let ending = &rest[rest.trim_end_matches(['\n', '\r']).len()..];
-        return format!("{}{} {MASK}{ending}", &line[..at], sep);
+        return Some(format!("{}{} {MASK}{ending}", &line[..at], sep));
     }
-    line.to_string()
+    None
+}
+
+/// The last word before a separator: `export API_TOKEN=x`, `--db-password=x`, `"password": x`.
+fn key_before(line: &str, at: usize) -> &str {
+    line[..at]
+        .split_whitespace()
+        .next_back()
+        .unwrap_or("")
+        .trim_matches(|c| c == '"' || c == '\'' || c == '-')
+}
+
+/// True for a line `secret_key: |` (or `>`, `|-`, `>+2`, ...): the lines after it hold the secret.
+fn opens_secret_block(line: &str, entry_name: Option<&str>) -> bool {
+    let Some(at) = line.find(':') else {
+        return false;
+    };
+    let key = key_before(line, at);
+    let value = line[at + 1..].trim();
+    !key.is_empty() && is_secret_field(key, entry_name) && block_indicator(value)
+}
+
+/// A YAML block scalar header: `|` or `>` with optional chomping and indentation indicators.
+fn block_indicator(value: &str) -> bool {
+    let mut chars = value.chars();
+    matches!(chars.next(), Some('|' | '>')) && chars.all(|c| matches!(c, '-' | '+' | '1'..='9'))
+}
+
+/// True when a line belongs to a block scalar whose key is indented by `key_indent`: blank, or indented deeper.
+fn inside_block(line: &str, key_indent: usize) -> bool {
+    line.trim().is_empty() || indent(line) > key_indent
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+/// A block scalar line with its text hidden (indentation and line ending kept; blank lines stay blank).
+fn mask_block_line(line: &str) -> String {
+    let body = line.trim_end_matches(['\n', '\r']);
+    if body.trim().is_empty() {
+        return line.to_string();
+    }
+    let ending = &line[body.len()..];
+    format!("{}{MASK}{ending}", &body[..indent(body)])
 }
 
 #[cfg(test)]
@@ -199,5 +252,24 @@ mod tests {
             mask_text("token: <redacted (changed)>\n"),
             "token: <redacted (changed)>\n"
         );
+    }
+
+    #[test]
+    fn masks_every_line_of_a_block_scalar_under_a_secret_key() {
+        let text = "a:\n  password: |-\n    hunter2\n\n    more\r\n  user: bob\n- name: API_TOKEN\n  value: >\n   tok1\nb: c\n";
+        let masked = mask_text(text);
+        assert!(
+            !masked.contains("hunter2") && !masked.contains("more") && !masked.contains("tok1"),
+            "{masked}"
+        );
+        assert_eq!(masked.lines().count(), text.lines().count(), "{masked}");
+        assert!(
+            masked.contains("    <redacted>\r\n")
+                && masked.contains("  user: bob\n")
+                && masked.ends_with("b: c\n"),
+            "{masked}"
+        );
+        let plain = "notes: |\n  hunter2\n";
+        assert_eq!(mask_text(plain), plain);
     }
 }

@@ -57,3 +57,8 @@ fn release_decoder() {
 fn manifest_diff() {
     replay("diff", checks::diff);
 }
+
+#[test]
+fn free_text_masking() {
+    replay("mask", checks::mask);
+}

@@ -580,3 +580,57 @@ pub fn diff(data: &[u8]) {
         }
     }
 }
+
+const MASK_SECRET: &str = "FUZZMASKSECRET42";
+
+/// The ways a secret is written in free text; `{}` is the secret.
+const SECRET_LINES: &[&str] = &[
+    "join_token: {}",
+    "  password: \"{}\"",
+    "\"apiKey\": \"{}\",",
+    "export API_TOKEN={}",
+    "--db-password={}",
+    "- name: DB_PASSWORD\n  value: '{}'",
+    "client_secret: |-\n  {}\n\n  {}",
+    "  token: >\n    {}",
+];
+
+/// Free-text masking (`secrets::mask_text`, used on errors, findings and config text that does not parse):
+/// never panics; keeps every line, its indentation and its ending; leaves text with no secret-looking key as it
+/// is; hiding twice changes nothing; a secret written in any known form, put between any two lines of the
+/// input, never shows.
+pub fn mask(data: &[u8]) {
+    use opsta_lint::secrets::{mask_text, may_hold_secret};
+    let Some((&choice, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    if text.contains(MASK_SECRET) {
+        return;
+    }
+    let masked = mask_text(text);
+    assert_eq!(masked.matches('\n').count(), text.matches('\n').count(), "lines added or lost");
+    for (a, b) in text.split_inclusive('\n').zip(masked.split_inclusive('\n')) {
+        let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
+        assert_eq!(indent(a), indent(b), "indentation changed: {a:?} -> {b:?}");
+        assert_eq!(a.ends_with('\r'), b.ends_with('\r'), "line ending changed: {a:?} -> {b:?}");
+    }
+    if !may_hold_secret(text) {
+        assert_eq!(masked, text, "text with no secret-looking key was changed");
+    }
+    assert_eq!(mask_text(&masked), masked, "masking twice changes the text");
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let at = usize::from(choice >> 3) % (lines.len() + 1);
+    let form = SECRET_LINES[usize::from(choice & 7)].replace("{}", MASK_SECRET);
+    let mut injected = lines[..at].concat();
+    if !injected.is_empty() && !injected.ends_with('\n') {
+        injected.push('\n');
+    }
+    injected.push_str(&form);
+    injected.push('\n');
+    injected.push_str(&lines[at..].concat());
+    let shown = mask_text(&injected);
+    assert!(!shown.contains(MASK_SECRET), "a secret shows:\n{injected}\n->\n{shown}");
+}
