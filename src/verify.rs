@@ -22,6 +22,9 @@ pub struct Args {
     /// Image lock (opsta-lint ReleaseLock or imgpkg ImagesLock) whose digests every container must run.
     #[arg(long, value_name = "FILE")]
     pub lock: Option<String>,
+    /// Output format: a summary and a table of problems, or the same as one JSON object.
+    #[arg(short = 'o', long, value_enum, default_value_t = crate::release::Format::Text)]
+    pub output: crate::release::Format,
 }
 
 /// What verify looks at in a pod.
@@ -329,10 +332,13 @@ pub fn run(args: &Args) -> Result<u8> {
             problem: format!("no pods found for the workloads of release {name}"),
         });
     }
-    print!(
-        "{}",
-        crate::secrets::mask_text(&summary(&found, &expect, &problems))
-    );
+    let text = match args.output {
+        crate::release::Format::Text => summary(&found, &expect, &problems),
+        crate::release::Format::Json => {
+            serde_json::to_string_pretty(&summary_json(&found, &expect, &problems))? + "\n"
+        }
+    };
+    print!("{}", crate::secrets::mask_text(&text));
     Ok(if problems.is_empty() {
         crate::exit::OK
     } else {
@@ -375,6 +381,38 @@ fn summary(found: &Found, expect: &Expectations, problems: &[Problem]) -> String
         text.push_str(&format!("{} problem(s)\n", problems.len()));
     }
     text
+}
+
+/// The summary as JSON: the release, the versions the chart pins, and every problem (`ok` when there are none).
+fn summary_json(found: &Found, expect: &Expectations, problems: &[Problem]) -> Json {
+    let mut namespaces: Vec<&str> = found.pods.iter().map(|p| p.namespace.as_str()).collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    let pinned: serde_json::Map<String, Json> = pinned_components(expect)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|c| Some((c.name.to_string(), Json::from(c.pinned.clone()?))))
+        .collect();
+    let problems: Vec<Json> = problems
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "namespace": p.namespace, "pod": p.pod, "container": p.container, "problem": p.problem,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "release": found.release,
+        "namespace": found.namespace,
+        "revision": found.revision,
+        "chart": {"name": found.chart_name, "version": found.chart_version},
+        "pods": found.pods.len(),
+        "namespaces": namespaces,
+        "lock": expect.lock.is_some(),
+        "pinned": pinned,
+        "ok": problems.is_empty(),
+        "problems": problems,
+    })
 }
 
 /// What the cluster says about a release: its chart and the pods to check.

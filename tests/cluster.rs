@@ -504,6 +504,20 @@ fn verify_reports_unready_pods_and_dapr_off_the_pinned_version() {
         stdout.contains("dapr pinned by the chart: 1.19.0-20260806-catalyst.1"),
         "{stdout}"
     );
+    let json_verify: Vec<&str> = verify.iter().copied().chain(["-o", "json"]).collect();
+    let (code, stdout, stderr) = opsta(&kube.kubeconfig(), "secret", &json_verify);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("verify -o json is JSON");
+    assert_eq!(
+        report["pinned"]["dapr"], "1.19.0-20260806-catalyst.1",
+        "{stdout}"
+    );
+    assert_eq!(
+        (report["ok"].clone(), report["pods"].clone()),
+        (Value::Bool(true), Value::from(4)),
+        "{stdout}"
+    );
+    assert_eq!(report["problems"], serde_json::json!([]), "{stdout}");
 
     kube.insert(release_pod("management", false));
     let old = dapr("1.18.2-rc.2-catalyst.1");
@@ -777,6 +791,25 @@ fn verify_compares_running_digests_with_the_lock_and_names_a_refused_list() {
     assert_eq!(rows.len(), 1, "only the management pod is off: {stdout}");
     assert!(
         rows[0].contains("management-1") && rows[0].contains(&common::fake_digest(7)),
+        "{stdout}"
+    );
+
+    let json_args: Vec<&str> = args.iter().copied().chain(["-o", "json"]).collect();
+    let (code, stdout, stderr) = opsta(&kube.kubeconfig(), "secret", &json_args);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("verify -o json is JSON");
+    assert_eq!(report["release"], "cat", "{stdout}");
+    assert_eq!(report["ok"], false, "{stdout}");
+    assert_eq!(report["lock"], true, "{stdout}");
+    let problems = report["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{stdout}");
+    assert_eq!(problems[0]["pod"], "management-1", "{stdout}");
+    assert_eq!(problems[0]["container"], "management", "{stdout}");
+    assert!(
+        problems[0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains(&common::fake_digest(7)),
         "{stdout}"
     );
 

@@ -611,11 +611,19 @@ pub fn mask(data: &[u8]) {
         return;
     }
     let masked = mask_text(text);
-    assert_eq!(masked.matches('\n').count(), text.matches('\n').count(), "lines added or lost");
+    assert_eq!(
+        masked.matches('\n').count(),
+        text.matches('\n').count(),
+        "lines added or lost"
+    );
     for (a, b) in text.split_inclusive('\n').zip(masked.split_inclusive('\n')) {
         let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
         assert_eq!(indent(a), indent(b), "indentation changed: {a:?} -> {b:?}");
-        assert_eq!(a.ends_with('\r'), b.ends_with('\r'), "line ending changed: {a:?} -> {b:?}");
+        assert_eq!(
+            a.ends_with('\r'),
+            b.ends_with('\r'),
+            "line ending changed: {a:?} -> {b:?}"
+        );
     }
     if !may_hold_secret(text) {
         assert_eq!(masked, text, "text with no secret-looking key was changed");
@@ -632,5 +640,8 @@ pub fn mask(data: &[u8]) {
     injected.push('\n');
     injected.push_str(&lines[at..].concat());
     let shown = mask_text(&injected);
-    assert!(!shown.contains(MASK_SECRET), "a secret shows:\n{injected}\n->\n{shown}");
+    assert!(
+        !shown.contains(MASK_SECRET),
+        "a secret shows:\n{injected}\n->\n{shown}"
+    );
 }
