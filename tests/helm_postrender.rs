@@ -261,3 +261,47 @@ fn a_post_renderer_that_cannot_run_fails_helm() {
     let out = helm4_template(home.path(), &[format!("--lock={}", missing.display())], &[]);
     assert!(!out.status.success(), "{:?}", text(&out));
 }
+
+/// README "Shared plugins folder hazard": a Helm 4 `apiVersion: v1` plugin in the folder Helm 3 reads makes Helm 3
+/// drop every plugin, `helm opsta-lint` included; with Helm 4's plugin in a folder of its own, both work.
+#[test]
+fn helm3_loses_every_plugin_beside_the_helm4_plugin_and_the_readme_setup_avoids_it() {
+    let shared = tempfile::tempdir().unwrap();
+    let source = common::cli_plugin_source(shared.path());
+    let helm3 = |args: &[&str]| {
+        helm(3, shared.path())
+            .args(args)
+            .env("OPSTA_LINT_BIN", env!("CARGO_BIN_EXE_opsta-lint"))
+            .output()
+            .unwrap()
+    };
+    let installed = helm3(&["plugin", "install", source.to_str().unwrap()]);
+    assert!(installed.status.success(), "{:?}", text(&installed));
+    let version = |out: &Output| (out.status.code(), text(out).0);
+    let ok = version(&helm3(&["opsta-lint", "--version"]));
+    assert_eq!(
+        ok,
+        (
+            Some(0),
+            format!("opsta-lint {}\n", env!("CARGO_PKG_VERSION"))
+        )
+    );
+
+    install_helm4_plugin(shared.path());
+    let broken = helm3(&["opsta-lint", "--version"]);
+    let (_, stderr) = text(&broken);
+    assert_ne!(broken.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("unknown command \"opsta-lint\"") && stderr.contains("apiVersion"),
+        "Helm 3 no longer drops its plugins beside a v1 plugin: update README's hazard note\n{stderr}"
+    );
+
+    std::fs::remove_file(shared.path().join("data/plugins/opsta-lint-postrender")).unwrap();
+    let own = tempfile::tempdir().unwrap();
+    install_helm4_plugin(own.path());
+    assert_eq!(version(&helm3(&["opsta-lint", "--version"])), ok);
+    let lock = write_lock(own.path());
+    let pinned = helm4_template(own.path(), &[format!("--lock={}", lock.display())], &[]);
+    let (stdout, stderr) = text(&pinned);
+    assert!(pinned.status.success() && stdout.contains(WEB), "{stderr}");
+}

@@ -1224,18 +1224,7 @@ fn helm_plugin_runs_lint_on_helm_3_and_4_with_exit_codes_passed_through() {
         ("good.yaml", "join_token: jt-plugin-0001\n"),
         ("bad.yaml", "join_token: jt-plugin-0001\njoinToken: x\n"),
     ]);
-    let plugin = work.path().join("opsta-lint-plugin");
-    std::fs::create_dir_all(plugin.join("scripts")).unwrap();
-    std::fs::copy(
-        common::root().join("plugin.yaml"),
-        plugin.join("plugin.yaml"),
-    )
-    .unwrap();
-    std::fs::copy(
-        common::root().join("scripts/helm-plugin-install.sh"),
-        plugin.join("scripts/helm-plugin-install.sh"),
-    )
-    .unwrap();
+    let plugin = common::cli_plugin_source(work.path());
     for major in [3, 4] {
         let home = tempfile::tempdir().unwrap();
         let helm = |args: &[&str]| {

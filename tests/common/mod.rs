@@ -64,6 +64,17 @@ pub fn helm_env(home: &std::path::Path) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
+/// The CLI plugin (plugin.yaml and its install hook) copied into `dir/opsta-lint-plugin`, ready for
+/// `helm plugin install`; the hook links OPSTA_LINT_BIN when that is set.
+pub fn cli_plugin_source(dir: &std::path::Path) -> PathBuf {
+    let plugin = dir.join("opsta-lint-plugin");
+    std::fs::create_dir_all(plugin.join("scripts")).unwrap();
+    for file in ["plugin.yaml", "scripts/helm-plugin-install.sh"] {
+        std::fs::copy(root().join(file), plugin.join(file)).unwrap();
+    }
+    plugin
+}
+
 pub mod fakekube;
 
 /// A fake but well-formed digest, different for each `n`.
