@@ -3,14 +3,41 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     end_quietly_on_closed_stdout();
-    let cli = opsta_lint::cli::Cli::parse();
+    let cli = match opsta_lint::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if err.exit_code() == 0 => err.exit(),
+        Err(err) => {
+            eprint!(
+                "{}",
+                opsta_lint::secrets::mask_message(&err.render().to_string())
+            );
+            return ExitCode::from(usage_error_code());
+        }
+    };
     match opsta_lint::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            let message = opsta_lint::secrets::mask_text(&format!("{err:#}"));
+            let message = opsta_lint::secrets::mask_message(&format!("{err:#}"));
             eprintln!("opsta-lint: error: {message}");
             ExitCode::from(opsta_lint::exit::FAILURE)
         }
+    }
+}
+
+/// The exit code of a command line the parser refused: 2 (could not run), or 1 for `diff --detailed-exitcode`,
+/// where 2 means "changes" and CI must not read a typo as one.
+fn usage_error_code() -> u8 {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let options = args.iter().take_while(|a| *a != "--");
+    let detailed = options.clone().any(|a| a == "--detailed-exitcode");
+    let diff = options
+        .into_iter()
+        .find(|a| !a.starts_with('-'))
+        .is_some_and(|a| a == "diff");
+    if diff && detailed {
+        1
+    } else {
+        opsta_lint::exit::FAILURE
     }
 }
 

@@ -125,6 +125,47 @@ pub fn mask_text(text: &str) -> String {
     out
 }
 
+/// An error message made safe to print: `mask_text`, then every secret this process was given on its command
+/// line (`argv_secrets`) replaced by the mask, wherever the message repeats it.
+pub fn mask_message(text: &str) -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    mask_values(&mask_text(text), &argv_secrets(&args))
+}
+
+/// The secret values of a command line: the value of a `key=value` argument whose key looks secret
+/// (`--set join_token=x`, `--password=x`), and the argument that follows a secret-looking one given alone
+/// (`--set join_token jt-x`, `--password jt-x`), which may end up read as a file name or a stray value.
+pub fn argv_secrets(args: &[String]) -> Vec<String> {
+    let key_of = |arg: &str| {
+        arg.trim_start_matches('-')
+            .rsplit('.')
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut found = Vec::new();
+    for (i, arg) in args.iter().enumerate() {
+        match arg.split_once('=') {
+            Some((key, value)) if is_secret_key(&key_of(key)) => found.push(value.to_string()),
+            Some(_) => {}
+            None if is_secret_key(&key_of(arg)) => found.extend(args.get(i + 1).cloned()),
+            None => {}
+        }
+    }
+    found.retain(|v| !v.is_empty() && !is_masked(v));
+    found
+}
+
+/// Replaces every occurrence of the given values in a text by the mask (longest first, so a value that holds
+/// another is hidden whole).
+pub fn mask_values(text: &str, values: &[String]) -> String {
+    let mut values: Vec<&String> = values.iter().collect();
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    values.into_iter().fold(text.to_string(), |text, value| {
+        text.replace(value.as_str(), MASK)
+    })
+}
+
 /// The key and value of a `key: value` line (list dash and quotes around the key removed).
 fn line_key_value(line: &str) -> Option<(&str, &str)> {
     let (key, value) = line.split_once(':')?;
@@ -271,5 +312,28 @@ mod tests {
         );
         let plain = "notes: |\n  hunter2\n";
         assert_eq!(mask_text(plain), plain);
+    }
+
+    #[test]
+    fn finds_secrets_on_a_command_line() {
+        let args: Vec<String> = [
+            "lint",
+            "--set",
+            "join_token",
+            "jt-1",
+            "--set",
+            "a.password=pw-2",
+            "--password",
+            "pw-3",
+            "--db-token=t-4",
+            "--set",
+            "image.tag=1.0",
+            "values.yaml",
+        ]
+        .map(String::from)
+        .into();
+        assert_eq!(argv_secrets(&args), ["jt-1", "pw-2", "pw-3", "t-4"]);
+        let text = mask_values("jt-1: no such file (pw-2, pw-3)", &argv_secrets(&args));
+        assert_eq!(text, "<redacted>: no such file (<redacted>, <redacted>)");
     }
 }

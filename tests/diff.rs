@@ -224,9 +224,100 @@ fn a_changed_join_token_shows_as_changed_without_its_value() {
         "{paths:#?}"
     );
     assert!(
-        paths.contains("Deployment agent: spec.template.spec.containers[0].env[4].value"),
+        paths.contains("Deployment agent: spec.template.spec.containers[name=catalyst].env[name=CRA_HOST_JOIN_TOKEN].value"),
         "{paths:#?}"
     );
+}
+
+/// A sidecar container inserted before the agent's container, and an env var at the top of its env.
+fn insert_sidecar_and_env(text: &str) -> String {
+    let containers = "      containers:\n        - name: catalyst\n";
+    let env = "          env:\n          - name: NAMESPACE\n";
+    assert!(text.contains(containers) && text.contains(env));
+    text.replacen(
+        containers,
+        "      containers:\n        - name: sidecar\n          image: busybox:1.36\n        - name: catalyst\n",
+        1,
+    )
+    .replacen(env, "          env:\n          - name: EXTRA\n            value: x\n          - name: NAMESPACE\n", 1)
+}
+
+fn check_named_items(old: &Path) {
+    let tmp = tempfile::tempdir().unwrap();
+    let new = write(
+        tmp.path(),
+        "new.yaml",
+        &insert_sidecar_and_env(&std::fs::read_to_string(old).unwrap()),
+    );
+    let out = stdout(&diff_files(old, &new, &[]));
+    assert!(out.starts_with("1 changed, 0 added, 0 removed"), "{out}");
+    assert!(
+        out.contains("+        - name: sidecar\n+          image: busybox:1.36\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+            - name: EXTRA\n+              value: x\n"),
+        "{out}"
+    );
+    let removed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+        .collect();
+    assert!(
+        removed.is_empty(),
+        "an insertion removes nothing: {removed:?}\n{out}"
+    );
+    let json = stdout(&diff_files(old, &new, &["-o", "json"]));
+    let want: BTreeSet<String> = [
+        "Deployment agent: spec.template.spec.containers[name=sidecar]",
+        "Deployment agent: spec.template.spec.containers[name=catalyst].env[name=EXTRA]",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(changed_paths(&json), want);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let sidecar = &v["resources"][0]["paths"][0];
+    assert_eq!(sidecar["change"], "added");
+    assert_eq!(sidecar["new"]["image"], "busybox:1.36");
+    let ignored = diff_files(
+        old,
+        &new,
+        &[
+            "--detailed-exitcode",
+            "--ignore",
+            "spec.template.spec.containers[name=sidecar]",
+            "--ignore",
+            "spec.template.spec.containers[name=catalyst].env[name=EXTRA]",
+        ],
+    );
+    assert_eq!(ignored.status.code(), Some(0), "{}", stdout(&ignored));
+}
+
+#[test]
+fn named_list_items_match_by_name() {
+    check_named_items(&testdata("catalyst-1.90.0.yaml"));
+    if let Some(old) = rendered("1.90.0") {
+        check_named_items(&old);
+    }
+}
+
+#[test]
+fn usage_errors_under_detailed_exitcode_exit_1() {
+    let a = testdata("catalyst-1.75.0.yaml");
+    let a = a.to_str().unwrap();
+    for args in [
+        vec!["--detailed-exitcode", "--no-such-flag", a, a],
+        vec!["--detailed-exitcode", a],
+        vec!["--detailed-exitcode", a, a, a],
+        vec!["--detailed-exitcode", "-C", "x", a, a],
+        vec!["--detailed-exitcode", a, "no-such-file.yaml"],
+    ] {
+        let o = diff(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty() && !stderr(&o).is_empty(), "{args:?}");
+    }
+    assert_eq!(diff(&["--no-such-flag", a, a]).status.code(), Some(2));
+    assert_eq!(diff(&["--help"]).status.code(), Some(0));
 }
 
 const SECRET_OLD: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: app\ntype: Opaque\ndata:\n  password: aHVudGVyMg==\n  user: YWRtaW4=\n  gone: eA==\nstringData:\n  dsn: postgres://admin:hunter2@db/app\n";

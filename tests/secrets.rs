@@ -201,6 +201,18 @@ fn no_command_output_format_or_error_shows_a_secret() {
         ]);
     }
     runs.push(vec!["lock", "--from-manifest", "new.yaml"]);
+    // A secret given as its own argument, read as a file name or refused by the argument parser.
+    runs.push([&lint[..], &["--set", "join_token", TOKEN, "values.yaml"]].concat());
+    runs.push([&lint[..], &["--password", PASSWORD, "values.yaml"]].concat());
+    runs.push(vec![
+        "diff",
+        "--detailed-exitcode",
+        "--join-token",
+        TOKEN,
+        "old.yaml",
+    ]);
+    runs.push(vec!["diff", "--password", PASSWORD, "old.yaml", "new.yaml"]);
+    runs.push(vec!["diff", "old.yaml", "--token", TOKEN]);
     let mut ran = 0;
     for args in &runs {
         let (code, text) = run(d, args, None);

@@ -2,7 +2,7 @@
 
 use super::manifest::{Key, Pair, Resource};
 use super::mask;
-use super::path::{Pattern, Step};
+use super::path::{pair_items, Pattern, Step};
 use serde_json::Value as Json;
 use std::collections::HashMap;
 
@@ -172,10 +172,10 @@ fn differences(old: &Json, new: &Json, at: &mut Vec<Step>, out: &mut Vec<PathCha
             }
         }
         (Json::Array(a), Json::Array(b)) => {
-            for i in 0..a.len().max(b.len()) {
-                at.push(Step::Index(i));
-                match (a.get(i), b.get(i)) {
-                    (Some(x), Some(y)) => differences(x, y, at, out),
+            for (i, j, step) in pair_items(a, b) {
+                at.push(step);
+                match (i, j) {
+                    (Some(i), Some(j)) => differences(&a[i], &b[j], at, out),
                     (None, _) => note(out, at, Status::Added),
                     (_, None) => note(out, at, Status::Removed),
                 }
@@ -225,6 +225,10 @@ pub fn lookup(value: &Json, path: &[Step]) -> Option<Json> {
         (Json::String(text), Step::Key(_)) => return lookup(&embedded(text)?, path),
         (_, Step::Key(k)) => value.get(k)?,
         (_, Step::Index(i)) => value.get(i)?,
+        (_, Step::Name(name)) => value
+            .as_array()?
+            .iter()
+            .find(|item| item.get("name").and_then(Json::as_str) == Some(name))?,
     };
     lookup(child, rest)
 }
@@ -266,5 +270,19 @@ mod tests {
         let mut out = Vec::new();
         differences(&old, &comment, &mut Vec::new(), &mut out);
         assert_eq!(show(&out[0].path), "data.config\\.yaml.tunnel");
+    }
+
+    #[test]
+    fn named_items_match_by_name() {
+        let old = json!({"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]});
+        let new = json!({"env": [{"name": "NEW", "value": "0"}, {"name": "A", "value": "1"}, {"name": "B", "value": "3"}]});
+        let mut out = Vec::new();
+        differences(&old, &new, &mut Vec::new(), &mut out);
+        let shown: Vec<String> = out
+            .iter()
+            .map(|p| format!("{} {}", show(&p.path), p.status.word()))
+            .collect();
+        assert_eq!(shown, ["env[name=NEW] added", "env[name=B].value changed"]);
+        assert_eq!(lookup(&new, &out[1].path), Some(json!("3")));
     }
 }

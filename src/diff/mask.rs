@@ -5,6 +5,7 @@
 //! (`secrets::is_secret_field`); and, inside text values (config files embedded in ConfigMaps, JSON in
 //! annotations), the same keys, found by parsing the text as YAML or JSON when it parses, else line by line.
 
+use super::path::pair_items;
 use crate::secrets::{self, MASK, MASK_CHANGED};
 use crate::yaml::{self, Node, Value};
 use serde_json::Value as Json;
@@ -48,16 +49,15 @@ fn visit(old: Option<&mut Json>, new: Option<&mut Json>, level: Hidden) {
         Some(Shape::Object) => visit_objects(old, new, level),
         Some(Shape::Text) => hide_strings(old, new),
         Some(Shape::List) => {
-            let mut a = old.and_then(Json::as_array_mut).map(|v| v.iter_mut());
-            let mut b = new.and_then(Json::as_array_mut).map(|v| v.iter_mut());
-            loop {
-                let (x, y) = (
-                    a.as_mut().and_then(Iterator::next),
-                    b.as_mut().and_then(Iterator::next),
-                );
-                if x.is_none() && y.is_none() {
-                    break;
-                }
+            let mut a = old.and_then(Json::as_array_mut);
+            let mut b = new.and_then(Json::as_array_mut);
+            let pairs = pair_items(
+                a.as_deref().map_or(&[], Vec::as_slice),
+                b.as_deref().map_or(&[], Vec::as_slice),
+            );
+            for (i, j, _) in pairs {
+                let x = i.and_then(|i| a.as_mut().map(|a| &mut a[i]));
+                let y = j.and_then(|j| b.as_mut().map(|b| &mut b[j]));
                 visit(x, y, Hidden::No);
             }
         }
@@ -313,6 +313,20 @@ mod tests {
             json!({"env": [{"name": "CRA_HOST_JOIN_TOKEN", "value": MASK}], "password": MASK})
         );
         assert_eq!(n["password"], json!(MASK_CHANGED));
+    }
+
+    #[test]
+    fn named_items_are_hidden_pairwise_by_name() {
+        let (_, n) = pair(
+            json!({"env": [{"name": "DB_PASSWORD", "value": "p1"}]}),
+            json!({"env": [{"name": "HOST", "value": "h"}, {"name": "DB_PASSWORD", "value": "p1"}]}),
+            false,
+        );
+        assert_eq!(
+            n["env"][1]["value"],
+            json!(MASK),
+            "the same password, not a changed one"
+        );
     }
 
     #[test]

@@ -30,7 +30,8 @@ pub struct Args {
     #[arg(short = 'C', long = "context", value_name = "N", default_value_t = 3)]
     pub context: usize,
     /// Leave a path out of the comparison, in every resource (repeatable). Dotted; `\.` for a dot inside a key,
-    /// `[0]` for a list item, `*` for any one key or item: `--ignore 'metadata.labels.helm\.sh/chart'`.
+    /// `[0]` for a list item, `[name=app]` for the item named app of a list of named items (containers, env),
+    /// `*` for any one key or item: `--ignore 'metadata.labels.helm\.sh/chart'`.
     #[arg(long = "ignore", value_name = "PATH")]
     pub ignore: Vec<Pattern>,
     /// Output format.
@@ -195,7 +196,7 @@ fn finish(args: &Args, outcome: Result<bool>) -> Result<u8> {
         (Ok(changed), true) => Ok(if changed { 2 } else { exit::OK }),
         (Ok(_), false) => Ok(exit::OK),
         (Err(e), true) => {
-            let message = crate::secrets::mask_text(&format!("{e:#}"));
+            let message = crate::secrets::mask_message(&format!("{e:#}"));
             eprintln!("opsta-lint: error: {message}");
             Ok(1)
         }

@@ -12,6 +12,8 @@ use serde_json::Value as Json;
 pub enum Step {
     Key(String),
     Index(usize),
+    /// The item of a named list whose `name` is this.
+    Name(String),
 }
 
 /// A path as people read and write it: keys joined by dots (with `.`, `[` and `\` escaped), items as `[N]`.
@@ -31,9 +33,64 @@ pub fn show(path: &[Step]) -> String {
                 }
             }
             Step::Index(i) => out.push_str(&format!("[{i}]")),
+            Step::Name(name) => {
+                out.push_str("[name=");
+                for c in name.chars() {
+                    if matches!(c, ']' | '\\') {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out.push(']');
+            }
         }
     }
     out
+}
+
+/// The names of a named list's items (every item a mapping with a string `name`, no name twice), in order.
+pub fn item_names(items: &[Json]) -> Option<Vec<&str>> {
+    let mut names = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::new();
+    for item in items {
+        let name = item.get("name")?.as_str()?;
+        if !seen.insert(name) {
+            return None;
+        }
+        names.push(name);
+    }
+    Some(names)
+}
+
+/// The items of two lists paired as they are compared: by name when both lists are named (the new side's
+/// order, then items only the old side has), else by position. Each pair comes with the step naming it.
+pub fn pair_items(old: &[Json], new: &[Json]) -> Vec<(Option<usize>, Option<usize>, Step)> {
+    let (Some(a), Some(b)) = (item_names(old), item_names(new)) else {
+        return (0..old.len().max(new.len()))
+            .map(|i| {
+                (
+                    (i < old.len()).then_some(i),
+                    (i < new.len()).then_some(i),
+                    Step::Index(i),
+                )
+            })
+            .collect();
+    };
+    let in_old: std::collections::HashMap<&str, usize> =
+        a.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let in_new: std::collections::HashSet<&str> = b.iter().copied().collect();
+    let mut pairs: Vec<_> = b
+        .iter()
+        .enumerate()
+        .map(|(j, n)| (in_old.get(n).copied(), Some(j), Step::Name(n.to_string())))
+        .collect();
+    pairs.extend(
+        a.iter()
+            .enumerate()
+            .filter(|(_, n)| !in_new.contains(*n))
+            .map(|(i, n)| (Some(i), None, Step::Name(n.to_string()))),
+    );
+    pairs
 }
 
 /// A parsed `--ignore` pattern.
@@ -46,6 +103,8 @@ pub struct Pattern {
 enum Part {
     Text(String),
     Any,
+    /// `[name=x]`: the item of a named list called x.
+    Named(String),
 }
 
 impl std::str::FromStr for Pattern {
@@ -79,9 +138,15 @@ impl std::str::FromStr for Pattern {
                 }
                 '[' => {
                     finish(&mut current, &mut parts, literal);
-                    let inside: String = chars.by_ref().take_while(|&c| c != ']').collect();
-                    current = inside;
-                    finish(&mut current, &mut parts, false);
+                    let inside = bracketed(&mut chars)
+                        .ok_or_else(|| format!("\"{text}\" has a [ without its ]"))?;
+                    match inside.strip_prefix("name=") {
+                        Some(name) => parts.push(Part::Named(name.to_string())),
+                        None => {
+                            current = inside;
+                            finish(&mut current, &mut parts, false);
+                        }
+                    }
                     literal = false;
                 }
                 _ => current.push(c),
@@ -96,6 +161,19 @@ impl std::str::FromStr for Pattern {
         }
         Ok(Pattern { parts })
     }
+}
+
+/// What stands between `[` and the next unescaped `]` (`\` escapes), or None when there is no `]`.
+fn bracketed(chars: &mut std::str::Chars) -> Option<String> {
+    let mut inside = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => inside.push(chars.next()?),
+            ']' => return Some(inside),
+            c => inside.push(c),
+        }
+    }
+    None
 }
 
 impl Pattern {
@@ -126,7 +204,7 @@ fn remove_at(value: &mut Json, parts: &[Part]) {
         }
         Json::Array(items) => {
             for i in (0..items.len()).rev() {
-                if !index_matches(i, &parts[0]) {
+                if !item_matches(i, &items[i], &parts[0]) {
                     continue;
                 }
                 if parts.len() == 1 {
@@ -162,10 +240,11 @@ fn key_matches(key: &str, parts: &[Part]) -> bool {
     rest.is_empty()
 }
 
-fn index_matches(index: usize, part: &Part) -> bool {
+fn item_matches(index: usize, item: &Json, part: &Part) -> bool {
     match part {
         Part::Any => true,
         Part::Text(text) => text.parse::<usize>() == Ok(index),
+        Part::Named(name) => item.get("name").and_then(Json::as_str) == Some(name),
     }
 }
 
@@ -211,10 +290,69 @@ mod tests {
         ];
         assert_eq!(show(&p), r"data.config\.yaml[2]");
         assert!("a\\".parse::<Pattern>().is_err());
+        assert!("a[name=x".parse::<Pattern>().is_err());
         assert!("".parse::<Pattern>().is_err());
         assert_eq!(
             r"\*.b".parse::<Pattern>().unwrap().parts[0],
             Part::Text("*".into())
+        );
+    }
+
+    #[test]
+    fn named_items_by_name_in_paths_and_patterns() {
+        let v = json!({"env": [{"name": "A", "value": "1"}, {"name": "odd]name", "value": "2"}]});
+        let p = [
+            Step::Key("env".into()),
+            Step::Name("odd]name".into()),
+            Step::Key("value".into()),
+        ];
+        assert_eq!(show(&p), r"env[name=odd\]name].value");
+        let stripped = strip(&show(&p), v.clone());
+        assert_eq!(stripped["env"][1], json!({"name": "odd]name"}));
+        assert_eq!(
+            strip("env[name=A]", v.clone())["env"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(strip("env[name=B]", v.clone()), v);
+    }
+
+    #[test]
+    fn named_lists_pair_by_name_others_by_position() {
+        let old = [
+            json!({"name": "a"}),
+            json!({"name": "b"}),
+            json!({"name": "gone"}),
+        ];
+        let new = [
+            json!({"name": "new"}),
+            json!({"name": "a"}),
+            json!({"name": "b"}),
+        ];
+        let pairs: Vec<_> = pair_items(&old, &new)
+            .into_iter()
+            .map(|(a, b, s)| (a, b, show(&[s])))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                (None, Some(0), "[name=new]".to_string()),
+                (Some(0), Some(1), "[name=a]".into()),
+                (Some(1), Some(2), "[name=b]".into()),
+                (Some(2), None, "[name=gone]".into()),
+            ]
+        );
+        // Twice the same name, or an item without one: by position.
+        let twice = [json!({"name": "a"}), json!({"name": "a"})];
+        assert_eq!(
+            pair_items(&twice, &new)[0],
+            (Some(0), Some(0), Step::Index(0))
+        );
+        assert_eq!(
+            pair_items(&[json!(1)], &[])[0],
+            (Some(0), None, Step::Index(0))
         );
     }
 }
