@@ -229,6 +229,45 @@ fn a_changed_join_token_shows_as_changed_without_its_value() {
     );
 }
 
+fn check_ignore_inside_config_text(old: &Path) {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(old).unwrap();
+    let new = write(tmp.path(), "new.yaml", &text.replace(TOKEN, "jt-NEW-0003"));
+    let in_text = r"data.config\.yaml.host.join_token";
+    let env = "spec.template.spec.containers[name=catalyst].env[name=CRA_HOST_JOIN_TOKEN].value";
+    let both = diff_files(
+        old,
+        &new,
+        &["--detailed-exitcode", "--ignore", in_text, "--ignore", env],
+    );
+    assert_eq!(both.status.code(), Some(0), "{}", stdout(&both));
+    let one = stdout(&diff_files(old, &new, &["--ignore", in_text]));
+    assert!(one.starts_with("1 changed, 0 added, 0 removed"), "{one}");
+    assert!(!one.contains("ConfigMap agent-config"), "{one}");
+    // Ignoring another key of the text keeps the token hidden, and its change visible.
+    let other = stdout(&diff_files(
+        old,
+        &new,
+        &["--ignore", r"data.config\.yaml.host.private_region"],
+    ));
+    assert!(
+        other.contains("-      join_token: <redacted>\n+      join_token: <redacted (changed)>\n"),
+        "{other}"
+    );
+    assert!(
+        !other.contains("private_region") && !other.contains("jt-"),
+        "{other}"
+    );
+}
+
+#[test]
+fn ignore_reaches_inside_config_text() {
+    check_ignore_inside_config_text(&testdata("catalyst-1.90.0.yaml"));
+    if let Some(old) = rendered("1.90.0") {
+        check_ignore_inside_config_text(&old);
+    }
+}
+
 /// A sidecar container inserted before the agent's container, and an env var at the top of its env.
 fn insert_sidecar_and_env(text: &str) -> String {
     let containers = "      containers:\n        - name: catalyst\n";

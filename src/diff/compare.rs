@@ -204,7 +204,7 @@ fn note(out: &mut Vec<PathChange>, at: &[Step], status: Status) {
 }
 
 /// The mapping a text holds, when it is a multi-line YAML document or a JSON object.
-fn embedded(text: &str) -> Option<Json> {
+pub(super) fn embedded(text: &str) -> Option<Json> {
     let t = text.trim_start();
     if !text.contains('\n') && !t.starts_with('{') {
         return None;

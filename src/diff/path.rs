@@ -4,6 +4,9 @@
 //! A pattern is a dotted path. `\.` is a dot inside a key (`metadata.labels.helm\.sh/chart`); an unescaped dot
 //! may also sit inside a key, since a key matches as many dotted parts as it spells, so
 //! `metadata.labels.helm.sh/chart` works too. `[0]` or `0` picks a list item, `*` any one key or item.
+//! A pattern that goes on past a text value holding a YAML or JSON mapping (a config file in a ConfigMap) goes
+//! on inside it: `data.config\.yaml.host.join_token`. Such a text is then compared and shown as the canonical
+//! YAML of what it holds, without the ignored parts (its comments and layout are dropped, on both sides alike).
 
 use serde_json::Value as Json;
 
@@ -214,6 +217,12 @@ fn remove_at(value: &mut Json, parts: &[Part]) {
                 }
             }
         }
+        Json::String(text) => {
+            if let Some(mut inside) = super::compare::embedded(text) {
+                remove_at(&mut inside, parts);
+                *text = super::canon::render(&inside);
+            }
+        }
         _ => {}
     }
 }
@@ -295,6 +304,25 @@ mod tests {
         assert_eq!(
             r"\*.b".parse::<Pattern>().unwrap().parts[0],
             Part::Text("*".into())
+        );
+    }
+
+    #[test]
+    fn patterns_reach_into_embedded_config_text() {
+        let v = json!({"data": {"config.yaml": "# agent\nhost:\n  join_token: jt-1\n  port: 443\n", "plain": "a: b"}});
+        let ignored = strip(r"data.config\.yaml.host.join_token", v.clone());
+        assert_eq!(
+            ignored["data"]["config.yaml"],
+            json!("host:\n  port: 443\n")
+        );
+        assert_eq!(
+            strip("data.config.yaml.host.join_token", v.clone()),
+            ignored
+        );
+        // One-line text is no config file: left as it is.
+        assert_eq!(
+            strip("data.plain.a", v.clone())["data"]["plain"],
+            json!("a: b")
         );
     }
 
