@@ -6,6 +6,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use semver::{Version, VersionReq};
 use serde::Deserialize;
 use serde_json::Value as Json;
+use std::borrow::Cow;
+use std::path::PathBuf;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/schema_files.rs"));
@@ -188,36 +190,21 @@ pub struct ImageLocations {
 }
 
 impl Product {
-    /// The product called `name` (its `name:` field).
+    /// The product called `name` (its `name:` field, which is also its folder's name). Reads that product only.
     pub fn load(name: &str) -> Result<Product> {
-        let all = Product::all()?;
-        let names: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
-        let known = names.join(", ");
-        all.iter()
-            .find(|p| p.name == name)
-            .cloned()
-            .ok_or_else(|| anyhow!("unknown product \"{name}\"; known products: {known}"))
+        let names = product_names()?;
+        if !names.iter().any(|n| n == name) {
+            bail!(
+                "unknown product \"{name}\"; known products: {}",
+                names.join(", ")
+            );
+        }
+        read_product(name)
     }
 
     /// Every product of the data, sorted by name.
     pub fn all() -> Result<Vec<Product>> {
-        let files = data_files()?;
-        let mut products = Vec::new();
-        for (path, text) in &files {
-            let Some(dir) = path.strip_suffix("/product.yaml") else {
-                continue;
-            };
-            let product = parse(path, text)?;
-            if product.name != dir {
-                bail!(
-                    "{path}: name \"{}\" differs from its folder \"{dir}\"",
-                    product.name
-                );
-            }
-            products.push(product);
-        }
-        products.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(products)
+        product_names()?.iter().map(|n| read_product(n)).collect()
     }
 
     /// The major entry for a chart major version.
@@ -243,8 +230,8 @@ impl Product {
     /// The JSON Schema of the values for a chart major.
     pub fn schema_for_major(&self, major: u64) -> Result<Json> {
         let file = format!("{}/{}", self.name, self.major(major)?.schema);
-        let text = data_file(&file)?;
-        serde_json::from_str(&text).with_context(|| format!("schema/{file} is not valid JSON"))
+        serde_json::from_str(&data_file(&file)?)
+            .with_context(|| format!("schema/{file} is not valid JSON"))
     }
 
     /// The version of `component` that chart `chart` pins (e.g. Dapr for Catalyst), if the data knows it.
@@ -314,13 +301,9 @@ fn parse(path: &str, text: &str) -> Result<Product> {
                 );
             }
         }
-        if let Some(pattern) = &component.image_pattern {
-            regex::Regex::new(pattern)
-                .with_context(|| format!("schema/{path}: imagePattern of {}", component.name))?;
-        }
     }
     for major in &product.majors {
-        if !text_exists(&format!("{}/{}", product.name, major.schema))? {
+        if !text_exists(&format!("{}/{}", product.name, major.schema)) {
             bail!(
                 "schema/{path}: major {} names schema {}, which does not exist",
                 major.major,
@@ -331,50 +314,72 @@ fn parse(path: &str, text: &str) -> Result<Product> {
     Ok(product)
 }
 
-fn text_exists(file: &str) -> Result<bool> {
-    Ok(data_files()?.iter().any(|(p, _)| p == file))
-}
-
-fn data_file(file: &str) -> Result<String> {
-    data_files()?
-        .into_iter()
-        .find(|(p, _)| p == file)
-        .map(|(_, t)| t)
-        .ok_or_else(|| anyhow!("schema/{file} is missing from the product data"))
-}
-
-/// Every data file as (path relative to the data folder with `/`, text).
-fn data_files() -> Result<Vec<(String, String)>> {
-    match std::env::var_os(DATA_ENV) {
-        Some(dir) => read_dir_files(std::path::Path::new(&dir)),
-        None => Ok(embedded::FILES
-            .iter()
-            .map(|(p, t)| (p.to_string(), t.to_string()))
-            .collect()),
+/// Reads and parses `DIR/product.yaml`; its `name:` must be its folder's name.
+fn read_product(dir: &str) -> Result<Product> {
+    let path = format!("{dir}/product.yaml");
+    let product = parse(&path, &data_file(&path)?)?;
+    if product.name != dir {
+        bail!(
+            "{path}: name \"{}\" differs from its folder \"{dir}\"",
+            product.name
+        );
     }
+    Ok(product)
 }
 
-fn read_dir_files(root: &std::path::Path) -> Result<Vec<(String, String)>> {
-    let mut files = Vec::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = std::fs::read_dir(&dir)
-            .with_context(|| format!("{DATA_ENV}: cannot read {}", dir.display()))?;
-        for entry in entries {
-            let path = entry?.path();
-            if path.is_dir() {
-                pending.push(path);
-                continue;
-            }
-            let relative = path.strip_prefix(root).expect("walked under root");
-            let name = relative.to_string_lossy().replace('\\', "/");
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("{DATA_ENV}: cannot read {}", path.display()))?;
-            files.push((name, text));
+/// The folder named by `OPSTA_LINT_DATA`, or none for the embedded data.
+fn data_dir() -> Option<PathBuf> {
+    std::env::var_os(DATA_ENV).map(PathBuf::from)
+}
+
+/// The products of the data: the folders holding a product.yaml, sorted.
+fn product_names() -> Result<Vec<String>> {
+    let Some(root) = data_dir() else {
+        let names = embedded::FILES
+            .iter()
+            .filter_map(|(p, _)| p.strip_suffix("/product.yaml"));
+        return Ok(names.map(String::from).collect());
+    };
+    let entries = std::fs::read_dir(&root)
+        .with_context(|| format!("{DATA_ENV}: cannot read {}", root.display()))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        if path.join("product.yaml").is_file() {
+            names.push(
+                path.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
         }
     }
-    files.sort();
-    Ok(files)
+    names.sort();
+    Ok(names)
+}
+
+fn text_exists(file: &str) -> bool {
+    match data_dir() {
+        Some(root) => root.join(file).is_file(),
+        None => embedded::FILES.iter().any(|(p, _)| *p == file),
+    }
+}
+
+/// One data file's text, by its path relative to the data folder (`catalyst/product.yaml`). The embedded data is
+/// borrowed, not copied.
+fn data_file(file: &str) -> Result<Cow<'static, str>> {
+    let missing = || anyhow!("schema/{file} is missing from the product data");
+    let Some(root) = data_dir() else {
+        let found = embedded::FILES.iter().find(|(p, _)| *p == file);
+        return found.map(|(_, t)| Cow::Borrowed(*t)).ok_or_else(missing);
+    };
+    let path = root.join(file);
+    if !path.is_file() {
+        return Err(missing());
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{DATA_ENV}: cannot read {}", path.display()))?;
+    Ok(Cow::Owned(text))
 }
 
 fn version<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Version, D::Error> {
@@ -469,11 +474,16 @@ mod tests {
     }
 
     #[test]
-    fn every_bundled_product_loads_with_its_schemas() {
+    fn every_bundled_product_loads_with_its_schemas_and_image_patterns() {
         for product in Product::all().unwrap() {
             for major in &product.majors {
                 let schema = product.schema_for_major(major.major).unwrap();
                 assert!(schema.is_object(), "{} major {}", product.name, major.major);
+            }
+            let pinned = product.pinned_components.iter().map(|c| &c.image_pattern);
+            let own = product.product_version_tag.iter().map(|t| &t.image_pattern);
+            for pattern in pinned.chain(own).flatten() {
+                regex::Regex::new(pattern).unwrap_or_else(|e| panic!("{}: {e}", product.name));
             }
         }
     }
