@@ -175,12 +175,12 @@ fn line_key_value(line: &str) -> Option<(&str, &str)> {
     Some((key, value.trim()))
 }
 
-/// The line with a secret value hidden, or None when it shows no secret value.
+/// The line with a secret value hidden, or None when it shows no secret value. Separators are tried from the
+/// left, so the first secret key hides everything after it (and hiding again finds the same place).
 fn mask_line(line: &str, entry_name: Option<&str>) -> Option<String> {
-    for sep in [':', '='] {
-        let Some(at) = line.find(sep) else { continue };
+    for (at, sep) in line.match_indices([':', '=']) {
         let key = key_before(line, at);
-        let secret = sep == ':' && is_secret_field(key, entry_name) || is_secret_key(key);
+        let secret = sep == ":" && is_secret_field(key, entry_name) || is_secret_key(key);
         if key.is_empty() || !secret {
             continue;
         }
