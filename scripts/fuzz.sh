@@ -35,8 +35,8 @@ run_round() {
         -max_len=16384 -print_final_stats=1 -artifact_prefix="artifacts/$target/" > "$out" 2>&1 || status=crash
     grep -E "panicked|^SUMMARY|==ERROR" "$out" | head -5 >&2 || true
     awk -v status="$status" '
-        / INITED / { for (i = 1; i <= NF; i++) if ($i == "cov:") start = $(i + 1) }
-        / (INITED|NEW|REDUCE|pulse|DONE) / {
+        $2 == "INITED" { for (i = 1; i <= NF; i++) if ($i == "cov:") start = $(i + 1) }
+        $2 ~ /^(INITED|NEW|REDUCE|pulse|DONE)$/ {
             for (i = 1; i <= NF; i++) {
                 if ($i == "cov:") cov = $(i + 1)
                 if ($i == "ft:") ft = $(i + 1)
