@@ -42,13 +42,23 @@ impl Path {
 
     /// The RFC 6901 JSON pointer (`/a/b~1c/0`).
     pub fn pointer(&self) -> String {
-        self.0
-            .iter()
-            .map(|s| match s {
-                Seg::Key(k) => format!("/{}", k.replace('~', "~0").replace('/', "~1")),
-                Seg::Index(i) => format!("/{i}"),
-            })
-            .collect()
+        let mut out = String::new();
+        for seg in &self.0 {
+            out.push('/');
+            match seg {
+                Seg::Key(k) => {
+                    for c in k.chars() {
+                        match c {
+                            '~' => out.push_str("~0"),
+                            '/' => out.push_str("~1"),
+                            c => out.push(c),
+                        }
+                    }
+                }
+                Seg::Index(i) => out.push_str(&i.to_string()),
+            }
+        }
+        out
     }
 
     /// The path from a JSON pointer, reading numeric steps as indexes where the values hold a list.

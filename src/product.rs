@@ -282,14 +282,24 @@ fn upper_bound(to: &str) -> Option<VersionReq> {
     VersionReq::parse(&format!("<={bound}")).ok()
 }
 
-/// Parses one product.yaml and checks what serde cannot: versions and ranges that must parse.
-fn parse(path: &str, text: &str) -> Result<Product> {
-    let docs = crate::yaml::parse(text)
+/// One product.yaml as JSON: the embedded data has it from build time (build.rs), a data folder is read now.
+fn product_json(path: &str) -> Result<Json> {
+    let embedded = embedded::PRODUCTS_JSON.iter().find(|(p, _)| *p == path);
+    if let (None, Some((_, json))) = (data_dir(), embedded) {
+        return serde_json::from_str(json).with_context(|| format!("schema/{path}: embedded JSON"));
+    }
+    let text = data_file(path)?;
+    let docs = crate::yaml::parse(&text)
         .map_err(|e| anyhow!("schema/{path}:{}:{}: {}", e.line, e.col, e.message))?;
     let doc = docs
         .first()
         .ok_or_else(|| anyhow!("schema/{path} is empty"))?;
-    let product: Product = serde_json::from_value(doc.to_json())
+    Ok(doc.to_json())
+}
+
+/// Reads one product.yaml and checks what serde cannot: versions and ranges that must parse.
+fn parse(path: &str) -> Result<Product> {
+    let product: Product = serde_json::from_value(product_json(path)?)
         .with_context(|| format!("schema/{path} does not follow the product format"))?;
     for component in &product.pinned_components {
         for range in &component.versions {
@@ -317,7 +327,7 @@ fn parse(path: &str, text: &str) -> Result<Product> {
 /// Reads and parses `DIR/product.yaml`; its `name:` must be its folder's name.
 fn read_product(dir: &str) -> Result<Product> {
     let path = format!("{dir}/product.yaml");
-    let product = parse(&path, &data_file(&path)?)?;
+    let product = parse(&path)?;
     if product.name != dir {
         bail!(
             "{path}: name \"{}\" differs from its folder \"{dir}\"",
@@ -478,7 +488,12 @@ mod tests {
         for product in Product::all().unwrap() {
             for major in &product.majors {
                 let schema = product.schema_for_major(major.major).unwrap();
-                assert!(schema.is_object(), "{} major {}", product.name, major.major);
+                let what = format!("{} {}", product.name, major.schema);
+                assert!(schema.is_object(), "{what}");
+                assert!(
+                    schema.get("$id").is_none(),
+                    "{what} declares an $id (see schema/README.md)"
+                );
             }
             let pinned = product.pinned_components.iter().map(|c| &c.image_pattern);
             let own = product.product_version_tag.iter().map(|t| &t.image_pattern);

@@ -533,8 +533,11 @@ fn resolve_int(text: &str) -> Option<Value> {
         b'+' => (false, &text[1..]),
         _ => (false, text),
     };
+    if !body.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
     let digits: String = body.chars().filter(|&c| c != '_').collect();
-    if digits.is_empty() || body.starts_with('_') {
+    if digits.is_empty() {
         return None;
     }
     let (radix, digits) = if let Some(d) = digits.strip_prefix("0b") {

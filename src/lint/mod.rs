@@ -11,7 +11,7 @@ use crate::product::{parse_version, Product};
 use anyhow::{bail, Result};
 use report::{Format, Run};
 use rules::{Context, Severity};
-use schema::Schema;
+use schema::{Compiled, Schema};
 use values::Values;
 
 /// Arguments of `opsta-lint lint`.
@@ -83,6 +83,7 @@ pub fn run(args: &Args) -> Result<u8> {
     };
     let mut runs = Vec::new();
     let mut secrets = Vec::new();
+    let mut schemas = Compiled::default();
     if let Some(previous) = &previous {
         secrets.extend(secret_strings(&previous.json));
     }
@@ -95,8 +96,11 @@ pub fn run(args: &Args) -> Result<u8> {
             &values,
             previous.as_ref(),
             previous_chart.as_deref(),
+            &mut schemas,
         )?);
     }
+    // The compiled schemas live until the process ends: freeing them took longer than all the rules' checks.
+    std::mem::forget(schemas);
     let text = redact(&report::render(&runs, args.output), &secrets);
     match args.output {
         Format::Human => write_styled(&text)?,
@@ -115,6 +119,7 @@ fn lint(
     values: &Values,
     previous: Option<&Values>,
     previous_chart: Option<&str>,
+    schemas: &mut Compiled,
 ) -> Result<Run> {
     let (product, inferred_from) = choose_product(args, values)?;
     let chart = args
@@ -129,10 +134,12 @@ fn lint(
     let chart_assumed = assumed.is_some();
     let chart = chart.or(assumed);
     let schema = match (&args.schema, &product, &chart) {
-        (Some(file), _, _) => Some(Schema::read(file)?),
+        (Some(file), _, _) => Some(schemas.get(file, || Schema::read(file))?),
         (None, Some(product), Some(chart)) => {
-            let name = product.major(chart.major)?.schema.clone();
-            Some(Schema::new(name, product.schema_for_major(chart.major)?)?)
+            let name = &product.major(chart.major)?.schema;
+            let key = format!("{}/{name}", product.name);
+            let compile = || Schema::new(name.clone(), product.schema_for_major(chart.major)?);
+            Some(schemas.get(&key, compile)?)
         }
         _ => None,
     };
@@ -150,7 +157,7 @@ fn lint(
         instance,
         previous,
         product: product.as_ref(),
-        schema: schema.as_ref(),
+        schema,
         chart: chart.clone(),
         previous_chart: previous_chart.map(parse_version).transpose()?,
         allow_major: args.allow_major,
@@ -168,7 +175,7 @@ fn lint(
         inferred_from,
         chart: chart.map(|c| c.to_string()),
         chart_assumed,
-        schema: schema.map(|s| s.name),
+        schema: schema.map(|s| s.name.clone()),
         chart_defaults,
         findings,
     })

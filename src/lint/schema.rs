@@ -49,6 +49,25 @@ impl Schema {
     }
 }
 
+/// The schemas compiled so far in this run, by key (a file, or product/schema), so that linting several groups
+/// of files (`--each`) compiles each schema once.
+#[derive(Default)]
+pub struct Compiled(Vec<(String, Schema)>);
+
+impl Compiled {
+    /// The schema under `key`, compiled by `compile` the first time.
+    pub fn get(&mut self, key: &str, compile: impl FnOnce() -> Result<Schema>) -> Result<&Schema> {
+        let index = match self.0.iter().position(|(k, _)| k == key) {
+            Some(index) => index,
+            None => {
+                self.0.push((key.to_string(), compile()?));
+                self.0.len() - 1
+            }
+        };
+        Ok(&self.0[index].1)
+    }
+}
+
 pub fn check(ctx: &Context) -> Vec<Finding> {
     let Some(schema) = ctx.schema else {
         return Vec::new();

@@ -8,6 +8,7 @@ use crate::yaml::{Node, Value};
 use anyhow::{anyhow, bail, Result};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 /// The largest values file read. Helm stores a release's values in one Kubernetes Secret (1 MiB); a values file
 /// many times that size is a mistake, and refusing it keeps memory bounded.
@@ -85,13 +86,14 @@ impl Values {
             .map_err(|e| anyhow!("invalid --set argument \"{}\" ({e})", mask_set(arg)))?;
         for (key, path, value) in pairs {
             set_path(&mut self.json, &path.0, value.clone());
-            remove_under(&mut self.origins, &path, true);
-            remove_under(&mut self.nulls, &path, true);
+            let pointer = path.pointer();
+            remove_under(&mut self.origins, &pointer, true);
+            remove_under(&mut self.nulls, &pointer, true);
             for p in prefixes(&path) {
                 self.nulls.remove(&p.pointer());
             }
             if value.is_null() && path.last_key().is_some() {
-                self.nulls.insert(path.pointer(), path.clone());
+                self.nulls.insert(pointer.clone(), path.clone());
             }
             let origin = Origin::Set { arg: index, key };
             for p in prefixes(&path) {
@@ -99,7 +101,7 @@ impl Values {
                     .entry(p.pointer())
                     .or_insert_with(|| origin.clone());
             }
-            self.origins.insert(path.pointer(), origin);
+            self.origins.insert(pointer, origin);
         }
         self.sets.push(arg.to_string());
         Ok(())
@@ -288,26 +290,27 @@ impl Merger<'_> {
         for (key, value) in entries {
             let name = key.key_text().unwrap_or_default();
             let path = here.key(&name);
-            self.nulls.remove(&path.pointer());
+            let pointer = path.pointer();
+            self.nulls.remove(&pointer);
             if !matches!(value.value, Value::Map(_)) {
-                remove_under(self.nulls, &path, false);
+                remove_under(self.nulls, &pointer, false);
             }
             if value.value == Value::Null {
                 map.remove(&name);
-                remove_under(self.origins, &path, false);
-                self.origins.insert(path.pointer(), self.origin(key));
-                self.nulls.insert(path.pointer(), path);
+                remove_under(self.origins, &pointer, false);
+                self.origins.insert(pointer.clone(), self.origin(key));
+                self.nulls.insert(pointer, path);
                 continue;
             }
-            self.origins.insert(path.pointer(), self.origin(key));
+            self.origins.insert(pointer.clone(), self.origin(key));
             let slot = map.entry(name).or_insert(Json::Null);
             if matches!(value.value, Value::Map(_)) {
                 if !slot.is_object() {
-                    remove_under(self.origins, &path, false);
+                    remove_under(self.origins, &pointer, false);
                 }
                 self.merge_map(slot, value, &path);
             } else {
-                remove_under(self.origins, &path, false);
+                remove_under(self.origins, &pointer, false);
                 *slot = value.to_json();
                 self.record(value, &path);
             }
@@ -342,12 +345,11 @@ impl Merger<'_> {
     }
 }
 
-/// Forgets the entries below `path` (and of `path` itself when `itself`).
-fn remove_under<T>(origins: &mut BTreeMap<String, T>, path: &Path, itself: bool) {
-    let pointer = path.pointer();
+/// Forgets the entries below the path at `pointer` (and of the path itself when `itself`).
+fn remove_under<T>(origins: &mut BTreeMap<String, T>, pointer: &str, itself: bool) {
     let below = format!("{pointer}/");
     let doomed: Vec<String> = origins
-        .range(pointer.clone()..)
+        .range::<str, _>((Bound::Included(pointer), Bound::Unbounded))
         .map(|(k, _)| k)
         .take_while(|k| **k == pointer || k.starts_with(&below) || k.as_str() < below.as_str())
         .filter(|k| (itself && **k == pointer) || k.starts_with(&below))
