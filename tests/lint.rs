@@ -80,6 +80,25 @@ fn codes(found: &[Json]) -> Vec<String> {
         .collect()
 }
 
+/// Asserts a run's exit code and findings' codes, in order, and that the first finding's message contains `text`;
+/// returns the findings.
+fn expect_findings(run: (i32, Vec<Json>), expected: (i32, &[&str]), text: &str) -> Vec<Json> {
+    let (code, found) = run;
+    assert_eq!(
+        (code, codes(&found)),
+        (
+            expected.0,
+            expected.1.iter().map(|c| c.to_string()).collect()
+        ),
+        "{found:?}"
+    );
+    assert!(
+        found[0]["message"].as_str().unwrap().contains(text),
+        "{found:?}"
+    );
+    found
+}
+
 fn with_code<'a>(found: &'a [Json], code: &str) -> Vec<&'a Json> {
     found.iter().filter(|f| f["code"] == code).collect()
 }
@@ -244,15 +263,10 @@ fn join_token_missing_empty_or_placeholder_is_an_error() {
     ] {
         let text = format!("{values}gateway: {{host: a}}\nimages: {{builtTag: v1.90.0}}\n");
         let dir = files(&[("values.yaml", &text)]);
-        let (code, found) = findings(dir.path(), &demo(&["values.yaml"]));
-        assert_eq!(
-            (code, codes(&found)),
-            (1, vec!["OL101".to_string()]),
-            "{values}: {found:?}"
-        );
-        assert!(
-            found[0]["message"].as_str().unwrap().contains(what),
-            "{values}: {found:?}"
+        let found = expect_findings(
+            findings(dir.path(), &demo(&["values.yaml"])),
+            (1, &["OL101"]),
+            what,
         );
         assert!(found[0]["message"]
             .as_str()
@@ -270,11 +284,10 @@ fn join_token_only_from_set_is_a_warning() {
         "agent: {replicas: 1}\ngateway: {host: a}\nimages: {builtTag: v1.90.0}\n",
     )]);
     let set = format!("join_token={TOKEN}");
-    let (code, found) = findings(dir.path(), &demo(&["values.yaml", "--set", &set]));
-    assert_eq!(
-        (code, codes(&found)),
-        (0, vec!["OL102".to_string()]),
-        "{found:?}"
+    let found = expect_findings(
+        findings(dir.path(), &demo(&["values.yaml", "--set", &set])),
+        (0, &["OL102"]),
+        "",
     );
     assert_eq!(found[0]["severity"], "warning");
     assert_eq!(found[0]["location"]["arg"], "join_token=<redacted>");
@@ -431,42 +444,35 @@ fn version_moves_follow_product_policy() {
         &demo(&["values.yaml", "--previous-chart-version", "1.80.0"]),
     );
     assert_eq!((code, found.len()), (0, 0), "{found:?}");
-    let (code, found) = findings(
-        dir.path(),
-        &demo(&["values.yaml", "--previous-chart-version", "0.9.0"]),
-    );
-    assert_eq!(
-        (code, codes(&found)),
-        (1, vec!["OL401".to_string(), "OL403".to_string()]),
-        "{found:?}"
+    let found = expect_findings(
+        findings(
+            dir.path(),
+            &demo(&["values.yaml", "--previous-chart-version", "0.9.0"]),
+        ),
+        (1, &["OL401", "OL403"]),
+        "--allow-major",
     );
     assert_eq!(found[0]["location"]["kind"], "args");
-    assert!(found[0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("--allow-major"));
-    let (code, found) = findings(
-        dir.path(),
-        &demo(&[
-            "values.yaml",
-            "--previous-chart-version",
-            "0.9.0",
-            "--allow-major",
-        ]),
+    expect_findings(
+        findings(
+            dir.path(),
+            &demo(&[
+                "values.yaml",
+                "--previous-chart-version",
+                "0.9.0",
+                "--allow-major",
+            ]),
+        ),
+        (0, &["OL403"]),
+        "",
     );
-    assert_eq!(
-        (code, codes(&found)),
-        (0, vec!["OL403".to_string()]),
-        "{found:?}"
-    );
-    let (code, found) = findings(
-        dir.path(),
-        &demo(&["values.yaml", "--previous-chart-version", "1.90.1"]),
-    );
-    assert_eq!(
-        (code, codes(&found)),
-        (0, vec!["OL402".to_string()]),
-        "demo warns on downgrades"
+    let found = expect_findings(
+        findings(
+            dir.path(),
+            &demo(&["values.yaml", "--previous-chart-version", "1.90.1"]),
+        ),
+        (0, &["OL402"]),
+        "",
     );
     assert_eq!(found[0]["severity"], "warning");
     let fwd = [
@@ -476,19 +482,14 @@ fn version_moves_follow_product_policy() {
         "1.0.0",
         "forward.yaml",
     ];
-    let (code, found) = findings(
-        dir.path(),
-        &[&fwd[..], &["--previous-chart-version", "1.1.0"]].concat(),
+    expect_findings(
+        findings(
+            dir.path(),
+            &[&fwd[..], &["--previous-chart-version", "1.1.0"]].concat(),
+        ),
+        (1, &["OL402"]),
+        "forward-only",
     );
-    assert_eq!(
-        (code, codes(&found)),
-        (1, vec!["OL402".to_string()]),
-        "forward refuses downgrades"
-    );
-    assert!(found[0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("forward-only"));
     let (code, found) = findings(
         dir.path(),
         &[&fwd[..], &["--previous-chart-version", "0.5.0"]].concat(),
@@ -523,16 +524,11 @@ fn crossing_a_default_change_warns_unless_the_values_decided() {
         ("decided.yaml", "postgresql: {enabled: false}\n"),
     ]);
     let cross = demo(&["values.yaml", "--previous-chart-version", "1.75.0"]);
-    let (code, found) = findings(dir.path(), &cross);
-    assert_eq!(
-        (code, codes(&found)),
-        (0, vec!["OL403".to_string()]),
-        "{found:?}"
+    expect_findings(
+        findings(dir.path(), &cross),
+        (0, &["OL403"]),
+        "crosses chart 1.76.0: chart 1.76 creates a PostgreSQL",
     );
-    assert!(found[0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("crosses chart 1.76.0: chart 1.76 creates a PostgreSQL"));
     let (_, found) = findings(
         dir.path(),
         &demo(&[
@@ -557,17 +553,12 @@ fn values_must_not_move_a_pinned_component() {
         ("dapr.yaml", "agent:\n  dapr:\n    version: 1.16.0\n"),
         ("same.yaml", "agent:\n  dapr:\n    version: \"1.90.0\"\n"),
     ]);
-    let (code, found) = findings(dir.path(), &demo(&["values.yaml", "dapr.yaml"]));
-    assert_eq!(
-        (code, codes(&found)),
-        (1, vec!["OL404".to_string()]),
-        "{found:?}"
+    let found = expect_findings(
+        findings(dir.path(), &demo(&["values.yaml", "dapr.yaml"])),
+        (1, &["OL404"]),
+        "chart 1.90.0 pins dapr 1.19.0",
     );
     assert_eq!(place(&found[0]), ("dapr.yaml".into(), 3, 5));
-    assert!(found[0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("chart 1.90.0 pins dapr 1.19.0"));
     assert_eq!(
         findings(dir.path(), &demo(&["values.yaml", "same.yaml"])),
         (0, vec![])
@@ -589,15 +580,10 @@ fn the_product_version_tag_must_be_the_version_installed() {
             "values.yaml",
             &format!("join_token: jt-1\ngateway: {{host: a}}\n{tag}"),
         )]);
-        let (code, found) = findings(dir.path(), &demo(&["values.yaml"]));
-        assert_eq!(
-            (code, codes(&found)),
-            (1, vec!["OL501".to_string()]),
-            "{tag}: {found:?}"
-        );
-        assert!(
-            found[0]["message"].as_str().unwrap().contains(problem),
-            "{found:?}"
+        expect_findings(
+            findings(dir.path(), &demo(&["values.yaml"])),
+            (1, &["OL501"]),
+            problem,
         );
     }
 }
@@ -610,17 +596,12 @@ fn secrets_belong_in_the_secrets_file() {
         ("inline.yaml", secrets),
         ("secrets-values.yaml", secrets),
     ]);
-    let (code, found) = findings(dir.path(), &demo(&["values.yaml", "inline.yaml"]));
-    assert_eq!(
-        (code, codes(&found)),
-        (0, vec!["OL502".to_string()]),
-        "{found:?}"
+    let found = expect_findings(
+        findings(dir.path(), &demo(&["values.yaml", "inline.yaml"])),
+        (0, &["OL502"]),
+        "move it to secrets-values.yaml",
     );
     assert_eq!(place(&found[0]), ("inline.yaml".into(), 3, 10));
-    assert!(found[0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("move it to secrets-values.yaml"));
     assert_eq!(
         findings(dir.path(), &demo(&["values.yaml", "secrets-values.yaml"])),
         (0, vec![])
