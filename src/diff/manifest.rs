@@ -4,10 +4,12 @@
 //! scalar), and a document whose bytes appear unchanged on the other side is set aside without parsing: a render
 //! of a chart upgrade is mostly such documents. Only the rest is parsed and named.
 
+use super::splice;
 use crate::source::Source;
 use crate::yaml::{self, Node, Value};
 use anyhow::{bail, Result};
 use std::collections::HashMap;
+use std::ops::Range;
 
 /// What matches a resource across the two sides: API group (not version), kind, namespace and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,6 +28,12 @@ pub struct Resource {
     /// Line of the file where the object starts.
     pub line: usize,
     pub body: serde_json::Value,
+    /// The object as parsed, for finding where a line of its canonical text came from.
+    pub node: Node,
+    /// Lines of the file before the text the node was parsed from (its spans count from there).
+    pub offset: usize,
+    /// For a big document read in part (`splice`): the file lines of the blocks read; empty when read whole.
+    pub blocks: Vec<Range<usize>>,
 }
 
 impl Resource {
@@ -48,8 +56,17 @@ pub struct Pair {
     pub identical: usize,
 }
 
-/// Reads both manifests, setting aside documents whose text is the same on both sides.
-pub fn load(old: &Source, new: &Source) -> Result<Pair> {
+/// When to read only the changed blocks of a changed document (`splice`): both sides at least `above` bytes;
+/// `context` is the diff's context lines, which the blocks must hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Cutting {
+    pub above: usize,
+    pub context: usize,
+}
+
+/// Reads both manifests, setting aside documents whose text is the same on both sides, and reading big
+/// changed documents in part when `cutting` says so.
+pub fn load(old: &Source, new: &Source, cutting: Option<Cutting>) -> Result<Pair> {
     let old_docs = documents(&old.text);
     let new_docs = documents(&new.text);
     let mut unmatched: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -66,10 +83,19 @@ pub fn load(old: &Source, new: &Source) -> Result<Pair> {
             identical += usize::from(doc.has_content());
         }
     }
+    let (mut old_cuts, mut new_cuts) = (vec![None; old_docs.len()], vec![None; new_docs.len()]);
+    if let Some(cutting) = cutting {
+        for (i, j) in big_pairs(&old_docs, &new_docs, (&old_same, &new_same), cutting.above) {
+            if let Some(cut) = splice::cut(old_docs[i].text, new_docs[j].text, cutting.context) {
+                old_cuts[i] = Some((cut.old, cut.old_blocks));
+                new_cuts[j] = Some((cut.new, cut.new_blocks));
+            }
+        }
+    }
     // The two sides parse at the same time, one on another thread.
     let (old_resources, new_resources) = std::thread::scope(|scope| {
-        let other = scope.spawn(|| resources(old, &old_docs, &old_same));
-        let new_resources = resources(new, &new_docs, &new_same);
+        let other = scope.spawn(|| resources(old, &old_docs, &old_same, &old_cuts));
+        let new_resources = resources(new, &new_docs, &new_same, &new_cuts);
         (other.join(), new_resources)
     });
     let old_resources = old_resources.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
@@ -127,27 +153,110 @@ fn documents(text: &str) -> Vec<Doc<'_>> {
     docs
 }
 
-/// Parses the documents not set aside and names their objects. When a piece does not parse on its own, the
-/// whole stream is parsed instead, so an error is reported exactly as the YAML reader sees the file.
-fn resources(source: &Source, docs: &[Doc], skip: &[bool]) -> Result<Vec<Resource>> {
-    let mut nodes = Vec::new();
-    for (doc, _) in docs.iter().zip(skip).filter(|(_, s)| !**s) {
-        match yaml::parse(doc.text) {
-            Ok(parsed) => nodes.extend(parsed.into_iter().map(|n| (n, doc.line - 1))),
-            Err(_) => {
-                let whole = source.yaml()?;
-                return name_all(source, whole.into_iter().map(|n| (n, 0)).collect());
+/// Big changed documents with the same identity on both sides (the pairs worth reading in part).
+fn big_pairs(
+    old: &[Doc],
+    new: &[Doc],
+    same: (&[bool], &[bool]),
+    above: usize,
+) -> Vec<(usize, usize)> {
+    let by_identity = |docs: &[Doc], same: &[bool]| {
+        let mut found: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, doc) in docs.iter().enumerate() {
+            if !same[i] && doc.text.len() >= above {
+                if let Some(id) = identity(doc.text) {
+                    found.entry(id).or_default().push(i);
+                }
             }
         }
+        found
+    };
+    let (old_ids, new_ids) = (by_identity(old, same.0), by_identity(new, same.1));
+    let mut pairs: Vec<(usize, usize)> = new_ids
+        .iter()
+        .filter_map(
+            |(id, js)| match (old_ids.get(id).map(Vec::as_slice), js.as_slice()) {
+                (Some([i]), [j]) => Some((*i, *j)),
+                _ => None,
+            },
+        )
+        .collect();
+    pairs.sort_unstable();
+    pairs
+}
+
+/// The lines that name a document's object as written (`apiVersion:`, `kind:`, and `name:`/`namespace:`
+/// under `metadata:`), or None when they are not written plainly, or it is a list of objects.
+fn identity(text: &str) -> Option<String> {
+    let mut found = Vec::new();
+    let mut in_metadata = false;
+    for line in text.lines() {
+        if !line.starts_with([' ', '#']) && !line.is_empty() {
+            in_metadata = line == "metadata:";
+            if line.starts_with("apiVersion: ") || line.starts_with("kind: ") {
+                found.push(line);
+            }
+        } else if in_metadata && (line.starts_with("  name: ") || line.starts_with("  namespace: "))
+        {
+            found.push(line);
+        }
+    }
+    let named = found.iter().any(|l| l.starts_with("  name: "));
+    let list = found
+        .iter()
+        .any(|l| l.starts_with("kind: ") && l.ends_with("List"));
+    (named && !list).then(|| found.join("\n"))
+}
+
+/// Parses the documents not set aside (the skeleton of those read in part) and names their objects. When a
+/// piece does not parse on its own, the whole stream is parsed instead, so an error is reported exactly as the
+/// YAML reader sees the file.
+fn resources(
+    source: &Source,
+    docs: &[Doc],
+    skip: &[bool],
+    cuts: &[Option<Piece>],
+) -> Result<Vec<Resource>> {
+    let mut nodes = Vec::new();
+    for ((doc, _), cut) in docs.iter().zip(skip).zip(cuts).filter(|((_, s), _)| !**s) {
+        let offset = doc.line - 1;
+        let part = cut.as_ref().and_then(|(text, blocks)| {
+            let parsed = yaml::parse(text).ok()?;
+            let lines = blocks
+                .iter()
+                .map(|b| offset + b.start + 1..offset + b.end + 1);
+            Some((parsed, lines.collect::<Vec<_>>()))
+        });
+        let (parsed, blocks) = match part {
+            Some(part) => part,
+            None => match yaml::parse(doc.text) {
+                Ok(parsed) => (parsed, Vec::new()),
+                Err(_) => {
+                    let whole = source.yaml()?;
+                    return name_all(
+                        source,
+                        whole.into_iter().map(|n| (n, 0, Vec::new())).collect(),
+                    );
+                }
+            },
+        };
+        nodes.extend(parsed.into_iter().map(|n| (n, offset, blocks.clone())));
     }
     name_all(source, nodes)
 }
 
-fn name_all(source: &Source, nodes: Vec<(Node, usize)>) -> Result<Vec<Resource>> {
+/// A document read in part: its skeleton text and the line ranges of its blocks.
+type Piece = (String, Vec<Range<usize>>);
+
+fn name_all(
+    source: &Source,
+    nodes: Vec<(Node, usize, Vec<Range<usize>>)>,
+) -> Result<Vec<Resource>> {
     let mut out: Vec<Resource> = Vec::new();
     let mut seen: HashMap<Key, usize> = HashMap::new();
-    for (node, offset) in nodes {
-        for resource in objects(source, &node, offset)? {
+    for (node, offset, blocks) in nodes {
+        for mut resource in objects(source, node, offset)? {
+            resource.blocks = blocks.clone();
             if let Some(first) = seen.insert(resource.key.clone(), resource.line) {
                 bail!(
                     "{}:{}: {} appears twice (first on line {first}); each object may appear once",
@@ -163,16 +272,16 @@ fn name_all(source: &Source, nodes: Vec<(Node, usize)>) -> Result<Vec<Resource>>
 }
 
 /// The objects of one document: none for an empty document, the items of a `List`, or the document itself.
-fn objects(source: &Source, node: &Node, offset: usize) -> Result<Vec<Resource>> {
+fn objects(source: &Source, node: Node, offset: usize) -> Result<Vec<Resource>> {
     if node.value == Value::Null {
         return Ok(Vec::new());
     }
-    let kind = text_field(node, "kind");
+    let kind = text_field(&node, "kind");
     if kind.is_some_and(|k| k == "List" || k.ends_with("List")) {
         if let Some(Value::Seq(items)) = node.get("items").map(|n| &n.value) {
             let mut out = Vec::new();
             for item in items {
-                out.push(object(source, item, offset)?);
+                out.push(object(source, item.clone(), offset)?);
             }
             return Ok(out);
         }
@@ -180,7 +289,7 @@ fn objects(source: &Source, node: &Node, offset: usize) -> Result<Vec<Resource>>
     Ok(vec![object(source, node, offset)?])
 }
 
-fn object(source: &Source, node: &Node, offset: usize) -> Result<Resource> {
+fn object(source: &Source, node: Node, offset: usize) -> Result<Resource> {
     let line = node.span.start.line + offset;
     let col = node.span.start.col;
     let place = format!("{}:{line}:{col}", source.name);
@@ -188,7 +297,7 @@ fn object(source: &Source, node: &Node, offset: usize) -> Result<Resource> {
         bail!("{place}: this document is not a Kubernetes object (a mapping with apiVersion, kind and metadata.name)");
     }
     let field = |name: &str| {
-        text_field(node, name).ok_or_else(|| {
+        text_field(&node, name).ok_or_else(|| {
             anyhow::anyhow!("{place}: this object has no {name}; every Kubernetes object needs one")
         })
     };
@@ -221,6 +330,9 @@ fn object(source: &Source, node: &Node, offset: usize) -> Result<Resource> {
         api_version,
         line,
         body: node.to_json(),
+        node,
+        offset,
+        blocks: Vec::new(),
     })
 }
 
@@ -256,7 +368,7 @@ mod tests {
         let same = "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: same\n";
         let old = src("old", &format!("{same}---\napiVersion: apps/v1beta1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: prod\n"));
         let new = src("new", &format!("{same}---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: prod}}\n"));
-        let pair = load(&old, &new).unwrap();
+        let pair = load(&old, &new, None).unwrap();
         assert_eq!(pair.identical, 1);
         assert_eq!((pair.old.len(), pair.new.len()), (1, 1));
         assert_eq!(
@@ -274,13 +386,13 @@ mod tests {
             "bad.yaml",
             "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [x\n",
         );
-        let e = load(&ok, &bad).unwrap_err().to_string();
+        let e = load(&ok, &bad, None).unwrap_err().to_string();
         assert!(e.starts_with("bad.yaml:"), "{e}");
         let nameless = src("n.yaml", "---\napiVersion: v1\nkind: ConfigMap\n");
-        let e = load(&ok, &nameless).unwrap_err().to_string();
+        let e = load(&ok, &nameless, None).unwrap_err().to_string();
         assert_eq!(e, "n.yaml:2:1: this ConfigMap has no metadata.name");
         let twice = src("t.yaml", "kind: A\napiVersion: v1\nmetadata: {name: x}\n---\nkind: A\napiVersion: v2\nmetadata: {name: x}\n");
-        let e = load(&ok, &twice).unwrap_err().to_string();
+        let e = load(&ok, &twice, None).unwrap_err().to_string();
         assert!(
             e.starts_with("t.yaml:5: A x appears twice (first on line 1)"),
             "{e}"

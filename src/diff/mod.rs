@@ -8,10 +8,12 @@
 
 mod canon;
 mod compare;
+mod locate;
 mod manifest;
 mod mask;
 mod path;
 mod render;
+mod splice;
 
 use crate::exit;
 use crate::source::Source;
@@ -101,18 +103,43 @@ pub struct Shown {
     pub changed: bool,
 }
 
+/// Changed documents at least this big on both sides are read in part (`splice`).
+const CUT_ABOVE: usize = 64 * 1024;
+
 /// Compares two manifests and writes the report. Errors name the file, line and column.
 pub fn show(old: &Source, new: &Source, opts: &Options) -> Result<Shown> {
-    let pair = manifest::load(old, new)?;
+    match show_reading(old, new, opts, Some(CUT_ABOVE))? {
+        Some(shown) => Ok(shown),
+        None => show_reading(old, new, opts, None)?
+            .context("documents read whole could not be shown (a bug: please report it)"),
+    }
+}
+
+/// The report, reading changed documents of `cut_above` bytes or more in part; None when a hunk of such a
+/// document strays out of the blocks read (the caller then reads them whole).
+fn show_reading(
+    old: &Source,
+    new: &Source,
+    opts: &Options,
+    cut_above: Option<usize>,
+) -> Result<Option<Shown>> {
+    let cutting = cut_above.map(|above| manifest::Cutting {
+        above,
+        context: opts.context,
+    });
+    let pair = manifest::load(old, new, cutting)?;
     let comparison = compare::compare(pair, &opts.ignore, opts.show_secrets);
     let text = match opts.format {
-        Format::Text => render::text(&comparison, opts, (&old.name, &new.name)),
+        Format::Text => match render::text(&comparison, opts, (&old.name, &new.name)) {
+            Some(text) => text,
+            None => return Ok(None),
+        },
         Format::Json => render::json(&comparison, opts),
     };
-    Ok(Shown {
+    Ok(Some(Shown {
         text,
         changed: comparison.has_changes(),
-    })
+    }))
 }
 
 /// Shows a person what a manifest changes against a deployed one (`postrender --diff-against`), never on
@@ -211,5 +238,114 @@ fn use_color(when: ColorWhen) -> bool {
         ColorWhen::Auto => {
             anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A copy of a manifest with `-edited` appended to every `step`-th line holding a plain `key: value`,
+    /// starting at `first`.
+    fn edited(text: &str, first: usize, step: usize) -> String {
+        let mut seen = 0;
+        let mut out = String::with_capacity(text.len() + 1000);
+        for line in text.split_inclusive('\n') {
+            let body = line.trim_end_matches('\n');
+            let plain = body.trim_start().split_once(": ").is_some_and(|(k, v)| {
+                !k.is_empty()
+                    && k.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+                    && v.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "./_-".contains(c))
+            });
+            if plain {
+                seen += 1;
+                if seen >= first && (seen - first) % step == 0 {
+                    out.push_str(body);
+                    out.push_str("-edited\n");
+                    continue;
+                }
+            }
+            out.push_str(line);
+        }
+        out
+    }
+
+    /// Reading big documents in part gives byte for byte the report reading them whole gives, in every
+    /// format and context (or strays out of its blocks and is read whole); returns how many resources were
+    /// read in part.
+    fn same_either_way(old: &Source, new: &Source) -> usize {
+        let mut cut = 0;
+        for (format, context, ignore) in [
+            (Format::Text, 3, vec![]),
+            (Format::Text, 0, vec![]),
+            (
+                Format::Text,
+                8,
+                vec!["metadata.labels.helm.sh/chart".parse().unwrap()],
+            ),
+            (Format::Json, 3, vec!["*.*.description".parse().unwrap()]),
+        ] {
+            let opts = Options {
+                format,
+                context,
+                ignore,
+                ..Options::default()
+            };
+            let whole = show_reading(old, new, &opts, None).unwrap().unwrap();
+            if let Some(part) = show_reading(old, new, &opts, Some(0)).unwrap() {
+                assert_eq!(part.text, whole.text, "{format:?} -C {context}");
+                assert_eq!(part.changed, whole.changed);
+                let cutting = manifest::Cutting { above: 0, context };
+                let pair = manifest::load(old, new, Some(cutting)).unwrap();
+                cut += pair.new.iter().filter(|r| !r.blocks.is_empty()).count();
+            }
+        }
+        cut
+    }
+
+    fn read(path: &std::path::Path) -> Source {
+        Source::read(path.to_str().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn documents_read_in_part_show_as_read_whole() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let every = vec![(1, 7), (5, 40), (3, 500), (100, 1000)];
+        let mut files = vec![(
+            root.join("testdata/diff/catalyst-1.75.0.yaml"),
+            every.clone(),
+        )];
+        let shared = root.join("../shared/corpus");
+        if shared.is_dir() {
+            files.push((shared.join("real-charts/argo-cd.yaml"), vec![(3, 400)]));
+            files.push((shared.join("catalyst/rendered/v1.90.0.yaml"), every));
+        } else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "../shared/corpus is missing under CI"
+            );
+            eprintln!("SKIPPED: ../shared not found; only testdata read in part");
+        }
+        let mut cut = 0;
+        for (file, edits) in &files {
+            let old = read(file);
+            for &(first, step) in edits {
+                let new = Source::new("new", &edited(&old.text, first, step));
+                cut += same_either_way(&old, &new);
+            }
+        }
+        let pairs = [
+            ("catalyst-1.75.0.yaml", "catalyst-1.76.0.yaml"),
+            ("catalyst-1.90.0.yaml", "catalyst-1.90.0-tunnel.yaml"),
+        ];
+        for (a, b) in pairs {
+            let dir = root.join("testdata/diff");
+            cut += same_either_way(&read(&dir.join(a)), &read(&dir.join(b)));
+        }
+        eprintln!("{cut} resources read in part");
+        assert!(cut > 20, "only {cut} resources read in part");
     }
 }

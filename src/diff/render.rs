@@ -3,11 +3,12 @@
 
 use super::canon;
 use super::compare::{lookup, Comparison, Entry, PathChange, Status};
-use super::path::{self, Step};
+use super::locate;
+use super::manifest::Resource;
+use super::path;
 use super::Options;
 use anstyle::{AnsiColor, Color, Style};
 use serde_json::{json, Value as Json};
-use similar::udiff::UnifiedHunkHeader;
 use similar::{Algorithm, ChangeTag, DiffOp, InlineChangeMode, InlineChangeOptions, TextDiff};
 use std::fmt::Write;
 use std::time::Duration;
@@ -51,19 +52,26 @@ pub fn summary(c: &Comparison) -> String {
     )
 }
 
-/// The text report: the summary, then each resource.
-pub fn text(c: &Comparison, opts: &Options, names: (&str, &str)) -> String {
+/// The text report: the summary, then each resource. None when a hunk of a document read in part strays
+/// out of the blocks that were read (see `splice`).
+pub fn text(c: &Comparison, opts: &Options, names: (&str, &str)) -> Option<String> {
     let painter = Painter { color: opts.color };
     let mut out = painter.paint(TITLE, &summary(c));
     out.push('\n');
     for entry in &c.entries {
         out.push('\n');
-        write_entry(&mut out, entry, opts, names, &painter);
+        write_entry(&mut out, entry, opts, names, &painter)?;
     }
-    out
+    Some(out)
 }
 
-fn write_entry(out: &mut String, entry: &Entry, opts: &Options, names: (&str, &str), p: &Painter) {
+fn write_entry(
+    out: &mut String,
+    entry: &Entry,
+    opts: &Options,
+    names: (&str, &str),
+    p: &Painter,
+) -> Option<()> {
     let r = entry.resource();
     let version = match (&entry.old, &entry.new) {
         (Some(o), Some(n)) if o.api_version != n.api_version => {
@@ -78,8 +86,7 @@ fn write_entry(out: &mut String, entry: &Entry, opts: &Options, names: (&str, &s
         (Some(old), Some(new)) => {
             let _ = writeln!(out, "--- {}:{}", names.0, old.line);
             let _ = writeln!(out, "+++ {}:{}", names.1, new.line);
-            let (a, b) = (canon::render(&old.body), canon::render(&new.body));
-            if !write_unified(out, &a, &b, opts.context, p) {
+            if !write_unified(out, (old, new), opts.context, p)? {
                 out.push_str("  (only hidden secret values differ)\n");
             }
         }
@@ -87,6 +94,7 @@ fn write_entry(out: &mut String, entry: &Entry, opts: &Options, names: (&str, &s
         (Some(old), None) if opts.full => write_body(out, &old.body, "-", DELETE, p),
         _ => {}
     }
+    Some(())
 }
 
 fn write_body(out: &mut String, body: &Json, sign: &str, style: Style, p: &Painter) {
@@ -96,25 +104,30 @@ fn write_body(out: &mut String, body: &Json, sign: &str, style: Style, p: &Paint
     }
 }
 
-/// Writes the hunks of a unified diff of two texts; false when they have none.
-fn write_unified(out: &mut String, old: &str, new: &str, context: usize, p: &Painter) -> bool {
+/// Writes the hunks of a unified diff of two resources' canonical texts; false when they have none. Each
+/// header gives the lines of the OLD and NEW files where the hunk starts, then the path it sits in. None when
+/// the resources were read in part and a hunk strays out of the blocks read.
+fn write_unified(
+    out: &mut String,
+    sides: (&Resource, &Resource),
+    context: usize,
+    p: &Painter,
+) -> Option<bool> {
+    let (old, new) = (canon::render(&sides.0.body), canon::render(&sides.1.body));
     let diff = TextDiff::configure()
         .algorithm(Algorithm::Myers)
         .timeout(DIFF_TIMEOUT)
-        .diff_lines(old, new);
+        .diff_lines(&old, &new);
     let groups = diff.grouped_ops(context);
+    if !within_blocks(&groups, (&old, &new), sides) {
+        return None;
+    }
     let mut inline = InlineChangeOptions::new();
     inline
         .algorithm(Algorithm::Myers)
         .mode(InlineChangeMode::Words);
-    let crumbs = breadcrumbs(&diff, &groups);
-    for (group, crumb) in groups.iter().zip(crumbs) {
-        let header = UnifiedHunkHeader::new(group);
-        let line = match crumb.is_empty() {
-            true => header.to_string(),
-            false => format!("{header} {crumb}"),
-        };
-        out.push_str(&p.paint(HUNK, &line));
+    for (group, header) in groups.iter().zip(headers(&groups, (&old, &new), sides)) {
+        out.push_str(&p.paint(HUNK, &header));
         out.push('\n');
         for op in group {
             for change in diff.iter_inline_changes_with_options(op, inline) {
@@ -132,77 +145,130 @@ fn write_unified(out: &mut String, old: &str, new: &str, context: usize, p: &Pai
             }
         }
     }
-    !groups.is_empty()
+    Some(!groups.is_empty())
 }
 
-/// Where each hunk's first change sits in the object (`spec.template.spec.containers`), like the function name
-/// git shows after a hunk header: the keys of the nearest less-indented lines above it. One pass per side.
-fn breadcrumbs(diff: &TextDiff<'_, '_, str>, groups: &[Vec<DiffOp>]) -> Vec<String> {
-    // For each hunk: which side its first change is on (true: old) and the line.
-    let targets: Vec<Option<(bool, usize)>> = groups
+/// The index of a text's last line.
+fn last_line(text: &str) -> usize {
+    text.lines().count().saturating_sub(1)
+}
+
+/// For resources read in part: every hunk, context included, comes from one block on each side (the same
+/// block), so it reads exactly as it would from the whole documents. Always true for resources read whole.
+fn within_blocks(
+    groups: &[Vec<DiffOp>],
+    texts: (&str, &str),
+    sides: (&Resource, &Resource),
+) -> bool {
+    let (old, new) = sides;
+    if old.blocks.is_empty() && new.blocks.is_empty() {
+        return true;
+    }
+    let lines_of = |text: &str, r: &Resource, ranges: Vec<std::ops::Range<usize>>| {
+        let wanted: Vec<usize> = ranges.iter().flat_map(|r| r.clone()).collect();
+        let paths = locate::paths(text, &wanted);
+        let mut at = wanted
+            .iter()
+            .zip(&paths)
+            .map(|(&l, p)| locate::file_line(&r.node, r.offset, p, l));
+        ranges
+            .iter()
+            .map(|range| at.by_ref().take(range.len()).collect::<Vec<usize>>())
+            .collect::<Vec<_>>()
+    };
+    let old_lines = lines_of(
+        texts.0,
+        old,
+        groups
+            .iter()
+            .map(|g| g[0].old_range().start..g[g.len() - 1].old_range().end)
+            .collect(),
+    );
+    let new_lines = lines_of(
+        texts.1,
+        new,
+        groups
+            .iter()
+            .map(|g| g[0].new_range().start..g[g.len() - 1].new_range().end)
+            .collect(),
+    );
+    old_lines.iter().zip(&new_lines).all(|(a, b)| {
+        (0..old.blocks.len().min(new.blocks.len())).any(|k| {
+            a.iter().all(|l| old.blocks[k].contains(l))
+                && b.iter().all(|l| new.blocks[k].contains(l))
+        })
+    })
+}
+
+/// The `@@ -12,7 +12,8 @@ spec.template.spec.containers[name=app]` line of each hunk: where it starts in each
+/// file (found through the parsed objects) and the path enclosing its first change.
+fn headers(
+    groups: &[Vec<DiffOp>],
+    texts: (&str, &str),
+    sides: (&Resource, &Resource),
+) -> Vec<String> {
+    let ranges: Vec<_> = groups
         .iter()
-        .map(|group| {
-            group.iter().find_map(|op| match op {
-                DiffOp::Equal { .. } => None,
-                DiffOp::Delete { old_index, .. } => Some((true, *old_index)),
-                other => Some((false, other.new_range().start)),
-            })
+        .map(|g| {
+            let (first, last) = (&g[0], &g[g.len() - 1]);
+            (
+                first.old_range().start..last.old_range().end,
+                first.new_range().start..last.new_range().end,
+            )
         })
         .collect();
-    let mut crumbs = vec![String::new(); groups.len()];
-    for old_side in [true, false] {
-        let mut wanted: Vec<(usize, usize)> = targets
+    // The first change of each hunk: on the old side when it deletes, else on the new side.
+    let firsts: Vec<(bool, usize)> = groups
+        .iter()
+        .map(|g| {
+            g.iter()
+                .find_map(|op| match op {
+                    DiffOp::Equal { .. } => None,
+                    DiffOp::Delete { old_index, .. } => Some((true, *old_index)),
+                    other => Some((false, other.new_range().start)),
+                })
+                .unwrap_or((false, 0))
+        })
+        .collect();
+    let (old_last, new_last) = (last_line(texts.0), last_line(texts.1));
+    let old_wanted: Vec<usize> = ranges.iter().map(|r| r.0.start.min(old_last)).collect();
+    let new_wanted: Vec<usize> = ranges.iter().map(|r| r.1.start.min(new_last)).collect();
+    let crumb_lines = |old_side: bool| {
+        firsts
             .iter()
-            .enumerate()
-            .filter_map(|(hunk, t)| {
-                t.filter(|(side, _)| *side == old_side)
-                    .map(|(_, line)| (line, hunk))
-            })
-            .collect();
-        wanted.sort_unstable();
-        let lines: Box<dyn Iterator<Item = &str>> = match old_side {
-            true => Box::new(diff.iter_old_slices()),
-            false => Box::new(diff.iter_new_slices()),
-        };
-        let mut stack: Vec<(usize, Option<&str>)> = Vec::new();
-        let mut next = wanted.iter().peekable();
-        for (i, text) in lines.enumerate() {
-            let Some(&&(line, _)) = next.peek() else {
-                break;
+            .map(move |&(side, l)| if side == old_side { l } else { 0 })
+    };
+    let old_paths = locate::paths(
+        texts.0,
+        &[old_wanted.clone(), crumb_lines(true).collect()].concat(),
+    );
+    let new_paths = locate::paths(
+        texts.1,
+        &[new_wanted.clone(), crumb_lines(false).collect()].concat(),
+    );
+    let n = groups.len();
+    (0..n)
+        .map(|h| {
+            let (o, nw) = (sides.0, sides.1);
+            let a = locate::file_line(&o.node, o.offset, &old_paths[h], old_wanted[h]);
+            let b = locate::file_line(&nw.node, nw.offset, &new_paths[h], new_wanted[h]);
+            let (side, line) = firsts[h];
+            let crumb = match side {
+                true => locate::enclosing(&old_paths[n + h], line),
+                false => locate::enclosing(&new_paths[n + h], line),
             };
-            let blank = text.trim().is_empty();
-            let indent = if blank { 0 } else { indentation(text) };
-            if !blank || i == line {
-                while stack.last().is_some_and(|(at, _)| *at >= indent) {
-                    stack.pop();
-                }
+            let mut header = format!(
+                "@@ -{a},{} +{b},{} @@",
+                ranges[h].0.len(),
+                ranges[h].1.len()
+            );
+            if !crumb.is_empty() {
+                header.push(' ');
+                header.push_str(&path::show(&crumb));
             }
-            while let Some(&&(_, hunk)) = next.peek().filter(|(l, _)| *l == i) {
-                let keys: Vec<Step> = stack
-                    .iter()
-                    .filter_map(|(_, key)| key.map(|k| Step::Key(k.trim_matches('"').to_string())))
-                    .collect();
-                crumbs[hunk] = path::show(&keys);
-                next.next();
-            }
-            if !blank {
-                let body = text.trim();
-                let body = body.strip_prefix("- ").unwrap_or(body);
-                stack.push((indent, body.strip_suffix(':').or_else(|| block_key(body))));
-            }
-        }
-    }
-    crumbs
-}
-
-fn indentation(line: &str) -> usize {
-    line.len() - line.trim_start_matches(' ').len()
-}
-
-/// The key of a `key: |` line (a literal block starts below it).
-fn block_key(line: &str) -> Option<&str> {
-    let (key, rest) = line.split_once(": ")?;
-    rest.starts_with('|').then_some(key)
+            header
+        })
+        .collect()
 }
 
 /// The JSON report, for programs: the same resources and, for changed ones, every changed path with its
@@ -262,24 +328,4 @@ fn path_json(change: &PathChange, old: &Json, new: &Json) -> Json {
         fields.insert("new".into(), v);
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn breadcrumbs_name_the_enclosing_keys() {
-        let crumb = |old: &str, new: &str, context: usize| {
-            let diff = TextDiff::from_lines(old, new);
-            breadcrumbs(&diff, &diff.grouped_ops(context)).remove(0)
-        };
-        let old = "metadata:\n  name: x\nspec:\n  containers:\n    - name: a\n      image: one\n";
-        assert_eq!(crumb(old, &old.replace("one", "two"), 1), "spec.containers");
-        let cfg = "data:\n  config.yaml: |\n    host:\n      port: 1\n";
-        assert_eq!(
-            crumb(cfg, &cfg.replace('1', "2"), 0),
-            r"data.config\.yaml.host"
-        );
-    }
 }
