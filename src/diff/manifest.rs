@@ -69,15 +69,23 @@ pub struct Cutting {
 pub fn load(old: &Source, new: &Source, cutting: Option<Cutting>) -> Result<Pair> {
     let old_docs = documents(&old.text);
     let new_docs = documents(&new.text);
-    let mut unmatched: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, doc) in old_docs.iter().enumerate().rev() {
-        unmatched.entry(doc.text).or_default().push(i);
+    // Old documents by length: comparing the few of equal length costs less than hashing every text.
+    let mut unmatched: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, doc) in old_docs.iter().enumerate() {
+        unmatched.entry(doc.text.len()).or_default().push(i);
     }
     let mut old_same = vec![false; old_docs.len()];
     let mut new_same = vec![false; new_docs.len()];
     let mut identical = 0;
     for (j, doc) in new_docs.iter().enumerate() {
-        if let Some(i) = unmatched.get_mut(doc.text).and_then(Vec::pop) {
+        let Some(candidates) = unmatched.get_mut(&doc.text.len()) else {
+            continue;
+        };
+        if let Some(k) = candidates
+            .iter()
+            .position(|&i| old_docs[i].text == doc.text)
+        {
+            let i = candidates.remove(k);
             old_same[i] = true;
             new_same[j] = true;
             identical += usize::from(doc.has_content());
@@ -133,7 +141,7 @@ fn documents(text: &str) -> Vec<Doc<'_>> {
     let (mut start, mut start_line, mut line) = (0, 1, 1);
     let mut at = 0;
     for piece in text.split_inclusive('\n') {
-        if is_marker(piece) && at > start {
+        if piece.starts_with("---") && is_marker(piece) && at > start {
             docs.push(Doc {
                 text: &text[start..at],
                 line: start_line,
@@ -192,6 +200,11 @@ fn identity(text: &str) -> Option<String> {
     let mut in_metadata = false;
     for line in text.lines() {
         if !line.starts_with([' ', '#']) && !line.is_empty() {
+            let known = |key: &str| found.iter().any(|l: &&str| l.starts_with(key));
+            if known("apiVersion: ") && known("kind: ") && known("  name: ") {
+                // Written in the usual order: the rest cannot change the identity.
+                break;
+            }
             in_metadata = line == "metadata:";
             if line.starts_with("apiVersion: ") || line.starts_with("kind: ") {
                 found.push(line);
