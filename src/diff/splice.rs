@@ -286,8 +286,7 @@ impl<'a> Doc<'a> {
             if top_scalar || marker {
                 keep[i] = Some(self.lines[i].to_string());
             }
-            if line.depth == 0 && line.kind == Kind::Key && line.key.as_deref() == Some("metadata")
-            {
+            if line.depth == 0 && line.kind == Kind::Key && line.key == Some("metadata") {
                 (i..line.end).for_each(|j| keep[j] = Some(self.lines[j].to_string()));
             }
         }
@@ -342,14 +341,18 @@ impl<'a> Doc<'a> {
             let line = self.lines[i];
             let dash = line.len() - line.trim_start_matches(' ').len();
             if keep[i].is_none() {
-                keep[i] = Some(match self.info[i].key.as_deref() {
+                keep[i] = Some(match self.info[i].key {
                     Some("name") if !self.continues(i) => line.to_string(),
                     _ => format!("{}-\n", &line[..dash]),
                 });
             }
-            for j in i + 1..self.info[i].end {
-                let child = &self.info[j];
-                if child.parent == Some(i) && child.key.as_deref() == Some("name") {
+            let below = i + 1..self.info[i].end;
+            for (j, child) in self.info[below.clone()]
+                .iter()
+                .enumerate()
+                .map(|(k, c)| (below.start + k, c))
+            {
+                if child.parent == Some(i) && child.key == Some("name") {
                     if child.kind != Kind::KeyValue || self.continues(j) {
                         return None;
                     }
