@@ -6,6 +6,9 @@
 //! (YAML 1.1) reads them: plain `yes`/`on`/`y` are booleans, `0755` is octal, `<<` merge keys are expanded.
 //!
 //! Hostile input is bounded: nesting depth, alias expansion and duplicate keys are errors with a location.
+//!
+//! build.rs compiles this file too (it embeds each product.yaml as JSON): keep it free of `crate::` paths and of
+//! dependencies other than granit-parser and serde_json.
 
 use granit_parser::{Event, Options, Parser, ScalarStyle, ScanError, Tag};
 use serde_json::Value as Json;
