@@ -68,7 +68,7 @@ fn decode(name: &str, mut bytes: Vec<u8>) -> Result<String> {
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         bytes.drain(..3);
     }
-    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+    if let Some(at) = memchr::memchr(0, &bytes) {
         let (line, col) = line_col(&bytes[..at]);
         bail!("{name}:{line}:{col}: contains a NUL byte; this looks like a binary file, not YAML");
     }

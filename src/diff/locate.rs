@@ -48,11 +48,11 @@ fn enter(
     index: usize,
     names: &std::collections::HashMap<usize, String>,
 ) -> Option<(usize, String)> {
-    let body = line.trim_start_matches(' ');
+    let indent = super::lines::indent(line);
+    let body = &line[indent..];
     if body.is_empty() {
         return None;
     }
-    let indent = line.len() - body.len();
     let item = body == "-" || body.starts_with("- ");
     let is_item = |s: &Step| matches!(s, Step::Index(_) | Step::Name(_));
     while stack
@@ -148,7 +148,10 @@ pub fn file_line(node: &Node, offset: usize, path: &Located, line: usize) -> usi
         let next = match (&here.value, step) {
             (Value::Map(entries), Step::Key(k)) => entries
                 .iter()
-                .find(|(key, _)| key.key_text().as_deref() == Some(k.as_str()))
+                .find(|(key, _)| match &key.value {
+                    Value::Str(text) => text == k,
+                    _ => key.key_text().as_deref() == Some(k.as_str()),
+                })
                 .map(|(key, value)| (key.span.start.line, value)),
             (Value::Seq(items), Step::Index(i)) => items.get(*i).map(|n| (n.span.start.line, n)),
             (Value::Seq(items), Step::Name(name)) => items

@@ -140,7 +140,7 @@ fn documents(text: &str) -> Vec<Doc<'_>> {
     let mut docs = Vec::new();
     let (mut start, mut start_line, mut line) = (0, 1, 1);
     let mut at = 0;
-    for piece in text.split_inclusive('\n') {
+    for piece in super::lines::lines(text) {
         if piece.starts_with("---") && is_marker(piece) && at > start {
             docs.push(Doc {
                 text: &text[start..at],

@@ -8,6 +8,7 @@
 
 mod canon;
 mod compare;
+mod lines;
 mod locate;
 mod manifest;
 mod mask;

@@ -14,6 +14,7 @@
 //! level. The caller checks that every hunk shown stays inside one block (`Cut::blocks`), and reads the
 //! document whole when one does not.
 
+use super::lines::{indent, lines, unindented};
 use similar::{Algorithm, DiffOp};
 use std::ops::Range;
 use std::time::{Duration, Instant};
@@ -206,10 +207,10 @@ fn window(
 impl<'a> Doc<'a> {
     /// Reads a document's lines, or None when it uses YAML this module does not cut.
     fn read(text: &'a str) -> Option<Doc<'a>> {
-        if text.contains('\r') {
+        if memchr::memchr(b'\r', text.as_bytes()).is_some() {
             return None;
         }
-        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let lines: Vec<&str> = lines(text).collect();
         let mut info = Vec::with_capacity(lines.len());
         let mut scanner = Scanner::default();
         for line in &lines {
@@ -339,7 +340,7 @@ impl<'a> Doc<'a> {
                 return None;
             }
             let line = self.lines[i];
-            let dash = line.len() - line.trim_start_matches(' ').len();
+            let dash = indent(line);
             if keep[i].is_none() {
                 keep[i] = Some(match self.info[i].key {
                     Some("name") if !self.continues(i) => line.to_string(),
@@ -389,8 +390,8 @@ struct Scanner {
 
 impl Scanner {
     fn line<'a>(&mut self, line: &'a str) -> Option<Line<'a>> {
-        let body = line.trim_start_matches(' ');
-        let indent = line.len() - body.len();
+        let indent = indent(line);
+        let body = &line[indent..];
         let content = |kind| Line {
             kind,
             depth: 0,
@@ -431,7 +432,7 @@ impl Scanner {
             return None;
         }
         let (kind, depth, key, value, column) = if body == "-" || body.starts_with("- ") {
-            let rest = body[1..].trim_start_matches(' ');
+            let rest = unindented(&body[1..]);
             let column = line.len() - rest.len();
             if rest.starts_with("- ") || rest == "-" {
                 return None;
@@ -464,7 +465,7 @@ impl Scanner {
 
     /// Notes how a value that starts on this line goes on; None for values this module does not cut.
     fn value(&mut self, value: &str, column: usize) -> Option<()> {
-        let v = value.trim_start_matches(' ');
+        let v = unindented(value);
         match v.chars().next() {
             None | Some('#') => {}
             Some('|' | '>') => self.scalar_above = Some(column),
@@ -490,7 +491,7 @@ fn split_key(text: &str) -> Option<Option<(&str, &str)>> {
         let end = closing_quote(&text[1..], q)?? + 2;
         return match text[end..].strip_prefix(':') {
             Some(value) if value.is_empty() || value.starts_with(' ') => {
-                Some(Some((&text[..end], value.trim_start_matches(' '))))
+                Some(Some((&text[..end], unindented(value))))
             }
             Some(_) => None,
             None => Some(None),
@@ -503,7 +504,8 @@ fn split_key(text: &str) -> Option<Option<(&str, &str)>> {
     let Some((key, value)) = key_colon(text) else {
         return Some(None);
     };
-    if key.contains(" #") || key == "<<" || key.contains('\t') {
+    let key_bytes = key.as_bytes();
+    if key_bytes.windows(2).any(|w| w == b" #") || key == "<<" || key_bytes.contains(&b'\t') {
         return None;
     }
     Some(Some((key, value)))
@@ -568,6 +570,6 @@ fn flow_closes(text: &str) -> bool {
 
 /// Nothing but spaces and maybe a comment.
 fn rest_is_empty(text: &str) -> bool {
-    let t = text.trim_start_matches(' ');
+    let t = unindented(text);
     t.is_empty() || t.starts_with('#')
 }
