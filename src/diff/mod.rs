@@ -105,7 +105,7 @@ pub struct Shown {
 }
 
 /// Changed documents at least this big on both sides are read in part (`splice`).
-const CUT_ABOVE: usize = 64 * 1024;
+const CUT_ABOVE: usize = 8 * 1024;
 
 /// Compares two manifests and writes the report. Errors name the file, line and column.
 pub fn show(old: &Source, new: &Source, opts: &Options) -> Result<Shown> {
