@@ -72,6 +72,16 @@ struct Line<'a> {
     list: bool,
 }
 
+/// What the skeleton keeps of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Nothing: an empty line in its place.
+    Blank,
+    Line,
+    /// Only the dash of a list item (`-`), keeping the item's place in its list.
+    Dash,
+}
+
 /// One document read line by line.
 struct Doc<'a> {
     lines: Vec<&'a str>,
@@ -280,34 +290,32 @@ impl<'a> Doc<'a> {
 
     /// The document with only the blocks, what encloses them, and the top-level scalars and metadata left.
     fn skeleton(&self, blocks: &[Range<usize>]) -> Option<String> {
-        let mut keep: Vec<Option<String>> = vec![None; self.lines.len()];
+        let mut keep = vec![Keep::Blank; self.lines.len()];
         for (i, line) in self.info.iter().enumerate() {
             let top_scalar = line.kind == Kind::KeyValue && line.depth == 0 && !self.continues(i);
             let marker = i == 0 && self.lines[0].starts_with("---");
             if top_scalar || marker {
-                keep[i] = Some(self.lines[i].to_string());
+                keep[i] = Keep::Line;
             }
             if line.depth == 0 && line.kind == Kind::Key && line.key == Some("metadata") {
-                (i..line.end).for_each(|j| keep[j] = Some(self.lines[j].to_string()));
+                keep[i..line.end].fill(Keep::Line);
             }
         }
         let mut lists_done = std::collections::HashSet::new();
         for block in blocks {
-            block
-                .clone()
-                .for_each(|j| keep[j] = Some(self.lines[j].to_string()));
+            keep[block.clone()].fill(Keep::Line);
             let (mut child, mut at) = (block.start, self.info[block.start].parent);
             while let Some(a) = at {
                 let line = &self.info[a];
                 match line.kind {
-                    Kind::Key => keep[a] = Some(self.lines[a].to_string()),
+                    Kind::Key => keep[a] = Keep::Line,
                     Kind::Item => {
                         // The path goes on under the item's first key (`- schema:`): keep that line as it is.
                         if line.key.is_some() && self.info[child].depth > 2 * line.column {
                             if !line.open {
                                 return None;
                             }
-                            keep[a] = Some(self.lines[a].to_string());
+                            keep[a] = Keep::Line;
                         }
                         let list = line.parent?;
                         if lists_done.insert(list) {
@@ -320,17 +328,21 @@ impl<'a> Doc<'a> {
             }
         }
         let mut out = String::with_capacity(self.lines.len() * 2);
-        for kept in keep {
+        for (line, kept) in self.lines.iter().zip(keep) {
             match kept {
-                Some(text) => out.push_str(&text),
-                None => out.push('\n'),
+                Keep::Line => out.push_str(line),
+                Keep::Dash => {
+                    out.push_str(&line[..indent(line)]);
+                    out.push_str("-\n");
+                }
+                Keep::Blank => out.push('\n'),
             }
         }
         Some(out)
     }
 
     /// Keeps every item of a list as `-` and its `name:` line, so items keep their positions and names.
-    fn keep_items(&self, list: usize, keep: &mut [Option<String>]) -> Option<()> {
+    fn keep_items(&self, list: usize, keep: &mut [Keep]) -> Option<()> {
         let end = self.info[list].end;
         for i in list + 1..end {
             if self.info[i].parent != Some(list) {
@@ -339,13 +351,11 @@ impl<'a> Doc<'a> {
             if self.info[i].kind != Kind::Item {
                 return None;
             }
-            let line = self.lines[i];
-            let dash = indent(line);
-            if keep[i].is_none() {
-                keep[i] = Some(match self.info[i].key {
-                    Some("name") if !self.continues(i) => line.to_string(),
-                    _ => format!("{}-\n", &line[..dash]),
-                });
+            if keep[i] == Keep::Blank {
+                keep[i] = match self.info[i].key {
+                    Some("name") if !self.continues(i) => Keep::Line,
+                    _ => Keep::Dash,
+                };
             }
             let below = i + 1..self.info[i].end;
             for (j, child) in self.info[below.clone()]
@@ -357,7 +367,9 @@ impl<'a> Doc<'a> {
                     if child.kind != Kind::KeyValue || self.continues(j) {
                         return None;
                     }
-                    keep[j].get_or_insert_with(|| self.lines[j].to_string());
+                    if keep[j] == Keep::Blank {
+                        keep[j] = Keep::Line;
+                    }
                 }
             }
         }
