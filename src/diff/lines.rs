@@ -32,7 +32,8 @@ pub fn indent(line: &str) -> usize {
     let bytes = line.as_bytes();
     let mut n = 0;
     while let Some(chunk) = bytes.get(n..n + 8) {
-        let other = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ u64::from_le_bytes([b' '; 8]);
+        let other =
+            u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ u64::from_le_bytes([b' '; 8]);
         if other != 0 {
             return n + other.trailing_zeros() as usize / 8;
         }
@@ -52,7 +53,15 @@ mod tests {
 
     #[test]
     fn same_as_the_standard_library() {
-        for text in ["", "a", "a\n", "\n\n", "a\nb", " x\n  y\n\n", "é\n            deep: é\n"] {
+        for text in [
+            "",
+            "a",
+            "a\n",
+            "\n\n",
+            "a\nb",
+            " x\n  y\n\n",
+            "é\n            deep: é\n",
+        ] {
             let ours: Vec<&str> = lines(text).collect();
             let std: Vec<&str> = text.split_inclusive('\n').collect();
             assert_eq!(ours, std, "{text:?}");

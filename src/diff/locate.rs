@@ -11,27 +11,25 @@ pub type Located = Vec<(Step, usize)>;
 /// The path of each wanted line of a canonical text (the steps of the lines above it that enclose it, then
 /// its own key or item). A list item with a `name:` entry is named `[name=x]`, others go by position.
 pub fn paths(text: &str, wanted: &[usize]) -> Vec<Located> {
-    // First pass: the name of each item that has one (it may come after the item's first line).
-    let mut names = std::collections::HashMap::new();
-    let mut stack = Vec::new();
-    for (i, line) in text.split('\n').enumerate() {
-        if let Some((item, name)) = enter(&mut stack, line, i, &names) {
-            names.insert(item, name);
-        }
-    }
     let mut order: Vec<usize> = (0..wanted.len()).collect();
     order.sort_by_key(|&i| wanted[i]);
     let mut out = vec![Vec::new(); wanted.len()];
     let mut next = order.into_iter().peekable();
-    stack.clear();
+    let mut names = std::collections::HashMap::new();
+    let mut stack = Vec::new();
     for (i, line) in text.split('\n').enumerate() {
-        if next.peek().is_none() {
-            break;
+        if let Some((item, name)) = enter(&mut stack, line, i) {
+            names.insert(item, name);
         }
-        enter(&mut stack, line, i, &names);
         while let Some(&w) = next.peek().filter(|&&w| wanted[w] == i) {
             out[w] = stack.iter().map(|(_, s, l, _)| (s.clone(), *l)).collect();
             next.next();
+        }
+    }
+    // An item's `name:` entry may come after the item's first line: items are named once all are read.
+    for (step, line) in out.iter_mut().flatten() {
+        if let (Step::Index(_), Some(name)) = (&step, names.get(line)) {
+            *step = Step::Name(name.clone());
         }
     }
     out
@@ -40,21 +38,16 @@ pub fn paths(text: &str, wanted: &[usize]) -> Vec<Located> {
 /// (indent, step, line, item count when the step is a list item)
 type Open = (usize, Step, usize, usize);
 
-/// Updates the stack of enclosing steps with one line (`names`: the names of items known so far). Returns the
+/// Updates the stack of enclosing steps with one line (items by position; `paths` names them). Returns the
 /// item line and name when this line is an item's `name:` entry.
-fn enter(
-    stack: &mut Vec<Open>,
-    line: &str,
-    index: usize,
-    names: &std::collections::HashMap<usize, String>,
-) -> Option<(usize, String)> {
+fn enter(stack: &mut Vec<Open>, line: &str, index: usize) -> Option<(usize, String)> {
     let indent = super::lines::indent(line);
     let body = &line[indent..];
     if body.is_empty() {
         return None;
     }
     let item = body == "-" || body.starts_with("- ");
-    let is_item = |s: &Step| matches!(s, Step::Index(_) | Step::Name(_));
+    let is_item = |s: &Step| matches!(s, Step::Index(_));
     while stack
         .last()
         .is_some_and(|(at, s, _, _)| *at > indent || (*at == indent && !(item && is_item(s))))
@@ -72,11 +65,7 @@ fn enter(
             stack.pop();
         }
         rest = body.get(2..).unwrap_or("");
-        let step = match names.get(&index) {
-            Some(name) => Step::Name(name.clone()),
-            None => Step::Index(count),
-        };
-        stack.push((indent, step, index, count));
+        stack.push((indent, Step::Index(count), index, count));
         at = indent + 2;
     }
     let (key, value) = key_and_value(rest)?;

@@ -135,24 +135,26 @@ fn is_marker(line: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']))
 }
 
-/// Cuts a stream into documents at `---` lines; each piece keeps its marker line.
+/// Cuts a stream into documents at `---` lines; each piece keeps its marker line. Only the lines that start
+/// with `---` are looked at (found by SIMD search, as are the line counts between them): a render is MBs.
 fn documents(text: &str) -> Vec<Doc<'_>> {
+    let bytes = text.as_bytes();
+    let first = bytes.starts_with(b"---").then_some(0);
+    let dashes = memchr::memmem::find_iter(bytes, b"\n---").map(|at| at + 1);
     let mut docs = Vec::new();
-    let (mut start, mut start_line, mut line) = (0, 1, 1);
-    let mut at = 0;
-    for piece in super::lines::lines(text) {
-        if piece.starts_with("---") && is_marker(piece) && at > start {
+    let (mut start, mut start_line) = (0, 1);
+    for at in first.into_iter().chain(dashes) {
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n + 1);
+        if at > start && is_marker(&text[at..end]) {
             docs.push(Doc {
                 text: &text[start..at],
                 line: start_line,
             });
+            start_line += memchr::memchr_iter(b'\n', &bytes[start..at]).count();
             start = at;
-            start_line = line;
         }
-        at += piece.len();
-        line += 1;
     }
-    if at > start {
+    if text.len() > start {
         docs.push(Doc {
             text: &text[start..],
             line: start_line,

@@ -11,6 +11,7 @@ use anstyle::{AnsiColor, Color, Style};
 use serde_json::{json, Value as Json};
 use similar::{Algorithm, ChangeTag, DiffOp, InlineChangeMode, InlineChangeOptions, TextDiff};
 use std::fmt::Write;
+use std::ops::Range;
 use std::time::Duration;
 
 const fn fg(c: AnsiColor) -> Style {
@@ -119,15 +120,28 @@ fn write_unified(
         .timeout(DIFF_TIMEOUT)
         .diff_lines(&old, &new);
     let groups = diff.grouped_ops(context);
-    if !within_blocks(&groups, (&old, &new), sides) {
+    let lasts = (last_line(&old), last_line(&new));
+    let hunks: Vec<Hunk> = groups.iter().map(|g| Hunk::of(g, lasts)).collect();
+    let read_in_part = !sides.0.blocks.is_empty() || !sides.1.blocks.is_empty();
+    let old_side = Side::new(
+        &old,
+        sides.0,
+        hunks.iter().map(|h| h.old_lines(read_in_part)),
+    );
+    let new_side = Side::new(
+        &new,
+        sides.1,
+        hunks.iter().map(|h| h.new_lines(read_in_part)),
+    );
+    if read_in_part && !within_blocks(&hunks, (&old_side, &new_side)) {
         return None;
     }
     let mut inline = InlineChangeOptions::new();
     inline
         .algorithm(Algorithm::Myers)
         .mode(InlineChangeMode::Words);
-    for (group, header) in groups.iter().zip(headers(&groups, (&old, &new), sides)) {
-        out.push_str(&p.paint(HUNK, &header));
+    for (group, hunk) in groups.iter().zip(&hunks) {
+        out.push_str(&p.paint(HUNK, &header(hunk, (&old_side, &new_side))));
         out.push('\n');
         for op in group {
             for change in diff.iter_inline_changes_with_options(op, inline) {
@@ -148,127 +162,132 @@ fn write_unified(
     Some(!groups.is_empty())
 }
 
+/// The lines of the canonical texts one hunk shows, and where it starts and first changes.
+struct Hunk {
+    old: Range<usize>,
+    new: Range<usize>,
+    /// The line the header starts at on each side (the last line for a hunk past the end of an empty side).
+    starts: (usize, usize),
+    /// The first change: on the old side when it deletes, else on the new side.
+    first: (bool, usize),
+}
+
+impl Hunk {
+    /// A group of diff ops; `lasts`: the last line of each text.
+    fn of(group: &[DiffOp], lasts: (usize, usize)) -> Hunk {
+        let (first_op, last_op) = (&group[0], &group[group.len() - 1]);
+        let old = first_op.old_range().start..last_op.old_range().end;
+        let new = first_op.new_range().start..last_op.new_range().end;
+        let first = group
+            .iter()
+            .find_map(|op| match op {
+                DiffOp::Equal { .. } => None,
+                DiffOp::Delete { old_index, .. } => Some((true, *old_index)),
+                other => Some((false, other.new_range().start)),
+            })
+            .unwrap_or((false, 0));
+        let starts = (old.start.min(lasts.0), new.start.min(lasts.1));
+        Hunk {
+            old,
+            new,
+            starts,
+            first,
+        }
+    }
+
+    /// The old lines whose paths the report needs: the start, the first change when on this side, and
+    /// every line when checking blocks.
+    fn old_lines(&self, every: bool) -> Vec<usize> {
+        let all = self.old.clone().filter(|_| every);
+        let first = Some(self.first.1).filter(|_| self.first.0);
+        [self.starts.0]
+            .into_iter()
+            .chain(first)
+            .chain(all)
+            .collect()
+    }
+
+    fn new_lines(&self, every: bool) -> Vec<usize> {
+        let all = self.new.clone().filter(|_| every);
+        let first = Some(self.first.1).filter(|_| !self.first.0);
+        [self.starts.1]
+            .into_iter()
+            .chain(first)
+            .chain(all)
+            .collect()
+    }
+}
+
+/// One side of a changed resource with the paths of the canonical lines its hunks need, found in one pass.
+struct Side<'a> {
+    resource: &'a Resource,
+    lines: Vec<usize>,
+    paths: Vec<locate::Located>,
+}
+
+impl<'a> Side<'a> {
+    fn new(
+        text: &str,
+        resource: &'a Resource,
+        wanted: impl Iterator<Item = Vec<usize>>,
+    ) -> Side<'a> {
+        let mut lines: Vec<usize> = wanted.flatten().collect();
+        lines.sort_unstable();
+        lines.dedup();
+        let paths = locate::paths(text, &lines);
+        Side {
+            resource,
+            lines,
+            paths,
+        }
+    }
+
+    fn path(&self, line: usize) -> &locate::Located {
+        &self.paths[self.lines.binary_search(&line).expect("a line asked for")]
+    }
+
+    /// The line of the input file a canonical line came from.
+    fn file_line(&self, line: usize) -> usize {
+        let r = self.resource;
+        locate::file_line(&r.node, r.offset, self.path(line), line)
+    }
+}
+
 /// The index of a text's last line.
 fn last_line(text: &str) -> usize {
     text.lines().count().saturating_sub(1)
 }
 
 /// For resources read in part: every hunk, context included, comes from one block on each side (the same
-/// block), so it reads exactly as it would from the whole documents. Always true for resources read whole.
-fn within_blocks(
-    groups: &[Vec<DiffOp>],
-    texts: (&str, &str),
-    sides: (&Resource, &Resource),
-) -> bool {
-    let (old, new) = sides;
-    if old.blocks.is_empty() && new.blocks.is_empty() {
-        return true;
-    }
-    let lines_of = |text: &str, r: &Resource, ranges: Vec<std::ops::Range<usize>>| {
-        let wanted: Vec<usize> = ranges.iter().flat_map(|r| r.clone()).collect();
-        let paths = locate::paths(text, &wanted);
-        let mut at = wanted
-            .iter()
-            .zip(&paths)
-            .map(|(&l, p)| locate::file_line(&r.node, r.offset, p, l));
-        ranges
-            .iter()
-            .map(|range| at.by_ref().take(range.len()).collect::<Vec<usize>>())
-            .collect::<Vec<_>>()
-    };
-    let old_lines = lines_of(
-        texts.0,
-        old,
-        groups
-            .iter()
-            .map(|g| g[0].old_range().start..g[g.len() - 1].old_range().end)
-            .collect(),
-    );
-    let new_lines = lines_of(
-        texts.1,
-        new,
-        groups
-            .iter()
-            .map(|g| g[0].new_range().start..g[g.len() - 1].new_range().end)
-            .collect(),
-    );
-    old_lines.iter().zip(&new_lines).all(|(a, b)| {
-        (0..old.blocks.len().min(new.blocks.len())).any(|k| {
-            a.iter().all(|l| old.blocks[k].contains(l))
-                && b.iter().all(|l| new.blocks[k].contains(l))
+/// block), so it reads exactly as it would from the whole documents.
+fn within_blocks(hunks: &[Hunk], (old, new): (&Side, &Side)) -> bool {
+    let (old_blocks, new_blocks) = (&old.resource.blocks, &new.resource.blocks);
+    hunks.iter().all(|h| {
+        let a: Vec<usize> = h.old.clone().map(|l| old.file_line(l)).collect();
+        let b: Vec<usize> = h.new.clone().map(|l| new.file_line(l)).collect();
+        (0..old_blocks.len().min(new_blocks.len())).any(|k| {
+            a.iter().all(|l| old_blocks[k].contains(l))
+                && b.iter().all(|l| new_blocks[k].contains(l))
         })
     })
 }
 
-/// The `@@ -12,7 +12,8 @@ spec.template.spec.containers[name=app]` line of each hunk: where it starts in each
+/// The `@@ -12,7 +12,8 @@ spec.template.spec.containers[name=app]` line of a hunk: where it starts in each
 /// file (found through the parsed objects) and the path enclosing its first change.
-fn headers(
-    groups: &[Vec<DiffOp>],
-    texts: (&str, &str),
-    sides: (&Resource, &Resource),
-) -> Vec<String> {
-    let ranges: Vec<_> = groups
-        .iter()
-        .map(|g| {
-            let (first, last) = (&g[0], &g[g.len() - 1]);
-            (
-                first.old_range().start..last.old_range().end,
-                first.new_range().start..last.new_range().end,
-            )
-        })
-        .collect();
-    // The first change of each hunk: on the old side when it deletes, else on the new side.
-    let firsts: Vec<(bool, usize)> = groups
-        .iter()
-        .map(|g| {
-            g.iter()
-                .find_map(|op| match op {
-                    DiffOp::Equal { .. } => None,
-                    DiffOp::Delete { old_index, .. } => Some((true, *old_index)),
-                    other => Some((false, other.new_range().start)),
-                })
-                .unwrap_or((false, 0))
-        })
-        .collect();
-    let (old_last, new_last) = (last_line(texts.0), last_line(texts.1));
-    let old_wanted: Vec<usize> = ranges.iter().map(|r| r.0.start.min(old_last)).collect();
-    let new_wanted: Vec<usize> = ranges.iter().map(|r| r.1.start.min(new_last)).collect();
-    let crumb_lines = |old_side: bool| {
-        firsts
-            .iter()
-            .map(move |&(side, l)| if side == old_side { l } else { 0 })
+fn header(hunk: &Hunk, (old, new): (&Side, &Side)) -> String {
+    let a = old.file_line(hunk.starts.0);
+    let b = new.file_line(hunk.starts.1);
+    let (deletes, line) = hunk.first;
+    let crumb = match deletes {
+        true => locate::enclosing(old.path(line), line),
+        false => locate::enclosing(new.path(line), line),
     };
-    let old_paths = locate::paths(
-        texts.0,
-        &[old_wanted.clone(), crumb_lines(true).collect()].concat(),
-    );
-    let new_paths = locate::paths(
-        texts.1,
-        &[new_wanted.clone(), crumb_lines(false).collect()].concat(),
-    );
-    let n = groups.len();
-    (0..n)
-        .map(|h| {
-            let (o, nw) = (sides.0, sides.1);
-            let a = locate::file_line(&o.node, o.offset, &old_paths[h], old_wanted[h]);
-            let b = locate::file_line(&nw.node, nw.offset, &new_paths[h], new_wanted[h]);
-            let (side, line) = firsts[h];
-            let crumb = match side {
-                true => locate::enclosing(&old_paths[n + h], line),
-                false => locate::enclosing(&new_paths[n + h], line),
-            };
-            let mut header = format!(
-                "@@ -{a},{} +{b},{} @@",
-                ranges[h].0.len(),
-                ranges[h].1.len()
-            );
-            if !crumb.is_empty() {
-                header.push(' ');
-                header.push_str(&path::show(&crumb));
-            }
-            header
-        })
-        .collect()
+    let mut header = format!("@@ -{a},{} +{b},{} @@", hunk.old.len(), hunk.new.len());
+    if !crumb.is_empty() {
+        header.push(' ');
+        header.push_str(&path::show(&crumb));
+    }
+    header
 }
 
 /// The JSON report, for programs: the same resources and, for changed ones, every changed path with its
