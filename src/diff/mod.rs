@@ -104,7 +104,8 @@ pub struct Shown {
     pub changed: bool,
 }
 
-/// Changed documents at least this big on both sides are read in part (`splice`).
+/// Changed documents at least this big on both sides are read in part (`splice`): a Deployment of a few
+/// hundred lines already parses in more time than cutting it takes.
 const CUT_ABOVE: usize = 8 * 1024;
 
 /// Compares two manifests and writes the report. Errors name the file, line and column.
@@ -309,6 +310,34 @@ mod tests {
 
     fn read(path: &std::path::Path) -> Source {
         Source::read(path.to_str().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn changed_documents_from_8_kib_are_read_in_part() {
+        let config_map = |entries: usize, edited: bool| {
+            let mut text =
+                String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n");
+            for i in 0..entries {
+                let edit = if edited && i == entries / 2 {
+                    "-edited"
+                } else {
+                    ""
+                };
+                text.push_str(&format!("  key{i:04}: value-{i}{edit}\n"));
+            }
+            text
+        };
+        for (entries, read_in_part) in [(300, false), (500, true)] {
+            let old = Source::new("old", config_map(entries, false));
+            let new = Source::new("new", config_map(entries, true));
+            assert_eq!(old.text.len() >= CUT_ABOVE, read_in_part);
+            let cutting = manifest::Cutting {
+                above: CUT_ABOVE,
+                context: 3,
+            };
+            let pair = manifest::load(&old, &new, Some(cutting)).unwrap();
+            assert_eq!(!pair.new[0].blocks.is_empty(), read_in_part, "{entries}");
+        }
     }
 
     #[test]

@@ -517,7 +517,10 @@ fn split_key(text: &str) -> Option<Option<(&str, &str)>> {
         return Some(None);
     };
     let key_bytes = key.as_bytes();
-    if key_bytes.windows(2).any(|w| w == b" #") || key == "<<" || key_bytes.contains(&b'\t') {
+    if key_bytes.windows(2).any(|w| w == b" #")
+        || key == "<<"
+        || key_bytes.iter().any(|&b| b == b'\t')
+    {
         return None;
     }
     Some(Some((key, value)))
