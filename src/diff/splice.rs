@@ -517,10 +517,7 @@ fn split_key(text: &str) -> Option<Option<(&str, &str)>> {
         return Some(None);
     };
     let key_bytes = key.as_bytes();
-    if key_bytes.windows(2).any(|w| w == b" #")
-        || key == "<<"
-        || key_bytes.iter().any(|&b| b == b'\t')
-    {
+    if key_bytes.windows(2).any(|w| w == b" #") || key == "<<" || key_bytes.contains(&b'\t') {
         return None;
     }
     Some(Some((key, value)))
