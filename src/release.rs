@@ -234,13 +234,12 @@ impl Release {
     /// The user-supplied values as YAML (secrets included: for reading, not for printing), named
     /// `release NAME revision N` so findings can point into it.
     pub fn values_source(&self) -> Source {
-        let mut text = String::new();
-        match &self.config {
+        let text = match &self.config {
             serde_json::Value::Object(map) if !map.is_empty() => {
-                write_yaml(&self.config, 0, &mut text)
+                crate::diff::canon::render(&self.config)
             }
-            _ => text.push_str("{}\n"),
-        }
+            _ => "{}\n".to_string(),
+        };
         Source::new(
             format!("release {} revision {}", self.name, self.revision),
             text,
@@ -278,89 +277,18 @@ impl Release {
         match &self.config {
             serde_json::Value::Object(map) if !map.is_empty() => {
                 text.push_str("values (user-supplied, secrets masked):\n");
-                write_yaml(&crate::secrets::mask_json(&self.config), 1, &mut text);
+                let values = crate::diff::canon::render(&crate::secrets::mask_json(&self.config));
+                for line in values.split_inclusive('\n') {
+                    if line != "\n" {
+                        text.push_str("  ");
+                    }
+                    text.push_str(line);
+                }
             }
             _ => text.push_str("values     none given (the chart's defaults)\n"),
         }
         text
     }
-}
-
-/// Writes a JSON value as block YAML for reading (strings quoted whenever Helm's YAML would read them otherwise).
-fn write_yaml(value: &serde_json::Value, depth: usize, out: &mut String) {
-    use serde_json::Value;
-    let indent = "  ".repeat(depth);
-    match value {
-        Value::Object(map) => {
-            for (key, item) in map {
-                out.push_str(&format!("{indent}{}:", scalar(&Value::String(key.clone()))));
-                write_item(item, depth, out);
-            }
-        }
-        Value::Array(items) => {
-            for item in items {
-                out.push_str(&format!("{indent}-"));
-                write_item(item, depth, out);
-            }
-        }
-        scalar_value => out.push_str(&format!("{indent}{}\n", scalar(scalar_value))),
-    }
-}
-
-/// The part after `key:` or `-`: a scalar or empty collection on the same line, else a nested block.
-fn write_item(item: &serde_json::Value, depth: usize, out: &mut String) {
-    use serde_json::Value;
-    match item {
-        Value::Object(map) if !map.is_empty() => {
-            out.push('\n');
-            write_yaml(item, depth + 1, out);
-        }
-        Value::Array(items) if !items.is_empty() => {
-            out.push('\n');
-            write_yaml(item, depth + 1, out);
-        }
-        Value::Object(_) => out.push_str(" {}\n"),
-        Value::Array(_) => out.push_str(" []\n"),
-        other => out.push_str(&format!(" {}\n", scalar(other))),
-    }
-}
-
-fn scalar(value: &serde_json::Value) -> String {
-    let serde_json::Value::String(text) = value else {
-        return value.to_string();
-    };
-    let plain = matches!(crate::yaml::resolve_plain(text), crate::yaml::Value::Str(_))
-        && !text.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@` ".contains(c))
-        && !text.ends_with(' ')
-        && !text.contains(": ")
-        && !text.contains(" #")
-        && text.chars().all(|c| yaml_printable(c) && !c.is_control());
-    if plain {
-        text.clone()
-    } else {
-        double_quoted(text)
-    }
-}
-
-/// A double-quoted YAML scalar: JSON's escapes, plus `\u` escapes for the characters YAML may not hold raw
-/// (DEL, C1 controls, U+FFFE/U+FFFF), so the text reads back as YAML and cannot drive a terminal.
-fn double_quoted(text: &str) -> String {
-    serde_json::Value::String(text.to_string())
-        .to_string()
-        .chars()
-        .map(|c| {
-            if yaml_printable(c) {
-                c.to_string()
-            } else {
-                format!("\\u{:04x}", c as u32)
-            }
-        })
-        .collect()
-}
-
-/// YAML's printable characters (c-printable), minus the line breaks and tabs JSON escaping already handles.
-fn yaml_printable(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
 }
 
 #[cfg(test)]
@@ -457,14 +385,33 @@ values (user-supplied, secrets masked):
     - \"\"
   empty: {}
   x:
-    -
-      a: 1
+    - a: 1
       b: \"c: d\"
 ";
         assert_eq!(text, expected);
         let summary = release.summary();
         assert_eq!(summary["values"]["join_token"], crate::secrets::MASK);
         assert_eq!(summary["chart"]["version"], "1.89.0");
+    }
+
+    #[test]
+    fn shown_values_read_back_as_the_same_values() {
+        // Keys and strings that plain YAML would read otherwise: a merge key, the value key, a date, text YAML may
+        // not hold raw, a multi-line text.
+        let config = serde_json::json!({"<<": [1, {"a": null}], "=": "x", "d": "2024-01-31", "w": "\u{ffff}\u{85}",
+            "m": "two\nlines\n", "y": "yes"});
+        let release = from_json(
+            format!(
+                r#"{{"name":"r","namespace":"n","version":1,"info":{{"status":"deployed"}},
+                "chart":{{"metadata":{{"name":"c","version":"1.0.0"}}}},"config":{config}}}"#
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let shown = release.show();
+        let values = shown.split_once("secrets masked):\n").unwrap().1;
+        let docs = crate::yaml::parse(values).unwrap_or_else(|e| panic!("{e}\n{values}"));
+        assert_eq!(docs[0].to_json(), config, "{values}");
     }
 
     #[test]
@@ -524,8 +471,7 @@ values (user-supplied, secrets masked):
     fn printed_values_with_control_characters_read_back_as_yaml() {
         let config =
             serde_json::json!({"k\u{7f}": "a\u{1b}]0;x\u{7}\u{9b}\u{ffff}", "plain": "ok"});
-        let mut text = String::new();
-        write_yaml(&config, 0, &mut text);
+        let text = crate::diff::canon::render(&config);
         assert!(
             !text.contains(['\u{7f}', '\u{1b}', '\u{9b}', '\u{ffff}']),
             "{text:?}"

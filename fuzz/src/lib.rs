@@ -151,7 +151,7 @@ pub fn postrender(data: &[u8]) {
     let Ok(input) = std::str::from_utf8(data) else {
         return;
     };
-    let mirrors: Vec<opsta_lint::postrender::Mirror> = if data.len() % 3 == 0 {
+    let mirrors: Vec<opsta_lint::postrender::Mirror> = if data.len().is_multiple_of(3) {
         vec![opsta_lint::postrender::Mirror::parse("docker.io=registry.corp/hub").unwrap()]
     } else {
         Vec::new()

@@ -168,7 +168,13 @@ fn number_text(n: &serde_json::Number) -> String {
 fn is_block(s: &str) -> bool {
     s.contains('\n')
         && !s.trim_end_matches('\n').is_empty()
-        && !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+        && !s.chars().any(|c| escaped(c) && c != '\n' && c != '\t')
+}
+
+/// Characters written only as `\u` escapes: controls (C0, DEL, C1), the byte-order mark, and what YAML may not
+/// hold raw (U+FFFE, U+FFFF), so the text reads back as YAML and cannot drive a terminal.
+fn escaped(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{ffff}')
 }
 
 fn write_block(out: &mut String, s: &str, indent: usize) {
@@ -213,7 +219,7 @@ fn plain_ok(s: &str) -> bool {
         && !s.contains(": ")
         && !s.contains(" #")
         && !s.ends_with(':')
-        && !s.chars().any(|c| c.is_control() || c == '\u{feff}')
+        && !s.chars().any(escaped)
         && !matches!(s, "<<" | "=")
         && !looks_like_date(s)
         && matches!(yaml::resolve_plain(s), Value::Str(_))
@@ -235,7 +241,7 @@ fn double_quoted(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() || c == '\u{feff}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if escaped(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }

@@ -6,7 +6,7 @@
 //! hide secrets on both sides together (`mask`), write each side as canonical YAML (`canon`) and diff those
 //! texts (`render`).
 
-mod canon;
+pub mod canon;
 mod compare;
 mod lines;
 mod locate;
