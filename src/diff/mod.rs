@@ -264,7 +264,7 @@ mod tests {
             });
             if plain {
                 seen += 1;
-                if seen >= first && (seen - first) % step == 0 {
+                if seen >= first && (seen - first).is_multiple_of(step) {
                     out.push_str(body);
                     out.push_str("-edited\n");
                     continue;
@@ -363,7 +363,7 @@ mod tests {
         for (file, edits) in &files {
             let old = read(file);
             for &(first, step) in edits {
-                let new = Source::new("new", &edited(&old.text, first, step));
+                let new = Source::new("new", edited(&old.text, first, step));
                 cut += same_either_way(&old, &new);
             }
         }
