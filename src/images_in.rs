@@ -301,9 +301,13 @@ fn visit(node: &Node, resource: &Resource, shift: &Shift, scan: &mut Scan) {
                     .iter()
                     .find(|(k, _)| key.as_str() == Some(*k));
                 match (list, &value.value) {
-                    (Some((_, what)), Value::Seq(items)) => items
-                        .iter()
-                        .for_each(|c| container(c, what, resource, shift, scan)),
+                    (Some((_, what)), Value::Seq(items)) => {
+                        for item in items {
+                            container(item, what, resource, shift, scan);
+                            // A container may itself hold container lists (a custom resource's sidecar spec).
+                            visit(item, resource, shift, scan);
+                        }
+                    }
                     _ => visit(value, resource, shift, scan),
                 }
             }
@@ -510,6 +514,24 @@ spec:
                     "alpine".into(),
                     "Rollout r / ephemeral container \"dbg\"".into()
                 ),
+            ]
+        );
+    }
+
+    #[test]
+    fn container_lists_inside_a_container_are_found() {
+        let src = "kind: Runner\nmetadata: {name: r}\nspec:\n  containers:\n  - name: outer\n    image: a:1\n    spec:\n      initContainers:\n      - {name: inner, image: b:2}\n";
+        assert_eq!(
+            texts(src),
+            [
+                (
+                    "a:1".to_string(),
+                    "Runner r / container \"outer\"".to_string()
+                ),
+                (
+                    "b:2".to_string(),
+                    "Runner r / init container \"inner\"".to_string()
+                )
             ]
         );
     }
