@@ -91,13 +91,25 @@ fn pad(out: &mut String, indent: usize) {
     out.extend(std::iter::repeat_n(' ', indent));
 }
 
+/// The longest key YAML reads without `?` (an implicit key is limited to 1,024 characters; margin for the `:`).
+const IMPLICIT_KEY_MAX: usize = 1000;
+
 /// Writes mapping entries at `indent`; the first one without padding when it follows a list dash.
 fn write_entries(out: &mut String, map: &Map<String, Json>, indent: usize, pad_first: bool) {
     for (i, (key, value)) in map.iter().enumerate() {
         if i > 0 || pad_first {
             pad(out, indent);
         }
-        out.push_str(&scalar_text(key));
+        let key = scalar_text(key);
+        if key.chars().count() > IMPLICIT_KEY_MAX {
+            // YAML reads a key written plainly (`key: value`) only up to 1,024 characters.
+            out.push_str("? ");
+            out.push_str(&key);
+            out.push('\n');
+            pad(out, indent);
+        } else {
+            out.push_str(&key);
+        }
         out.push(':');
         write_value(out, value, indent);
     }
@@ -256,6 +268,19 @@ mod tests {
 
     fn canon(yaml_text: &str) -> String {
         render(&crate::yaml::parse(yaml_text).unwrap()[0].to_json())
+    }
+
+    #[test]
+    fn keys_too_long_to_be_implicit_are_explicit() {
+        let long = "k".repeat(1500);
+        let value = json!({"a": [{&long: {&long: 1}, "b": 2}], &long: "x"});
+        let text = render(&value);
+        assert!(text.contains(&format!("? {long}\n")), "{text}");
+        assert_eq!(
+            crate::yaml::parse(&text).unwrap()[0].to_json(),
+            value,
+            "{text}"
+        );
     }
 
     #[test]
