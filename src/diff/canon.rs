@@ -101,8 +101,9 @@ fn write_entries(out: &mut String, map: &Map<String, Json>, indent: usize, pad_f
             pad(out, indent);
         }
         let key = scalar_text(key);
-        if key.chars().count() > IMPLICIT_KEY_MAX {
-            // YAML reads a key written plainly (`key: value`) only up to 1,024 characters.
+        // Bytes first: counting characters is only needed for the rare key that long in bytes (the diff writes
+        // every key of a render).
+        if key.len() > IMPLICIT_KEY_MAX && key.chars().count() > IMPLICIT_KEY_MAX {
             out.push_str("? ");
             out.push_str(&key);
             out.push('\n');
