@@ -230,8 +230,13 @@ impl Product {
     /// The JSON Schema of the values for a chart major.
     pub fn schema_for_major(&self, major: u64) -> Result<Json> {
         let file = format!("{}/{}", self.name, self.major(major)?.schema);
-        serde_json::from_str(&data_file(&file)?)
+        serde_json::from_str(&self.schema_text(major)?)
             .with_context(|| format!("schema/{file} is not valid JSON"))
+    }
+
+    /// The text of the values schema of chart major `major`.
+    pub fn schema_text(&self, major: u64) -> Result<Cow<'static, str>> {
+        data_file(&format!("{}/{}", self.name, self.major(major)?.schema))
     }
 
     /// The version of `component` that chart `chart` pins (e.g. Dapr for Catalyst), if the data knows it.

@@ -2,6 +2,7 @@
 //! One straight line: read and merge the values, choose product, chart version and schema, run every check,
 //! report.
 
+mod reach;
 pub mod report;
 pub mod rules;
 pub mod schema;
@@ -133,16 +134,6 @@ fn lint(
         .filter(|_| chart.is_none());
     let chart_assumed = assumed.is_some();
     let chart = chart.or(assumed);
-    let schema = match (&args.schema, &product, &chart) {
-        (Some(file), _, _) => Some(schemas.get(file, || Schema::read(file))?),
-        (None, Some(product), Some(chart)) => {
-            let name = &product.major(chart.major)?.schema;
-            let key = format!("{}/{name}", product.name);
-            let compile = || Schema::new(name.clone(), product.schema_for_major(chart.major)?);
-            Some(schemas.get(&key, compile)?)
-        }
-        _ => None,
-    };
     let chart_defaults = args.schema.as_deref().and_then(defaults_beside);
     let defaults = match &chart_defaults {
         Some(file) => Some(Values::read(std::slice::from_ref(file), &[])?.for_validation(None)),
@@ -151,6 +142,19 @@ fn lint(
     let instance = match args.schema {
         Some(_) => values.for_validation(defaults.as_ref()),
         None => values.json.clone(),
+    };
+    // A bundled schema is compiled for these values only (see reach.rs); a --schema file is compiled whole,
+    // once per run, so that an invalid schema fails as it fails in Helm.
+    let reached;
+    let schema = match (&args.schema, &product, &chart) {
+        (Some(file), _, _) => Some(schemas.get(file, || Schema::read(file))?),
+        (None, Some(product), Some(chart)) => {
+            let name = product.major(chart.major)?.schema.clone();
+            let text = product.schema_text(chart.major)?;
+            reached = Schema::reached(name, text, &instance)?;
+            Some(&reached)
+        }
+        _ => None,
     };
     let ctx = Context {
         values,

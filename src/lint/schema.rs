@@ -7,27 +7,53 @@ use crate::paths::Path;
 use anyhow::{anyhow, Context as _, Result};
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value as Json;
+use std::borrow::Cow;
+use std::cell::OnceCell;
 
-/// A compiled values schema and the JSON it came from.
+/// A compiled values schema, and the whole schema it came from.
 pub struct Schema {
     /// What the report calls it (a file name).
     pub name: String,
-    pub json: Json,
+    /// The whole schema as text, when it has not been parsed yet.
+    text: Cow<'static, str>,
+    /// The whole schema, parsed when first needed: for the key names it knows ("did you mean").
+    whole: OnceCell<Json>,
     validator: jsonschema::Validator,
 }
 
 impl Schema {
-    /// Compiles a schema; a schema that cannot compile is a "could not run" error.
+    /// Compiles a whole schema; a schema that cannot compile is a "could not run" error.
     pub fn new(name: String, json: Json) -> Result<Schema> {
-        let validator = jsonschema::options()
-            .should_validate_formats(false)
-            .build(&json)
-            .map_err(|e| anyhow!("{name}: not a usable JSON Schema: {e}"))?;
+        let validator = compile(&name, &json)?;
         Ok(Schema {
             name,
-            json,
+            text: Cow::Borrowed(""),
+            whole: OnceCell::from(json),
             validator,
         })
+    }
+
+    /// Compiles only the part of a schema (JSON text) that `instance` reaches (see `reach`), or the whole
+    /// schema when it cannot be cut safely. The verdict and the errors for `instance` are the same either way.
+    pub fn reached(name: String, text: Cow<'static, str>, instance: &Json) -> Result<Schema> {
+        let Some(cut) = super::reach::reach(&text, instance) else {
+            let json =
+                serde_json::from_str(&text).map_err(|e| anyhow!("{name}: not valid JSON: {e}"))?;
+            return Schema::new(name, json);
+        };
+        let validator = compile(&name, &cut)?;
+        Ok(Schema {
+            name,
+            text,
+            whole: OnceCell::new(),
+            validator,
+        })
+    }
+
+    /// The whole schema.
+    fn whole(&self) -> &Json {
+        self.whole
+            .get_or_init(|| serde_json::from_str(&self.text).unwrap_or(Json::Null))
     }
 
     /// Reads a schema file (JSON).
@@ -47,6 +73,13 @@ impl Schema {
         })?;
         Schema::new(file.to_string(), json)
     }
+}
+
+fn compile(name: &str, json: &Json) -> Result<jsonschema::Validator> {
+    jsonschema::options()
+        .should_validate_formats(false)
+        .build(json)
+        .map_err(|e| anyhow!("{name}: not a usable JSON Schema: {e}"))
 }
 
 /// The schemas compiled so far in this run, by key (a file, or product/schema), so that linting several groups
@@ -80,7 +113,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
         match error.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected }
             | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
-                let known = property_names(&schema.json, &keyword_parent);
+                let known = property_names(schema.whole(), &keyword_parent);
                 for key in unexpected {
                     let path = at.key(key);
                     let hint = suggestion(key, &known);
@@ -309,6 +342,123 @@ fn type_name(value: &Json) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// Every error of a validation, in an order that does not depend on the compiled form.
+    fn errors(schema: &Schema, instance: &Json) -> Vec<String> {
+        let mut all: Vec<String> = schema
+            .validator
+            .iter_errors(instance)
+            .map(|e| format!("{} {} {e}", e.instance_path(), e.schema_path()))
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// The document itself, then variants where a map gets an unknown key or a value is replaced by one of
+    /// another type, at up to 40 places spread over the document (each place: a debug build compiles slowly).
+    fn variants(doc: &Json) -> Vec<Json> {
+        let mut out = vec![doc.clone()];
+        let mut pointers = Vec::new();
+        collect_pointers(doc, String::new(), &mut pointers);
+        let step = pointers.len().div_ceil(40);
+        for pointer in pointers.into_iter().step_by(step) {
+            let mut changed = doc.clone();
+            let at = changed.pointer_mut(&pointer).unwrap();
+            *at = match at.take() {
+                Json::Object(mut map) => {
+                    map.insert("zz_unknown".into(), json!(1));
+                    Json::Object(map)
+                }
+                Json::String(_) => json!(7),
+                Json::Number(_) => json!("seven"),
+                Json::Bool(_) => json!("yes"),
+                Json::Array(_) => json!({"a": 1}),
+                Json::Null => json!([]),
+            };
+            out.push(changed);
+        }
+        out
+    }
+
+    fn collect_pointers(value: &Json, at: String, out: &mut Vec<String>) {
+        out.push(at.clone());
+        let escape = |k: &str| k.replace('~', "~0").replace('/', "~1");
+        match value {
+            Json::Object(map) => {
+                for (k, v) in map {
+                    collect_pointers(v, format!("{at}/{}", escape(k)), out);
+                }
+            }
+            Json::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    collect_pointers(v, format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn values_files() -> Vec<Json> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let dirs = ["catalyst", "catalyst/values", "opsta-ai-gateway"];
+        let mut docs = Vec::new();
+        for dir in dirs {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "yaml") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    let parsed = crate::yaml::parse(&text).unwrap();
+                    docs.push(parsed[0].to_json());
+                }
+            }
+        }
+        assert!(
+            docs.len() >= 10,
+            "the values files under testdata/ are missing"
+        );
+        docs
+    }
+
+    /// The cut schema (reach.rs) must raise exactly the errors the whole schema raises, for every bundled
+    /// schema and for good, bad and broken variants of every values file under testdata/.
+    #[test]
+    fn a_reached_schema_finds_what_the_whole_schema_finds() {
+        let docs = values_files();
+        let mut compared = 0;
+        let mut failing = 0;
+        for product in crate::product::Product::all().unwrap() {
+            for major in &product.majors {
+                let text = product.schema_text(major.major).unwrap();
+                let whole =
+                    Schema::new("whole".into(), serde_json::from_str(&text).unwrap()).unwrap();
+                for doc in &docs {
+                    for variant in variants(doc) {
+                        let reached =
+                            Schema::reached("cut".into(), text.clone(), &variant).unwrap();
+                        assert!(
+                            reached.whole.get().is_none(),
+                            "{} was not cut",
+                            major.schema
+                        );
+                        let expected = errors(&whole, &variant);
+                        assert_eq!(
+                            errors(&reached, &variant),
+                            expected,
+                            "{}: {variant}",
+                            major.schema
+                        );
+                        compared += 1;
+                        failing += usize::from(!expected.is_empty());
+                    }
+                }
+            }
+        }
+        assert!(
+            compared > 500 && failing > compared / 2,
+            "{compared} compared, {failing} failing"
+        );
+    }
 
     #[test]
     fn suggests_the_closest_known_key() {
