@@ -30,30 +30,31 @@ pub fn reach(text: &str, instance: &Json) -> Option<Json> {
 }
 
 /// True when every `$ref` points into `$defs` or `definitions` and nothing declares an id or an anchor. Reads
-/// the text as text: a false alarm (the words inside a description) only costs the whole compile.
+/// the text as text, in one pass over the `"$` in it: a false alarm (say, a `$ref` inside a description) only
+/// costs the whole compile.
 fn self_contained(text: &str) -> bool {
-    const NAMING: [&str; 6] = [
-        "\"$id\"",
-        "\"$anchor\"",
-        "\"$dynamicAnchor\"",
-        "\"$dynamicRef\"",
-        "\"$recursiveRef\"",
-        "\\u0024",
-    ];
-    if NAMING.iter().any(|word| text.contains(word)) {
+    if memchr::memmem::find(text.as_bytes(), b"\\u0024").is_some() {
         return false;
     }
-    text.match_indices("\"$ref\"").all(|(at, word)| {
-        let target = text[at + word.len()..]
-            .trim_start()
-            .strip_prefix(':')
-            .map(str::trim_start);
-        target.is_some_and(|t| t.starts_with("\"#/$defs/") || t.starts_with("\"#/definitions/"))
+    memchr::memmem::find_iter(text.as_bytes(), b"\"$").all(|at| {
+        let word = &text[at..];
+        if word.starts_with("\"$ref\"") {
+            let target = word["\"$ref\"".len()..]
+                .trim_start()
+                .strip_prefix(':')
+                .map(str::trim_start);
+            return target
+                .is_some_and(|t| t.starts_with("\"#/$defs/") || t.starts_with("\"#/definitions/"));
+        }
+        !["\"$id\"", "\"$anchor\"", "\"$dynamic", "\"$recursive"]
+            .iter()
+            .any(|naming| word.starts_with(naming))
     })
 }
 
 /// One schema applied to an instance: `properties` keeps the keys the instance has, the applicators that
-/// apply to the same instance are cut the same way, and every other keyword is kept whole.
+/// apply to the same instance are cut the same way, the annotations that never fail a value (descriptions,
+/// examples, defaults) are left out, and every other keyword is kept whole.
 struct Cut<'a>(&'a Json);
 
 /// A `properties` object applied to an instance.
@@ -84,6 +85,10 @@ impl<'de> Visitor<'de> for Cut<'_> {
                 "properties" => map.next_value_seed(Properties(self.0))?,
                 "allOf" | "anyOf" | "oneOf" => map.next_value_seed(Each(self.0))?,
                 "not" | "if" | "then" | "else" => map.next_value_seed(Cut(self.0))?,
+                "title" | "description" | "examples" | "default" | "$comment" | "deprecated" => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
                 _ => map.next_value::<Json>()?,
             };
             out.insert(keyword, value);
@@ -158,10 +163,11 @@ mod tests {
     fn keeps_only_the_properties_the_values_set() {
         let schema = json!({
             "type": "object",
+            "description": "left out",
             "additionalProperties": false,
             "required": ["a"],
             "properties": {
-                "a": {"type": "object", "properties": {"x": {"type": "string"}, "y": {"type": "integer"}}},
+                "a": {"type": "object", "default": {}, "properties": {"x": {"type": "string"}, "y": {"type": "integer"}}},
                 "b": {"$ref": "#/$defs/b"}
             },
             "allOf": [{"if": {"properties": {"a": {"required": ["x"]}, "b": true}}, "then": {"properties": {"c": false}}}],
