@@ -1,6 +1,9 @@
 use clap::Parser;
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: opsta_lint::memory::BigOnHugePages = opsta_lint::memory::BigOnHugePages;
+
 fn main() -> ExitCode {
     end_quietly_on_closed_stdout();
     let cli = match opsta_lint::cli::Cli::try_parse() {

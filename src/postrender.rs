@@ -440,8 +440,10 @@ fn plain_is_safe(text: &str) -> bool {
 
 /// Helm 3 marks each document with a `# Source:` comment and never adds Helm 4's filename annotation.
 pub fn is_helm3_render(input: &str) -> bool {
-    let sourced = input.starts_with("# Source: ") || input.contains("\n# Source: ");
-    sourced && !input.contains(HELM4_FILENAME_ANNOTATION)
+    // SIMD search: `str::contains` reads a render of a few MB at a fraction of the speed.
+    let has = |needle: &str| memchr::memmem::find(input.as_bytes(), needle.as_bytes()).is_some();
+    let sourced = input.starts_with("# Source: ") || has("\n# Source: ");
+    sourced && !has(HELM4_FILENAME_ANNOTATION)
 }
 
 fn helm3_hooks() -> Finding {

@@ -41,7 +41,7 @@ type Open = (usize, Step, usize, usize);
 /// Updates the stack of enclosing steps with one line (items by position; `paths` names them). Returns the
 /// item line and name when this line is an item's `name:` entry.
 fn enter(stack: &mut Vec<Open>, line: &str, index: usize) -> Option<(usize, String)> {
-    let indent = super::lines::indent(line);
+    let indent = crate::lines::indent(line);
     let body = &line[indent..];
     if body.is_empty() {
         return None;

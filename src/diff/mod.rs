@@ -8,7 +8,6 @@
 
 pub mod canon;
 mod compare;
-mod lines;
 mod locate;
 mod manifest;
 mod mask;

@@ -14,7 +14,7 @@
 //! level. The caller checks that every hunk shown stays inside one block (`Cut::blocks`), and reads the
 //! document whole when one does not.
 
-use super::lines::{indent, lines, unindented};
+use crate::lines::{indent, lines, unindented};
 use similar::{Algorithm, DiffOp};
 use std::ops::Range;
 use std::time::{Duration, Instant};

@@ -38,11 +38,8 @@ fn self_contained(text: &str) -> bool {
     }
     memchr::memmem::find_iter(text.as_bytes(), b"\"$").all(|at| {
         let word = &text[at..];
-        if word.starts_with("\"$ref\"") {
-            let target = word["\"$ref\"".len()..]
-                .trim_start()
-                .strip_prefix(':')
-                .map(str::trim_start);
+        if let Some(rest) = word.strip_prefix("\"$ref\"") {
+            let target = rest.trim_start().strip_prefix(':').map(str::trim_start);
             return target
                 .is_some_and(|t| t.starts_with("\"#/$defs/") || t.starts_with("\"#/definitions/"));
         }
