@@ -53,16 +53,23 @@ for target in "${targets[@]}"; do
     work=$(mktemp -d)
     cp -r "corpus/$target/." "$work/"
     spent=0
+    last_execs=0
+    last_seconds=1
     seconds=$min
     while :; do
         read -r execs start cov ft corp status < <(run_round "$target" "$seconds" "$work")
         spent=$((spent + seconds))
         result=$status
-        [ "$status" = ok ] && [ "$spent" -gt "$min" ] && [ "$cov" -le "$start" ] && result=plateau
+        # A round that ran inputs at less than half the rate of the round before (the machine was busy, or the
+        # process was stopped) proves nothing: it cannot end the target as a plateau.
+        full=$(( execs * last_seconds * 2 >= last_execs * seconds ))
+        [ "$status" = ok ] && [ "$spent" -gt "$min" ] && [ "$cov" -le "$start" ] && [ "$full" = 1 ] && result=plateau
         [ "$status" = ok ] && [ "$result" != plateau ] && [ "$spent" -ge "$max" ] && result=capped
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$target" "$spent" "$execs" \
             "$start" "$cov" "$ft" "$corp" "$result" | tee -a "$log"
         [ "$result" = ok ] || break
+        last_execs=$execs
+        last_seconds=$seconds
         seconds=$round
     done
     fresh=$(mktemp -d)
