@@ -82,8 +82,8 @@ fn compile(name: &str, json: &Json) -> Result<jsonschema::Validator> {
         .map_err(|e| anyhow!("{name}: not a usable JSON Schema: {e}"))
 }
 
-/// The schemas compiled so far in this run, by key (a file, or product/schema), so that linting several groups
-/// of files (`--each`) compiles each schema once.
+/// The `--schema` files compiled so far in this run, by file, so that linting several groups of files
+/// (`--each`) compiles each one once. (A bundled schema is cut for each group's values instead: see reach.rs.)
 #[derive(Default)]
 pub struct Compiled(Vec<(String, Schema)>);
 
