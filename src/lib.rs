@@ -15,6 +15,7 @@ pub mod lock;
 pub mod memory;
 pub mod paths;
 pub mod postrender;
+pub mod printable;
 pub mod product;
 pub mod release;
 pub mod secrets;

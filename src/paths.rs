@@ -101,13 +101,14 @@ fn step<'a>(value: &'a Json, seg: &Seg) -> Option<&'a Json> {
 
 impl fmt::Display for Path {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::printable::shown;
         if self.0.is_empty() {
             return f.write_str("(top level)");
         }
         for (i, seg) in self.0.iter().enumerate() {
             match seg {
-                Seg::Key(k) if i == 0 => write!(f, "{k}")?,
-                Seg::Key(k) => write!(f, ".{k}")?,
+                Seg::Key(k) if i == 0 => write!(f, "{}", shown(k))?,
+                Seg::Key(k) => write!(f, ".{}", shown(k))?,
                 Seg::Index(n) => write!(f, "[{n}]")?,
             }
         }
@@ -226,6 +227,12 @@ mod tests {
             substitute("*.image.name", "*.image.repository", matched),
             "a.image.repository"
         );
+    }
+
+    #[test]
+    fn odd_keys_are_shown_quoted() {
+        let path = Path::root().key("a").key("").key("b\u{1b}[2J").key(" c");
+        assert_eq!(path.to_string(), r#"a.""."b\u001b[2J"." c""#);
     }
 
     #[test]

@@ -264,15 +264,16 @@ impl Release {
 
     /// The summary for a person.
     pub fn show(&self) -> String {
+        use crate::printable::shown;
         let mut text = format!(
             "release    {}\nnamespace  {}\nrevision   {}\nstatus     {}\nchart      {} {} (app {})\n",
-            self.name,
-            self.namespace,
+            shown(&self.name),
+            shown(&self.namespace),
             self.revision,
-            self.status,
-            self.chart_name,
-            self.chart_version,
-            self.app_version
+            shown(&self.status),
+            shown(&self.chart_name),
+            shown(&self.chart_version),
+            shown(&self.app_version)
         );
         match &self.config {
             serde_json::Value::Object(map) if !map.is_empty() => {
@@ -354,6 +355,19 @@ mod tests {
         assert_eq!(release.config, serde_json::Value::Null);
         assert_eq!(release.hooks, [("migrate".into(), "kind: Job".into())]);
         assert_eq!((release.revision, release.status.as_str()), (3, "deployed"));
+    }
+
+    #[test]
+    fn a_hostile_name_cannot_forge_a_line_or_drive_the_terminal() {
+        let json = br#"{"name":"x\nvalues     none given","namespace":"\u001b[2J","version":1,
+            "info":{"status":""},"chart":{"metadata":{"name":"c","version":"1.0.0","appVersion":" 1"}},
+            "config":{}}"#;
+        let text = from_json(json).unwrap().show();
+        assert_eq!(
+            text,
+            "release    \"x\\nvalues     none given\"\nnamespace  \"\\u001b[2J\"\nrevision   1\n\
+             status     \"\"\nchart      c 1.0.0 (app \" 1\")\nvalues     none given (the chart's defaults)\n"
+        );
     }
 
     #[test]

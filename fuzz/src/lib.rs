@@ -447,7 +447,8 @@ pub fn lock(data: &[u8]) {
 }
 
 /// The release payload decoder: never panics; the same JSON decodes the same whether given raw, as base64, or
-/// as base64 of gzip; the printed values read back as the masked values, and no secret value is printed.
+/// as base64 of gzip; whatever the name or status holds, the header keeps its five lines and shows no control
+/// character; the printed values read back as the masked values, and no secret value is printed.
 pub fn release(data: &[u8]) {
     use opsta_lint::release::{decode, from_json};
     use std::io::Write;
@@ -476,7 +477,21 @@ pub fn release(data: &[u8]) {
     );
     let shown = release.show();
     let masked = opsta_lint::secrets::mask_json(&release.config);
-    if let Some((_, values)) = shown.split_once("values (user-supplied, secrets masked):\n") {
+    // Five header lines, each field on its own line, whatever the release's name or status holds; then the values.
+    let head: Vec<&str> = shown.lines().take(5).collect();
+    assert!(
+        head.len() == 5
+            && head
+                .iter()
+                .all(|line| !line.contains(opsta_lint::printable::escaped)),
+        "a field broke the header's lines:\n{shown}"
+    );
+    let after_head = &shown[head.iter().map(|line| line.len() + 1).sum::<usize>()..];
+    assert!(
+        after_head.starts_with("values "),
+        "a field forged a line:\n{shown}"
+    );
+    if let Some(values) = after_head.strip_prefix("values (user-supplied, secrets masked):\n") {
         let docs = yaml::parse(values)
             .unwrap_or_else(|e| panic!("printed values are not YAML: {e}\n{values}"));
         assert_eq!(docs.len(), 1, "{values}");

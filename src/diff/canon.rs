@@ -9,6 +9,7 @@
 //! strings are literal blocks, so embedded config files read as files.
 
 use super::path::{item_names, pair_items};
+use crate::printable::{double_quoted, escaped};
 use crate::yaml::{self, Value};
 use serde_json::{Map, Value as Json};
 use std::collections::{HashMap, HashSet};
@@ -184,12 +185,6 @@ fn is_block(s: &str) -> bool {
         && !s.chars().any(|c| escaped(c) && c != '\n' && c != '\t')
 }
 
-/// Characters written only as `\u` escapes: controls (C0, DEL, C1), the byte-order mark, and what YAML may not
-/// hold raw (U+FFFE, U+FFFF), so the text reads back as YAML and cannot drive a terminal.
-fn escaped(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{ffff}')
-}
-
 fn write_block(out: &mut String, s: &str, indent: usize) {
     let body = s.strip_suffix('\n').unwrap_or(s);
     out.push('|');
@@ -242,24 +237,6 @@ fn plain_ok(s: &str) -> bool {
 fn looks_like_date(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[5].is_ascii_digit()
-}
-
-fn double_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if escaped(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

@@ -39,11 +39,17 @@ pub struct Resource {
 impl Resource {
     /// How the resource is named to people: `Kind namespace/name` (no namespace part when it has none).
     pub fn title(&self) -> String {
+        use crate::printable::shown;
         let k = &self.key;
         if k.namespace.is_empty() {
-            format!("{} {}", k.kind, k.name)
+            format!("{} {}", shown(&k.kind), shown(&k.name))
         } else {
-            format!("{} {}/{}", k.kind, k.namespace, k.name)
+            format!(
+                "{} {}/{}",
+                shown(&k.kind),
+                shown(&k.namespace),
+                shown(&k.name)
+            )
         }
     }
 }

@@ -8,7 +8,9 @@
 //! on inside it: `data.config\.yaml.host.join_token`. Such a text is then compared and shown as the canonical
 //! YAML of what it holds, without the ignored parts (its comments and layout are dropped, on both sides alike).
 
+use crate::printable;
 use serde_json::Value as Json;
+use std::borrow::Cow;
 
 /// One step down into an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +21,10 @@ pub enum Step {
     Name(String),
 }
 
-/// A path as people read and write it: keys joined by dots (with `.`, `[` and `\` escaped), items as `[N]`.
+/// A path as people read and write it: keys joined by dots (with `.`, `[` and `\` escaped), items as `[N]`,
+/// named items as `[name=N]`. A key or name that is empty, has surrounding spaces or holds a control character
+/// is shown double-quoted with `\u` escapes instead (`printable::shown`): it cannot forge a line or drive a
+/// terminal, though it cannot be written back as a pattern either.
 pub fn show(path: &[Step]) -> String {
     let mut out = String::new();
     for step in path {
@@ -28,27 +33,31 @@ pub fn show(path: &[Step]) -> String {
                 if !out.is_empty() {
                     out.push('.');
                 }
-                for c in key.chars() {
-                    if matches!(c, '.' | '[' | '\\') {
-                        out.push('\\');
-                    }
-                    out.push(c);
-                }
+                escape_into(&mut out, key, &['.', '[', '\\']);
             }
             Step::Index(i) => out.push_str(&format!("[{i}]")),
             Step::Name(name) => {
                 out.push_str("[name=");
-                for c in name.chars() {
-                    if matches!(c, ']' | '\\') {
-                        out.push('\\');
-                    }
-                    out.push(c);
-                }
+                escape_into(&mut out, name, &[']', '\\']);
                 out.push(']');
             }
         }
     }
     out
+}
+
+/// Writes `text` with a `\` before each of `special`, or as `printable::shown` quotes it when it is odd.
+fn escape_into(out: &mut String, text: &str, special: &[char]) {
+    if let Cow::Owned(quoted) = printable::shown(text) {
+        out.push_str(&quoted);
+        return;
+    }
+    for c in text.chars() {
+        if special.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
 }
 
 /// The names of a named list's items (every item a mapping with a string `name`, no name twice), in order.
@@ -298,6 +307,12 @@ mod tests {
             Step::Index(2),
         ];
         assert_eq!(show(&p), r"data.config\.yaml[2]");
+        let odd = [
+            Step::Key("a\n".into()),
+            Step::Name("x]\u{7}".into()),
+            Step::Name("".into()),
+        ];
+        assert_eq!(show(&odd), r#""a\n"[name="x]\u0007"][name=""]"#);
         assert!("a\\".parse::<Pattern>().is_err());
         assert!("a[name=x".parse::<Pattern>().is_err());
         assert!("".parse::<Pattern>().is_err());
