@@ -3,6 +3,7 @@
 //! the text through the final secret redaction before anything is written.
 
 use super::rules::{Finding, Location, Severity, RULES};
+use crate::printable::message;
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -80,7 +81,7 @@ fn human(runs: &[Run]) -> String {
 fn context_note(run: &Run) -> Option<String> {
     let mut parts = Vec::new();
     if let (Some(product), false) = (&run.product, run.inferred_from.is_empty()) {
-        let keys = run.inferred_from.join(", ");
+        let keys = message(&run.inferred_from.join(", ")).into_owned();
         let s = if run.inferred_from.len() == 1 {
             ""
         } else {
@@ -119,8 +120,8 @@ fn human_finding(out: &mut String, f: &Finding) {
     let place = match &f.location {
         Location::File {
             file, line, col, ..
-        } => format!("{file}:{line}:{col}"),
-        Location::Set { arg } => format!("--set {arg}"),
+        } => format!("{}:{line}:{col}", message(file)),
+        Location::Set { arg } => format!("--set {}", message(arg)),
         Location::Args => "<command line>".to_string(),
     };
     let _ = writeln!(
@@ -128,7 +129,7 @@ fn human_finding(out: &mut String, f: &Finding) {
         "{BOLD}{place}{BOLD:#}: {style}{} {}{style:#}: {}",
         f.rule.code,
         f.severity.as_str(),
-        f.message
+        message(&f.message)
     );
     if let Location::File {
         line,
@@ -147,7 +148,7 @@ fn human_finding(out: &mut String, f: &Finding) {
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             let _ = writeln!(out, "{GUTTER}{pad} |{GUTTER:#}");
-            let _ = writeln!(out, "{GUTTER}{number} |{GUTTER:#} {text}");
+            let _ = writeln!(out, "{GUTTER}{number} |{GUTTER:#} {}", message(text));
             let _ = writeln!(
                 out,
                 "{GUTTER}{pad} |{GUTTER:#} {indent}{style}{}{style:#}",
@@ -475,5 +476,39 @@ mod tests {
     fn uris_are_relative_references_or_file_uris() {
         assert_eq!(uri("./charts/my values.yaml"), "charts/my%20values.yaml");
         assert_eq!(uri("/abs/v.yaml"), "file:///abs/v.yaml");
+    }
+
+    #[test]
+    fn escape_sequences_from_the_values_never_reach_the_terminal() {
+        let hostile = "bad\u{1b}[2J\u{9b}key";
+        let finding = Finding {
+            rule: &RULES[0],
+            severity: Severity::Error,
+            message: format!("unknown key {hostile}"),
+            path: None,
+            location: Location::File {
+                file: format!("v{hostile}.yaml"),
+                line: 2,
+                col: 1,
+                len: 3,
+                text: format!("{hostile}: 1"),
+            },
+        };
+        let run = Run {
+            files: vec![],
+            product: Some("catalyst".into()),
+            inferred_from: vec![hostile.into()],
+            chart: None,
+            chart_assumed: false,
+            schema: None,
+            chart_defaults: None,
+            findings: vec![finding],
+        };
+        let text = human(&[run]);
+        assert!(
+            !text.contains("\u{1b}[2J") && !text.contains('\u{9b}'),
+            "{text:?}"
+        );
+        assert_eq!(text.matches(r"bad\u001b[2J\u009bkey").count(), 4, "{text}");
     }
 }
