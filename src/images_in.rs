@@ -12,6 +12,7 @@
 //! CustomResourceDefinition: a block mapping at column 0 whose only column-0 `kind:` line says so.
 
 use crate::image::ImageRef;
+use crate::printable::{double_quoted, shown};
 use crate::yaml::{self, Node, Span, Style, Value};
 use memchr::memmem;
 use std::ops::Range;
@@ -33,13 +34,13 @@ pub struct Resource {
 impl std::fmt::Display for Resource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = if self.kind.is_empty() {
-            "(no kind)"
+            "(no kind)".into()
         } else {
-            &self.kind
+            shown(&self.kind)
         };
         match &self.namespace {
-            Some(ns) => write!(f, "{kind} {ns}/{}", self.name),
-            None => write!(f, "{kind} {}", self.name),
+            Some(ns) => write!(f, "{kind} {}/{}", shown(ns), shown(&self.name)),
+            None => write!(f, "{kind} {}", shown(&self.name)),
         }
     }
 }
@@ -326,7 +327,7 @@ fn container(item: &Node, what: &str, resource: &Resource, shift: &Shift, scan: 
         .and_then(Node::key_text)
         .unwrap_or_default();
     if let Some(image) = item.get("image") {
-        let place = format!("{what} \"{name}\"");
+        let place = format!("{what} {}", double_quoted(&name));
         scan.sites.extend(site(image, resource, place, true, shift));
     }
     let Some(Value::Seq(vars)) = item.get("env").map(|e| &e.value) else {
@@ -340,7 +341,7 @@ fn container(item: &Node, what: &str, resource: &Resource, shift: &Shift, scan: 
             continue;
         }
         if let Some(value) = var.get("value") {
-            let place = format!("env {var_name} of {what} \"{name}\"");
+            let place = format!("env {} of {what} {}", shown(var_name), double_quoted(&name));
             scan.sites
                 .extend(site(value, resource, place, false, shift));
         }

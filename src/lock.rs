@@ -301,7 +301,14 @@ pub fn skeleton(scan: &crate::images_in::Scan) -> String {
         .first()
         .and_then(|c| crate::images_in::split_chart_label(c));
     if let Some((product, version)) = chart {
-        out.push_str(&format!("# from the render of chart {product} {version}\nproduct: {product}\nversion: {version}\n"));
+        let (shown, yaml) = (crate::printable::shown, crate::diff::canon::scalar_text);
+        out.push_str(&format!(
+            "# from the render of chart {} {}\nproduct: {}\nversion: {}\n",
+            shown(product),
+            shown(version),
+            yaml(product),
+            yaml(version)
+        ));
     }
     out.push_str(if images.is_empty() {
         "images: []\n"
@@ -338,6 +345,31 @@ mod tests {
 
     const A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    #[test]
+    fn hostile_names_in_a_render_cannot_add_lines_to_the_lock_skeleton() {
+        let render = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: "x\nimages: []\n#"
+  labels:
+    helm.sh/chart: "evil: a #-1.0\nx: y"
+spec:
+  template:
+    spec:
+      containers:
+        - name: "c\u001b[2J"
+          image: nginx:1.25
+"#;
+        let text = skeleton(&crate::images_in::scan(render, &[]).unwrap());
+        assert!(!text.contains('\u{1b}'), "{text}");
+        let json = crate::yaml::parse(&text).unwrap()[0].to_json();
+        let expected = serde_json::json!({
+            "apiVersion": "opsta-lint/v1", "kind": "ReleaseLock", "product": "evil: a #",
+            "version": "1.0\nx: y", "images": [{"image": "nginx:1.25", "digest": ""}]
+        });
+        assert_eq!(json, expected, "{text}");
+    }
 
     fn lock(text: &str) -> Result<Lock> {
         Lock::parse(&Source::new("lock.yaml", text))

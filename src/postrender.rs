@@ -549,7 +549,8 @@ fn summary(outcome: &Outcome, lock: &Lock) -> String {
 fn report(findings: &[Finding], summary: &str, file: Option<&str>) -> Result<()> {
     let mut text = String::new();
     for finding in findings {
-        text.push_str(&secrets::mask_text(&finding.to_string()));
+        let line = secrets::mask_text(&finding.to_string());
+        text.push_str(&crate::printable::message(&line));
         text.push('\n');
     }
     let _ = std::io::stderr().write_all(format!("{text}{summary}\n").as_bytes());

@@ -338,7 +338,10 @@ pub fn run(args: &Args) -> Result<u8> {
             serde_json::to_string_pretty(&summary_json(&found, &expect, &problems))? + "\n"
         }
     };
-    print!("{}", crate::secrets::mask_text(&text));
+    print!(
+        "{}",
+        crate::printable::message(&crate::secrets::mask_text(&text))
+    );
     Ok(if problems.is_empty() {
         crate::exit::OK
     } else {
