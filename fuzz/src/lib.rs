@@ -172,6 +172,44 @@ pub fn postrender(data: &[u8]) {
         Vec::new()
     };
     check_pinning(input, &mirrors);
+    check_lock_skeleton(input);
+}
+
+/// `lock --from-manifest`: whatever names and labels the render holds, the skeleton is YAML with no control
+/// character but line breaks, only the lock's own keys, and one entry per `- image:` line it writes.
+fn check_lock_skeleton(input: &str) {
+    let Ok(scan) = opsta_lint::images_in::scan(input, &[]) else {
+        return;
+    };
+    let text = opsta_lint::lock::skeleton(&scan);
+    assert!(
+        !text.contains(|c| opsta_lint::printable::escaped(c) && c != '\n'),
+        "a control character in the skeleton:\n{text}"
+    );
+    let docs =
+        yaml::parse(&text).unwrap_or_else(|e| panic!("the skeleton is not YAML: {e}\n{text}"));
+    assert_eq!(docs.len(), 1, "{text}");
+    let json = docs[0].to_json();
+    let top = json.as_object().expect("the skeleton is not a mapping");
+    assert!(
+        top.keys()
+            .all(|k| ["apiVersion", "kind", "product", "version", "images"].contains(&k.as_str())),
+        "the skeleton has a key of its own:\n{text}"
+    );
+    let images = top["images"].as_array().expect("no images list");
+    assert_eq!(
+        images.len(),
+        text.matches("\n  - image: ").count(),
+        "{text}"
+    );
+    for entry in images {
+        let keys: Vec<&String> = entry
+            .as_object()
+            .expect("an entry that is no mapping")
+            .keys()
+            .collect();
+        assert_eq!(keys, ["image", "digest"], "{text}");
+    }
 }
 
 /// Pins `input` against the fuzz lock (unlocked images allowed) and checks the rewriter's invariants; returns
