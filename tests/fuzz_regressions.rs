@@ -6,7 +6,19 @@ mod checks;
 
 use std::path::Path;
 
-fn replay(target: &str, check: fn(&[u8])) {
+fn replay(target: &'static str, check: fn(&[u8])) {
+    // The inputs go up to the YAML reader's nesting limit (256 levels). opsta-lint reads them on its main
+    // thread (8 MiB of stack) in an optimized build; a test thread has 2 MiB and unoptimized frames are several
+    // times larger, so the replay gets the stack the debug build needs.
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || replay_here(target, check))
+        .unwrap()
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+}
+
+fn replay_here(target: &str, check: fn(&[u8])) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut seen = 0;
     for kind in ["regressions", "corpus"] {
