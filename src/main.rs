@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             let message = opsta_lint::secrets::mask_message(&format!("{err:#}"));
-            let message = opsta_lint::printable::message(&message);
+            let message = opsta_lint::printable::one_line(&message);
             eprintln!("opsta-lint: error: {message}");
             ExitCode::from(opsta_lint::exit::FAILURE)
         }

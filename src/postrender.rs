@@ -506,7 +506,11 @@ fn deployed_manifest(args: &Args) -> Result<Option<Source>> {
         (Some(file), _) => Source::read(file).map(Some),
         (None, Some(name)) => {
             let release = crate::release::read_deployed(&args.cluster, name)?;
-            let name = format!("release {name} revision {}", release.revision);
+            let name = format!(
+                "release {} revision {}",
+                crate::printable::shown(name),
+                release.revision
+            );
             Ok(Some(Source::new(name, release.manifest)))
         }
         (None, None) if args.diff_file.is_some() => {
@@ -550,7 +554,7 @@ fn report(findings: &[Finding], summary: &str, file: Option<&str>) -> Result<()>
     let mut text = String::new();
     for finding in findings {
         let line = secrets::mask_text(&finding.to_string());
-        text.push_str(&crate::printable::message(&line));
+        text.push_str(&crate::printable::one_line(&line));
         text.push('\n');
     }
     let _ = std::io::stderr().write_all(format!("{text}{summary}\n").as_bytes());

@@ -21,11 +21,20 @@ pub fn shown(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// A message of several lines (an error): line breaks and tabs kept, every other `escaped` character written
-/// as `\u` escape.
+/// One line of output (a finding, an error): every `escaped` character, line breaks and tabs too, written as a
+/// `\u` escape, so text from the input can neither start a line of its own nor drive the terminal.
+pub fn one_line(s: &str) -> Cow<'_, str> {
+    escape_where(s, escaped)
+}
+
+/// Text of several lines (a report, a source line shown under a finding): line breaks and tabs kept, every
+/// other `escaped` character written as a `\u` escape.
 pub fn message(s: &str) -> Cow<'_, str> {
-    let odd = |c: char| escaped(c) && c != '\n' && c != '\t';
-    if !s.chars().any(odd) {
+    escape_where(s, |c| escaped(c) && c != '\n' && c != '\t')
+}
+
+fn escape_where(s: &str, odd: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !s.chars().any(&odd) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -87,6 +96,15 @@ mod tests {
         assert_eq!(
             message("bad key \u{1b}]0;x\u{7}\r\n"),
             "bad key \\u001b]0;x\\u0007\\u000d\n"
+        );
+    }
+
+    #[test]
+    fn one_line_stays_one_line() {
+        assert_eq!(one_line("unknown key a b"), "unknown key a b");
+        assert_eq!(
+            one_line("key a\nv.yaml:1:1: OL000 ok\t\u{1b}[0m"),
+            "key a\\u000av.yaml:1:1: OL000 ok\\u0009\\u001b[0m"
         );
     }
 }

@@ -241,7 +241,11 @@ impl Release {
             _ => "{}\n".to_string(),
         };
         Source::new(
-            format!("release {} revision {}", self.name, self.revision),
+            format!(
+                "release {} revision {}",
+                crate::printable::shown(&self.name),
+                self.revision
+            ),
             text,
         )
     }
@@ -257,7 +261,11 @@ impl Release {
             text.push_str(hook);
         }
         Source::new(
-            format!("release {} revision {}", self.name, self.revision),
+            format!(
+                "release {} revision {}",
+                crate::printable::shown(&self.name),
+                self.revision
+            ),
             text,
         )
     }

@@ -1,5 +1,6 @@
 //! Reading input files (or stdin) into text, with errors that say which file and why.
 
+use crate::printable::shown;
 use anyhow::{bail, Context, Result};
 use std::io::Read;
 use std::path::Path;
@@ -41,7 +42,8 @@ impl Source {
     }
 }
 
-/// The raw bytes of a file, or of stdin when the path is `-`, with the name errors call it by.
+/// The raw bytes of a file, or of stdin when the path is `-`, with the name errors call it by (the path as
+/// `printable::shown` writes it: a file name with a line break cannot forge a line of output).
 pub fn read_bytes(path: &str) -> Result<(String, Vec<u8>)> {
     if path == "-" {
         let mut buf = Vec::new();
@@ -50,11 +52,11 @@ pub fn read_bytes(path: &str) -> Result<(String, Vec<u8>)> {
             .context("cannot read standard input")?;
         return Ok(("<stdin>".into(), buf));
     }
-    Ok((path.to_string(), read_file(Path::new(path))?))
+    Ok((shown(path).into_owned(), read_file(Path::new(path))?))
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {
-    let shown = path.display();
+    let shown = shown(&path.to_string_lossy()).into_owned();
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("{shown}: no such file"),
         Err(e) => bail!("{shown}: cannot read: {e}"),

@@ -494,3 +494,92 @@ fn the_post_renderer_never_answers_non_empty_input_with_nothing() {
         );
     }
 }
+
+/// Names from the input (file names, resource and container names, values keys, chart labels) holding line
+/// breaks and escape sequences: every command writes them escaped, so none forges a line of output, a line of
+/// the lock skeleton, or drives the terminal.
+#[test]
+fn hostile_names_neither_forge_lines_nor_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    fixtures(dir.path());
+    const FORGED: &str = "FORGED";
+    let render = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: \"web\\e[2J\\nFORGED: []\\n#\"\n  \
+        namespace: \"prod\\a\"\n  labels:\n    helm.sh/chart: \"evil: a #-1.0\\nFORGED: y\"\nspec:\n  template:\n    \
+        spec:\n      containers:\n      - name: \"c\\e]0;title\\a\\nFORGED\"\n        image: redis:7\n";
+    let odd_file = "render\nFORGED\u{1b}[2J.yaml";
+    std::fs::write(dir.path().join(odd_file), render).unwrap();
+    let values = "global:\n  \"reg\\e[31mion\": x\n\"a\\nFORGED\": 1\n";
+    let odd_values = "values\nFORGED.yaml";
+    std::fs::write(dir.path().join(odd_values), values).unwrap();
+    let report = dir.path().join("report.txt");
+    let report = report.to_str().unwrap();
+    let runs: &[(&[&str], i32)] = &[
+        (
+            &[
+                "postrender",
+                "--lock",
+                "lock.yaml",
+                "--input",
+                odd_file,
+                "--report",
+                report,
+            ],
+            1,
+        ),
+        (&["diff", "pod.yaml", odd_file], 0),
+        (&["lock", "--from-manifest", odd_file], 0),
+        (&["lint", "--product", "catalyst", odd_values], 1),
+        (
+            &[
+                "lint",
+                "--product",
+                "catalyst",
+                "--previous-values",
+                odd_values,
+                "values.yaml",
+            ],
+            1,
+        ),
+        (
+            &["lint", "--product", "catalyst", "missing\nFORGED.yaml"],
+            2,
+        ),
+    ];
+    for (args, code) in runs {
+        let run = run_in(dir.path(), args, "");
+        assert_eq!(run.code, Some(*code), "{args:?}: {}", run.stderr);
+        let stdout = String::from_utf8(run.stdout).unwrap();
+        let mut outputs = vec![("stdout", stdout.clone()), ("stderr", run.stderr)];
+        if args[0] == "postrender" {
+            outputs.push(("report", std::fs::read_to_string(report).unwrap()));
+        }
+        let all: String = outputs.iter().map(|(_, text)| text.as_str()).collect();
+        assert!(
+            all.contains("\\nFORGED"),
+            "{args:?} never showed the hostile name: {all}"
+        );
+        for (stream, text) in &outputs {
+            for line in text.lines() {
+                assert!(
+                    !line.chars().any(|c| c.is_control() && c != '\t'),
+                    "{args:?}: a control character on {stream}: {line:?}"
+                );
+                assert!(
+                    !line.starts_with(FORGED),
+                    "{args:?}: a forged line on {stream}: {text}"
+                );
+            }
+        }
+        if args[0] == "lock" {
+            let docs = opsta_lint::yaml::parse(&stdout).unwrap();
+            let lock = docs[0].to_json();
+            let keys: Vec<_> = lock.as_object().unwrap().keys().cloned().collect();
+            assert_eq!(
+                keys,
+                ["apiVersion", "kind", "product", "version", "images"],
+                "{stdout}"
+            );
+            assert_eq!(lock["images"].as_array().unwrap().len(), 1, "{stdout}");
+        }
+    }
+}

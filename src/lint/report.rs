@@ -3,7 +3,7 @@
 //! the text through the final secret redaction before anything is written.
 
 use super::rules::{Finding, Location, Severity, RULES};
-use crate::printable::message;
+use crate::printable::{message, one_line, shown};
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -81,7 +81,8 @@ fn human(runs: &[Run]) -> String {
 fn context_note(run: &Run) -> Option<String> {
     let mut parts = Vec::new();
     if let (Some(product), false) = (&run.product, run.inferred_from.is_empty()) {
-        let keys = message(&run.inferred_from.join(", ")).into_owned();
+        let keys: Vec<_> = run.inferred_from.iter().map(|k| shown(k)).collect();
+        let keys = keys.join(", ");
         let s = if run.inferred_from.len() == 1 {
             ""
         } else {
@@ -120,8 +121,8 @@ fn human_finding(out: &mut String, f: &Finding) {
     let place = match &f.location {
         Location::File {
             file, line, col, ..
-        } => format!("{}:{line}:{col}", message(file)),
-        Location::Set { arg } => format!("--set {}", message(arg)),
+        } => format!("{}:{line}:{col}", one_line(file)),
+        Location::Set { arg } => format!("--set {}", shown(arg)),
         Location::Args => "<command line>".to_string(),
     };
     let _ = writeln!(
@@ -129,7 +130,7 @@ fn human_finding(out: &mut String, f: &Finding) {
         "{BOLD}{place}{BOLD:#}: {style}{} {}{style:#}: {}",
         f.rule.code,
         f.severity.as_str(),
-        message(&f.message)
+        one_line(&f.message)
     );
     if let Location::File {
         line,

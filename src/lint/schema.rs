@@ -4,6 +4,7 @@
 
 use super::rules::{Context, Finding};
 use crate::paths::Path;
+use crate::printable::shown;
 use anyhow::{anyhow, Context as _, Result};
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value as Json;
@@ -58,20 +59,21 @@ impl Schema {
 
     /// Reads a schema file (JSON).
     pub fn read(file: &str) -> Result<Schema> {
+        let shown_file = shown(file);
         let text = std::fs::read_to_string(file)
-            .with_context(|| format!("{file}: cannot read the schema"))?;
+            .with_context(|| format!("{shown_file}: cannot read the schema"))?;
         let json: Json = serde_json::from_str(&text).map_err(|e| {
             let text = e.to_string();
             let reason = text
                 .rsplit_once(" at line ")
                 .map_or(text.as_str(), |(r, _)| r);
             anyhow!(
-                "{file}:{}:{}: not valid JSON: {reason}",
+                "{shown_file}:{}:{}: not valid JSON: {reason}",
                 e.line(),
                 e.column()
             )
         })?;
-        Schema::new(file.to_string(), json)
+        Schema::new(shown_file.into_owned(), json)
     }
 }
 
@@ -126,7 +128,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
                         ctx,
                         "OL002",
                         &path,
-                        format!("unknown key {key} {inside}{hint}"),
+                        format!("unknown key {} {inside}{hint}", shown(key)),
                     ));
                 }
             }
@@ -144,7 +146,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
                     ctx,
                     "OL001",
                     &path,
-                    format!("required key {name} is missing {inside}"),
+                    format!("required key {} is missing {inside}", shown(&name)),
                 ));
             }
             kind => {
@@ -210,8 +212,9 @@ fn suggestion(key: &str, known: &[String]) -> String {
         .filter(|(d, k)| *d <= (k.chars().count().max(key.chars().count()) / 3).max(1))
         .min();
     match best {
-        Some((_, k)) => format!("; did you mean {k}?"),
+        Some((_, k)) => format!("; did you mean {}?", shown(k)),
         None if !known.is_empty() && known.len() <= 8 => {
+            let known: Vec<_> = known.iter().map(|k| shown(k)).collect();
             format!(" (allowed: {})", known.join(", "))
         }
         None => String::new(),
