@@ -13,6 +13,7 @@ use anyhow::{anyhow, Result};
 use regex::Regex;
 use semver::Version;
 use serde_json::Value as Json;
+use std::borrow::Cow;
 
 /// Arguments of `opsta-lint verify`.
 #[derive(Debug, clap::Args)]
@@ -273,14 +274,15 @@ pub fn glob_matches(pattern: &str, name: &str) -> bool {
 /// The problems as an aligned table.
 pub fn table(problems: &[Problem]) -> String {
     let header = ["NAMESPACE", "POD", "CONTAINER", "PROBLEM"];
-    let rows: Vec<[&str; 4]> = problems
+    use crate::printable::{one_line, shown};
+    let rows: Vec<[Cow<str>; 4]> = problems
         .iter()
         .map(|p| {
             [
-                p.namespace.as_str(),
-                p.pod.as_str(),
-                p.container.as_str(),
-                p.problem.as_str(),
+                shown(&p.namespace),
+                shown(&p.pod),
+                shown(&p.container),
+                one_line(&p.problem),
             ]
         })
         .collect();
@@ -293,6 +295,7 @@ pub fn table(problems: &[Problem]) -> String {
     };
     let widths = [width(0), width(1), width(2)];
     let mut out = String::new();
+    let header = header.map(Cow::Borrowed);
     for row in std::iter::once(&header).chain(rows.iter()) {
         out.push_str(&format!(
             "{:w0$}  {:w1$}  {:w2$}  {}\n",
@@ -350,16 +353,17 @@ pub fn run(args: &Args) -> Result<u8> {
 }
 
 fn summary(found: &Found, expect: &Expectations, problems: &[Problem]) -> String {
-    let mut namespaces: Vec<&str> = found.pods.iter().map(|p| p.namespace.as_str()).collect();
+    use crate::printable::shown;
+    let mut namespaces: Vec<Cow<str>> = found.pods.iter().map(|p| shown(&p.namespace)).collect();
     namespaces.sort_unstable();
     namespaces.dedup();
     let mut text = format!(
         "release {} (chart {} {}, revision {}) in {}: {} pods in {} namespaces ({})\n",
-        found.release,
-        found.chart_name,
-        found.chart_version,
+        shown(&found.release),
+        shown(&found.chart_name),
+        shown(&found.chart_version),
         found.revision,
-        found.namespace,
+        shown(&found.namespace),
         found.pods.len(),
         namespaces.len(),
         namespaces.join(", ")
@@ -597,6 +601,22 @@ mod tests {
         assert!(
             table.starts_with("NAMESPACE  POD  CONTAINER  PROBLEM\nprj-a      app  -  "),
             "{table}"
+        );
+    }
+
+    #[test]
+    fn hostile_pod_names_stay_in_their_cell() {
+        let problems = [Problem {
+            namespace: "ns".into(),
+            pod: "p\nFORGED".into(),
+            container: "c\u{1b}[2J".into(),
+            problem: "image x\ny".into(),
+        }];
+        let table = table(&problems);
+        assert_eq!(
+            table,
+            "NAMESPACE  POD          CONTAINER     PROBLEM\n\
+             ns         \"p\\nFORGED\"  \"c\\u001b[2J\"  image x\\u000ay\n"
         );
     }
 
