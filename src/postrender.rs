@@ -506,12 +506,7 @@ fn deployed_manifest(args: &Args) -> Result<Option<Source>> {
         (Some(file), _) => Source::read(file).map(Some),
         (None, Some(name)) => {
             let release = crate::release::read_deployed(&args.cluster, name)?;
-            let name = format!(
-                "release {} revision {}",
-                crate::printable::shown(name),
-                release.revision
-            );
-            Ok(Some(Source::new(name, release.manifest)))
+            Ok(Some(Source::new(release.source_name(), release.manifest)))
         }
         (None, None) if args.diff_file.is_some() => {
             anyhow::bail!("--diff-file needs --diff-against FILE or --release NAME")

@@ -240,13 +240,16 @@ impl Release {
             }
             _ => "{}\n".to_string(),
         };
-        Source::new(
-            format!(
-                "release {} revision {}",
-                crate::printable::shown(&self.name),
-                self.revision
-            ),
-            text,
+        Source::new(self.source_name(), text)
+    }
+
+    /// What findings and errors call this release's text: `release NAME revision N`, the name as
+    /// `printable::shown` writes it.
+    pub fn source_name(&self) -> String {
+        format!(
+            "release {} revision {}",
+            crate::printable::shown(&self.name),
+            self.revision
         )
     }
 
@@ -260,14 +263,7 @@ impl Release {
             text.push_str("---\n");
             text.push_str(hook);
         }
-        Source::new(
-            format!(
-                "release {} revision {}",
-                crate::printable::shown(&self.name),
-                self.revision
-            ),
-            text,
-        )
+        Source::new(self.source_name(), text)
     }
 
     /// The summary for a person.
