@@ -578,9 +578,11 @@ const TOKEN_OLD: &str = "jt-FUZZ-SECRET-0001";
 const TOKEN_NEW: &str = "jt-FUZZ-SECRET-0002";
 
 /// The diff: never panics; a manifest compared with itself shows no change; OLD→NEW changes exactly when
-/// NEW→OLD does; JSON output is JSON; a join token and Secret data added on both sides never show.
+/// NEW→OLD does; JSON output is JSON; documents read in part (as `show` reads big ones) show exactly what they
+/// show read whole; `--ignore` only ever hides changes; a join token and Secret data added on both sides never
+/// show. The input is OLD, `\n===\n`, NEW, and optionally `\n===\n` and an `--ignore` pattern.
 pub fn diff(data: &[u8]) {
-    use opsta_lint::diff::{show, Format, Options};
+    use opsta_lint::diff::{show, show_in_part, show_whole, Format, Options, Pattern};
     use opsta_lint::source::Source;
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -589,6 +591,13 @@ pub fn diff(data: &[u8]) {
         return;
     }
     let (old, new) = text.split_once("\n===\n").unwrap_or((text, ""));
+    let (new, ignore) = match new.split_once("\n===\n") {
+        Some((new, pattern)) => (
+            new,
+            pattern.lines().next().unwrap_or("").parse::<Pattern>().ok(),
+        ),
+        None => (new, None),
+    };
     let secrets = |token: &str| {
         format!(
             "\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: fuzz-s\nstringData:\n  key: {token}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fuzz-c\ndata:\n  config.yaml: |\n    host:\n      join_token: {token}\n"
@@ -598,6 +607,7 @@ pub fn diff(data: &[u8]) {
         let opts = Options {
             format,
             full: true,
+            ignore: ignore.clone().into_iter().collect(),
             ..Options::default()
         };
         let (plain_old, plain_new) = (Source::new("old.yaml", old), Source::new("new.yaml", new));
@@ -626,6 +636,26 @@ pub fn diff(data: &[u8]) {
         );
         if format == Format::Json {
             serde_json::from_str::<serde_json::Value>(&forward.text).expect("-o json is not JSON");
+        }
+        let whole = show_whole(&plain_old, &plain_new, &opts)
+            .unwrap_or_else(|e| panic!("shown in part, but read whole: {e:#}"));
+        assert_eq!(forward.text, whole.text, "show differs from reading whole");
+        if let Some(part) = show_in_part(&plain_old, &plain_new, &opts)
+            .unwrap_or_else(|e| panic!("shown whole, but read in part: {e:#}"))
+        {
+            assert_eq!(
+                part.text, whole.text,
+                "reading in part shows something else"
+            );
+            assert_eq!(part.changed, whole.changed);
+        }
+        if !opts.ignore.is_empty() {
+            let bare = Options {
+                ignore: Vec::new(),
+                ..opts.clone()
+            };
+            let seen = show(&plain_old, &plain_new, &bare).expect("--ignore hid an error");
+            assert!(seen.changed || !forward.changed, "--ignore made a change");
         }
         let same = show(&plain_old, &plain_old, &opts).unwrap();
         assert!(

@@ -111,9 +111,21 @@ const CUT_ABOVE: usize = 8 * 1024;
 pub fn show(old: &Source, new: &Source, opts: &Options) -> Result<Shown> {
     match show_reading(old, new, opts, Some(CUT_ABOVE))? {
         Some(shown) => Ok(shown),
-        None => show_reading(old, new, opts, None)?
-            .context("documents read whole could not be shown (a bug: please report it)"),
+        None => show_whole(old, new, opts),
     }
+}
+
+/// The report with every changed document read whole, however big. `show` must say the same.
+pub fn show_whole(old: &Source, new: &Source, opts: &Options) -> Result<Shown> {
+    show_reading(old, new, opts, None)?
+        .context("documents read whole could not be shown (a bug: please report it)")
+}
+
+/// The report with every changed document read in part where it can be, however small (`show` does so only
+/// from 8 KiB); None when a hunk strays out of the blocks read. Where it is Some, it must say exactly what
+/// `show_whole` says: the unit tests check that on real renders, the `diff` fuzz target on anything.
+pub fn show_in_part(old: &Source, new: &Source, opts: &Options) -> Result<Option<Shown>> {
+    show_reading(old, new, opts, Some(0))
 }
 
 /// The report, reading changed documents of `cut_above` bytes or more in part; None when a hunk of such a
@@ -295,8 +307,8 @@ mod tests {
                 ignore,
                 ..Options::default()
             };
-            let whole = show_reading(old, new, &opts, None).unwrap().unwrap();
-            if let Some(part) = show_reading(old, new, &opts, Some(0)).unwrap() {
+            let whole = show_whole(old, new, &opts).unwrap();
+            if let Some(part) = show_in_part(old, new, &opts).unwrap() {
                 assert_eq!(part.text, whole.text, "{format:?} -C {context}");
                 assert_eq!(part.changed, whole.changed);
                 let cutting = manifest::Cutting { above: 0, context };
