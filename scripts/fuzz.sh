@@ -23,9 +23,11 @@ fi
 # Without AddressSanitizer: the code under test is safe Rust (its only `unsafe`, main.rs's signal set-up and
 # the allocator that main.rs installs from memory.rs, never runs in a target), and the sanitizer cost the `diff`
 # target nine in ten of its executions.
-nice -n 19 cargo fuzz build --sanitizer none
+# FUZZ_TARGET_DIR (default fuzz/target) lets a second run build elsewhere, never over the binaries of one running.
+target_dir=${FUZZ_TARGET_DIR:-target}
+nice -n 19 cargo fuzz build --sanitizer none --target-dir "$target_dir"
 # Run the built binaries directly, so editing the sources meanwhile does not trigger a rebuild mid-run.
-bin=target/x86_64-unknown-linux-gnu/release
+bin=$target_dir/x86_64-unknown-linux-gnu/release
 log=coverage.tsv
 [ -f "$log" ] || printf 'date\ttarget\tseconds\texecutions\tcov_start\tcov_end\tfeatures\tcorpus\tresult\n' > "$log"
 

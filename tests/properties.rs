@@ -231,7 +231,7 @@ fn rewriting_changes_only_image_scalars_and_pins_every_locked_image() {
         };
         let render = generator.render();
         let input = render.text.strip_prefix('\u{feff}').unwrap_or(&render.text);
-        let outcome = std::panic::catch_unwind(|| checks::check_pinning(input, &[]))
+        let outcome = std::panic::catch_unwind(|| checks::check_pinning(input, &[], &[]))
             .unwrap_or_else(|_| panic!("seed {seed} breaks an invariant on:\n{input}"));
         let outcome = outcome.unwrap_or_else(|| {
             panic!(

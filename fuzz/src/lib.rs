@@ -161,7 +161,9 @@ fn read_fuzz_lock() -> opsta_lint::lock::Lock {
 /// The manifest rewriter (the post-renderer's core, on bytes): never panics; edits are disjoint, in order and
 /// on character boundaries; the output equals the input outside the edits; each edit is a pinned image; the
 /// output reads back as the same documents except those images; a second run changes nothing; every container
-/// image of a non-CRD document is seen.
+/// image of a non-CRD document is seen; every finding that points into the input points at one of its lines.
+/// Half the inputs are pinned with the bundled product data, as `opsta-lint postrender` pins, so a render
+/// labelled with a product's chart (`helm.sh/chart: catalyst-1.90.0`) meets the product checks too.
 pub fn postrender(data: &[u8]) {
     let Ok(input) = std::str::from_utf8(data) else {
         return;
@@ -171,8 +173,19 @@ pub fn postrender(data: &[u8]) {
     } else {
         Vec::new()
     };
-    check_pinning(input, &mirrors);
+    let products = if data.len().is_multiple_of(2) {
+        bundled_products()
+    } else {
+        &[]
+    };
+    check_pinning(input, &mirrors, products);
     check_lock_skeleton(input);
+}
+
+fn bundled_products() -> &'static [opsta_lint::product::Product] {
+    static PRODUCTS: std::sync::OnceLock<Vec<opsta_lint::product::Product>> =
+        std::sync::OnceLock::new();
+    PRODUCTS.get_or_init(|| opsta_lint::product::Product::all().expect("the bundled product data"))
 }
 
 /// `lock --from-manifest`: whatever names and labels the render holds, the skeleton is YAML with no control
@@ -217,6 +230,7 @@ fn check_lock_skeleton(input: &str) {
 pub fn check_pinning(
     input: &str,
     mirrors: &[opsta_lint::postrender::Mirror],
+    products: &[opsta_lint::product::Product],
 ) -> Option<opsta_lint::postrender::Outcome> {
     let lock = fuzz_lock();
     let pinning = opsta_lint::postrender::Pinning {
@@ -224,13 +238,26 @@ pub fn check_pinning(
         mirrors,
         allow_unlocked: true,
         input_name: "in.yaml",
-        products: &[],
+        products,
         product: None,
         chart_version: None,
     };
     let Ok(outcome) = pinning.pin(input) else {
         return None;
     };
+    let lines = input.split_inclusive(['\n', '\r']).count().max(1);
+    for finding in &outcome.findings {
+        let Some(at) = &finding.at else { continue };
+        let place = at
+            .strip_prefix("in.yaml:")
+            .expect("a finding names another file");
+        let (line, col) = place.split_once(':').expect("a finding without a column");
+        let (line, col): (usize, usize) = (line.parse().unwrap(), col.parse().unwrap());
+        assert!(
+            (1..=lines).contains(&line) && col >= 1,
+            "a finding at {at}, outside the input's {lines} lines"
+        );
+    }
     let output = outcome.pieces(input).concat();
     let mut at = 0;
     for (&start, (end, text)) in &outcome.edits {
