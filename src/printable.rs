@@ -33,6 +33,15 @@ pub fn message(s: &str) -> Cow<'_, str> {
     escape_where(s, |c| escaped(c) && c != '\n' && c != '\t')
 }
 
+/// JSON for output, pretty and ending in a line break, with every `escaped` character but the line breaks
+/// between its lines as a `\u` escape: serde_json writes DEL, the C1 controls (NEL among them, which some
+/// readers take for a line break) and the byte-order mark raw. Outside its strings JSON is ASCII, so what this
+/// escapes was inside a string, where `\u` escapes mean the same character.
+pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let text = serde_json::to_string_pretty(value)?;
+    Ok(escape_where(&text, |c| escaped(c) && c != '\n').into_owned() + "\n")
+}
+
 fn escape_where(s: &str, odd: impl Fn(char) -> bool) -> Cow<'_, str> {
     if !s.chars().any(&odd) {
         return Cow::Borrowed(s);
@@ -96,6 +105,19 @@ mod tests {
         assert_eq!(
             message("bad key \u{1b}]0;x\u{7}\r\n"),
             "bad key \\u001b]0;x\\u0007\\u000d\n"
+        );
+    }
+
+    #[test]
+    fn json_holds_no_control_character_but_its_line_breaks() {
+        let value = serde_json::json!({"k\u{85}": ["a\u{9b}2J\u{7f}\u{feff}\n\t\u{1b}", 1]});
+        let text = json(&value).unwrap();
+        assert!(text.ends_with("}\n"), "{text}");
+        assert!(!text.contains(|c| escaped(c) && c != '\n'), "{text}");
+        assert!(text.contains(r#""k\u0085""#), "{text}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            value
         );
     }
 

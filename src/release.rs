@@ -212,7 +212,7 @@ pub fn run(args: &Args) -> Result<u8> {
     let release = read_deployed(&args.cluster, name)?;
     let text = match args.output {
         Format::Text => release.show(),
-        Format::Json => serde_json::to_string_pretty(&release.summary())? + "\n",
+        Format::Json => crate::printable::json(&release.summary())?,
     };
     print!("{text}");
     Ok(crate::exit::OK)

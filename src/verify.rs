@@ -338,7 +338,7 @@ pub fn run(args: &Args) -> Result<u8> {
     let text = match args.output {
         crate::release::Format::Text => summary(&found, &expect, &problems),
         crate::release::Format::Json => {
-            serde_json::to_string_pretty(&summary_json(&found, &expect, &problems))? + "\n"
+            crate::printable::json(&summary_json(&found, &expect, &problems))?
         }
     };
     print!(

@@ -605,7 +605,9 @@ const TOKEN_OLD: &str = "jt-FUZZ-SECRET-0001";
 const TOKEN_NEW: &str = "jt-FUZZ-SECRET-0002";
 
 /// The diff: never panics; a manifest compared with itself shows no change; OLD→NEW changes exactly when
-/// NEW→OLD does; JSON output is JSON; documents read in part (as `show` reads big ones) show exactly what they
+/// NEW→OLD does; JSON output is JSON; no control character but line breaks and tabs
+/// reaches the report; with colors it
+/// is the same text once the colors are taken out; documents read in part (as `show` reads big ones) show exactly what they
 /// show read whole; `--ignore` only ever hides changes; a join token and Secret data added on both sides never
 /// show. The input is OLD, `\n===\n`, NEW, and optionally `\n===\n` and an `--ignore` pattern.
 pub fn diff(data: &[u8]) {
@@ -664,6 +666,25 @@ pub fn diff(data: &[u8]) {
         if format == Format::Json {
             serde_json::from_str::<serde_json::Value>(&forward.text).expect("-o json is not JSON");
         }
+        assert!(
+            !forward
+                .text
+                .contains(|c| opsta_lint::printable::escaped(c) && !matches!(c, '\n' | '\t')),
+            "a control character reached the report:\n{}",
+            forward.text
+        );
+        if format == Format::Text {
+            let colored = Options {
+                color: true,
+                ..opts.clone()
+            };
+            let colored = show(&plain_old, &plain_new, &colored).expect("colors made an error");
+            assert_eq!(
+                without_colors(&colored.text),
+                forward.text,
+                "colors changed the text"
+            );
+        }
         let whole = show_whole(&plain_old, &plain_new, &opts)
             .unwrap_or_else(|e| panic!("shown in part, but read whole: {e:#}"));
         assert_eq!(forward.text, whole.text, "show differs from reading whole");
@@ -704,6 +725,23 @@ pub fn diff(data: &[u8]) {
             );
         }
     }
+}
+
+/// The text with its SGR sequences (`ESC [ digits and ; m`, the only escapes the report writes) taken out.
+fn without_colors(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("\x1b[") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let end = after
+            .find(|c: char| !c.is_ascii_digit() && c != ';')
+            .expect("an escape sequence cut short");
+        assert_eq!(&after[end..end + 1], "m", "an escape that is no color");
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 const MASK_SECRET: &str = "FUZZMASKSECRET42";

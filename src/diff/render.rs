@@ -303,9 +303,7 @@ pub fn json(c: &Comparison, opts: &Options) -> String {
         },
         "resources": resources,
     });
-    let mut text = serde_json::to_string_pretty(&report).expect("JSON values always serialize");
-    text.push('\n');
-    text
+    crate::printable::json(&report).expect("JSON values always serialize")
 }
 
 fn entry_json(entry: &Entry, opts: &Options) -> Json {

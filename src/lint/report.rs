@@ -225,7 +225,7 @@ fn json(runs: &[Run]) -> String {
             warnings: count(runs, Severity::Warning),
         },
     };
-    serde_json::to_string_pretty(&report).expect("plain data serializes") + "\n"
+    crate::printable::json(&report).expect("plain data serializes")
 }
 
 fn json_run(run: &Run) -> JsonRun<'_> {
@@ -400,7 +400,7 @@ fn sarif(runs: &[Run]) -> String {
             results,
         }],
     };
-    serde_json::to_string_pretty(&report).expect("plain data serializes") + "\n"
+    crate::printable::json(&report).expect("plain data serializes")
 }
 
 /// Findings from `--set` or the command line have no line of their own: code scanning needs a location, so they
