@@ -503,12 +503,13 @@ fn hostile_names_neither_forge_lines_nor_reach_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     fixtures(dir.path());
     const FORGED: &str = "FORGED";
-    let render = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: \"web\\e[2J\\nFORGED: []\\n#\"\n  \
+    // NEL (`\N`) is a line break to some readers and CSI (`\x9b`) a terminal escape: JSON writers leave both raw.
+    let render = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: \"web\\e[2J\\nFORGED: []\\n#\\N\\x9b\"\n  \
         namespace: \"prod\\a\"\n  labels:\n    helm.sh/chart: \"evil: a #-1.0\\nFORGED: y\"\nspec:\n  template:\n    \
         spec:\n      containers:\n      - name: \"c\\e]0;title\\a\\nFORGED\"\n        image: redis:7\n";
     let odd_file = "render\nFORGED\u{1b}[2J.yaml";
     std::fs::write(dir.path().join(odd_file), render).unwrap();
-    let values = "global:\n  \"reg\\e[31mion\": x\n\"a\\nFORGED\": 1\n";
+    let values = "global:\n  \"reg\\e[31mion\\N\": x\n\"a\\nFORGED\\x9b\": 1\n";
     let odd_values = "values\nFORGED.yaml";
     std::fs::write(dir.path().join(odd_values), values).unwrap();
     let report = dir.path().join("report.txt");
@@ -527,8 +528,17 @@ fn hostile_names_neither_forge_lines_nor_reach_the_terminal() {
             1,
         ),
         (&["diff", "pod.yaml", odd_file], 0),
+        (&["diff", "-o", "json", "pod.yaml", odd_file], 0),
         (&["lock", "--from-manifest", odd_file], 0),
         (&["lint", "--product", "catalyst", odd_values], 1),
+        (
+            &["lint", "-o", "json", "--product", "catalyst", odd_values],
+            1,
+        ),
+        (
+            &["lint", "-o", "sarif", "--product", "catalyst", odd_values],
+            1,
+        ),
         (
             &[
                 "lint",
