@@ -611,7 +611,7 @@ const TOKEN_NEW: &str = "jt-FUZZ-SECRET-0002";
 /// show read whole; `--ignore` only ever hides changes; a join token and Secret data added on both sides never
 /// show. The input is OLD, `\n===\n`, NEW, and optionally `\n===\n` and an `--ignore` pattern.
 pub fn diff(data: &[u8]) {
-    use opsta_lint::diff::{show, show_in_part, show_whole, Format, Options, Pattern};
+    use opsta_lint::diff::{show, Format, Options, Pattern};
     use opsta_lint::source::Source;
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -627,11 +627,7 @@ pub fn diff(data: &[u8]) {
         ),
         None => (new, None),
     };
-    let secrets = |token: &str| {
-        format!(
-            "\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: fuzz-s\nstringData:\n  key: {token}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fuzz-c\ndata:\n  config.yaml: |\n    host:\n      join_token: {token}\n"
-        )
-    };
+    let (old, new) = (Source::new("old.yaml", old), Source::new("new.yaml", new));
     for format in [Format::Text, Format::Json] {
         let opts = Options {
             format,
@@ -639,17 +635,10 @@ pub fn diff(data: &[u8]) {
             ignore: ignore.clone().into_iter().collect(),
             ..Options::default()
         };
-        let (plain_old, plain_new) = (Source::new("old.yaml", old), Source::new("new.yaml", new));
-        let (Ok(forward), Ok(backward)) = (
-            show(&plain_old, &plain_new, &opts),
-            show(&plain_new, &plain_old, &opts),
-        ) else {
-            for e in [
-                show(&plain_old, &plain_new, &opts).err(),
-                show(&plain_new, &plain_old, &opts).err(),
-            ]
-            .into_iter()
-            .flatten()
+        let (Ok(forward), Ok(backward)) = (show(&old, &new, &opts), show(&new, &old, &opts)) else {
+            for e in [show(&old, &new, &opts).err(), show(&new, &old, &opts).err()]
+                .into_iter()
+                .flatten()
             {
                 let e = format!("{e:#}");
                 assert!(
@@ -663,67 +652,96 @@ pub fn diff(data: &[u8]) {
             forward.changed, backward.changed,
             "OLD->NEW and NEW->OLD disagree on a change"
         );
-        if format == Format::Json {
-            serde_json::from_str::<serde_json::Value>(&forward.text).expect("-o json is not JSON");
-        }
+        let same = show(&old, &old, &opts).unwrap();
         assert!(
-            !forward
-                .text
-                .contains(|c| opsta_lint::printable::escaped(c) && !matches!(c, '\n' | '\t')),
-            "a control character reached the report:\n{}",
-            forward.text
+            !same.changed,
+            "a manifest differs from itself:\n{}",
+            same.text
         );
+        check_report(&forward.text, format);
         if format == Format::Text {
-            let colored = Options {
-                color: true,
-                ..opts.clone()
-            };
-            let colored = show(&plain_old, &plain_new, &colored).expect("colors made an error");
+            let colored = show(
+                &old,
+                &new,
+                &Options {
+                    color: true,
+                    ..opts.clone()
+                },
+            )
+            .expect("colors made an error");
             assert_eq!(
                 without_colors(&colored.text),
                 forward.text,
                 "colors changed the text"
             );
         }
-        let whole = show_whole(&plain_old, &plain_new, &opts)
-            .unwrap_or_else(|e| panic!("shown in part, but read whole: {e:#}"));
-        assert_eq!(forward.text, whole.text, "show differs from reading whole");
-        if let Some(part) = show_in_part(&plain_old, &plain_new, &opts)
-            .unwrap_or_else(|e| panic!("shown whole, but read in part: {e:#}"))
-        {
-            assert_eq!(
-                part.text, whole.text,
-                "reading in part shows something else"
-            );
-            assert_eq!(part.changed, whole.changed);
-        }
+        check_reading_in_part(&old, &new, &opts, &forward);
         if !opts.ignore.is_empty() {
             let bare = Options {
                 ignore: Vec::new(),
                 ..opts.clone()
             };
-            let seen = show(&plain_old, &plain_new, &bare).expect("--ignore hid an error");
+            let seen = show(&old, &new, &bare).expect("--ignore hid an error");
             assert!(seen.changed || !forward.changed, "--ignore made a change");
         }
-        let same = show(&plain_old, &plain_old, &opts).unwrap();
-        assert!(
-            !same.changed,
-            "a manifest differs from itself:\n{}",
-            same.text
+        check_secrets_hidden(&old.text, &new.text, &opts);
+    }
+}
+
+/// A report is JSON when asked for, and holds no control character but line breaks and tabs.
+fn check_report(text: &str, format: opsta_lint::diff::Format) {
+    if format == opsta_lint::diff::Format::Json {
+        serde_json::from_str::<serde_json::Value>(text).expect("-o json is not JSON");
+    }
+    assert!(
+        !text.contains(|c| opsta_lint::printable::escaped(c) && !matches!(c, '\n' | '\t')),
+        "a control character reached the report:\n{text}"
+    );
+}
+
+/// `shown` (what `diff` printed) is the report of the documents read whole, and reading every changed document
+/// in part, however small, gives that report too wherever it can be done.
+fn check_reading_in_part(
+    old: &opsta_lint::source::Source,
+    new: &opsta_lint::source::Source,
+    opts: &opsta_lint::diff::Options,
+    shown: &opsta_lint::diff::Shown,
+) {
+    use opsta_lint::diff::{show_in_part, show_whole};
+    let whole = show_whole(old, new, opts)
+        .unwrap_or_else(|e| panic!("shown in part, but read whole: {e:#}"));
+    assert_eq!(shown.text, whole.text, "show differs from reading whole");
+    let part = show_in_part(old, new, opts)
+        .unwrap_or_else(|e| panic!("shown whole, but read in part: {e:#}"));
+    if let Some(part) = part {
+        assert_eq!(
+            part.text, whole.text,
+            "reading in part shows something else"
         );
-        let with_old = Source::new("old.yaml", format!("{old}{}", secrets(TOKEN_OLD)));
-        let with_new = Source::new("new.yaml", format!("{new}{}", secrets(TOKEN_NEW)));
-        for (a, b) in [(&with_old, &with_new), (&with_new, &with_old)] {
-            let Ok(shown) = show(a, b, &opts) else {
-                continue;
-            };
-            assert!(shown.changed, "the token change was not seen");
-            assert!(
-                !shown.text.contains(TOKEN_OLD) && !shown.text.contains(TOKEN_NEW),
-                "a secret is shown:\n{}",
-                shown.text
-            );
-        }
+        assert_eq!(part.changed, whole.changed);
+    }
+}
+
+/// A join token and Secret data changed between the two sides are seen as a change and never shown.
+fn check_secrets_hidden(old: &str, new: &str, opts: &opsta_lint::diff::Options) {
+    use opsta_lint::source::Source;
+    let secrets = |token: &str| {
+        format!(
+            "\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: fuzz-s\nstringData:\n  key: {token}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fuzz-c\ndata:\n  config.yaml: |\n    host:\n      join_token: {token}\n"
+        )
+    };
+    let with_old = Source::new("old.yaml", format!("{old}{}", secrets(TOKEN_OLD)));
+    let with_new = Source::new("new.yaml", format!("{new}{}", secrets(TOKEN_NEW)));
+    for (a, b) in [(&with_old, &with_new), (&with_new, &with_old)] {
+        let Ok(shown) = opsta_lint::diff::show(a, b, opts) else {
+            continue;
+        };
+        assert!(shown.changed, "the token change was not seen");
+        assert!(
+            !shown.text.contains(TOKEN_OLD) && !shown.text.contains(TOKEN_NEW),
+            "a secret is shown:\n{}",
+            shown.text
+        );
     }
 }
 
