@@ -39,7 +39,14 @@ pub fn message(s: &str) -> Cow<'_, str> {
 /// escapes was inside a string, where `\u` escapes mean the same character.
 pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
     let text = serde_json::to_string_pretty(value)?;
-    Ok(escape_where(&text, |c| escaped(c) && c != '\n').into_owned() + "\n")
+    // Copied only when something was escaped.
+    let rewritten = match escape_where(&text, |c| escaped(c) && c != '\n') {
+        Cow::Owned(rewritten) => Some(rewritten),
+        Cow::Borrowed(_) => None,
+    };
+    let mut out = rewritten.unwrap_or(text);
+    out.push('\n');
+    Ok(out)
 }
 
 fn escape_where(s: &str, odd: impl Fn(char) -> bool) -> Cow<'_, str> {
