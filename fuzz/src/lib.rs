@@ -605,11 +605,11 @@ const TOKEN_OLD: &str = "jt-FUZZ-SECRET-0001";
 const TOKEN_NEW: &str = "jt-FUZZ-SECRET-0002";
 
 /// The diff: never panics; a manifest compared with itself shows no change; OLD→NEW changes exactly when
-/// NEW→OLD does; JSON output is JSON; no control character but line breaks and tabs
-/// reaches the report; with colors it
-/// is the same text once the colors are taken out; documents read in part (as `show` reads big ones) show exactly what they
-/// show read whole; `--ignore` only ever hides changes; a join token and Secret data added on both sides never
-/// show. The input is OLD, `\n===\n`, NEW, and optionally `\n===\n` and an `--ignore` pattern.
+/// NEW→OLD does; JSON output is JSON; no control character but line breaks and tabs reaches the report; with
+/// colors it is the same text once the colors are taken out; documents read in part (as `show` reads big ones)
+/// show exactly what they show read whole; `--ignore` only ever hides changes; a join token and Secret data
+/// added on both sides never show. The input is OLD, `\n===\n`, NEW, and optionally `\n===\n` and an
+/// `--ignore` pattern.
 pub fn diff(data: &[u8]) {
     use opsta_lint::diff::{show, Format, Options, Pattern};
     use opsta_lint::source::Source;
@@ -635,18 +635,18 @@ pub fn diff(data: &[u8]) {
             ignore: ignore.clone().into_iter().collect(),
             ..Options::default()
         };
-        let (Ok(forward), Ok(backward)) = (show(&old, &new, &opts), show(&new, &old, &opts)) else {
-            for e in [show(&old, &new, &opts).err(), show(&new, &old, &opts).err()]
-                .into_iter()
-                .flatten()
-            {
-                let e = format!("{e:#}");
-                assert!(
-                    e.starts_with("old.yaml:") || e.starts_with("new.yaml:"),
-                    "an error that names no file: {e}"
-                );
+        let (forward, backward) = match (show(&old, &new, &opts), show(&new, &old, &opts)) {
+            (Ok(forward), Ok(backward)) => (forward, backward),
+            (forward, backward) => {
+                for e in [forward.err(), backward.err()].into_iter().flatten() {
+                    let e = format!("{e:#}");
+                    assert!(
+                        e.starts_with("old.yaml:") || e.starts_with("new.yaml:"),
+                        "an error that names no file: {e}"
+                    );
+                }
+                return;
             }
-            return;
         };
         assert_eq!(
             forward.changed, backward.changed,
