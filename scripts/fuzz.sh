@@ -23,9 +23,22 @@ fi
 # Without AddressSanitizer: the code under test is safe Rust (its only `unsafe`, main.rs's signal set-up and
 # the allocator that main.rs installs from memory.rs, never runs in a target), and the sanitizer cost the `diff`
 # target nine in ten of its executions.
-# FUZZ_TARGET_DIR (default fuzz/target) lets a second run build elsewhere, never over the binaries of one running.
+# TRACE_COMPARES=no builds without libFuzzer's comparison tracing: the same edges are counted, the mutations it
+# guides (toward the values compared with) are lost, and `diff` runs four times the inputs (the tracing of the
+# comparisons inside `similar`'s Myers loops took seven in ten of its time). Only a round of the full build proves a
+# plateau (see README, "Fuzzing").
+# FUZZ_TARGET_DIR (default fuzz/target, or fuzz/target-nocmp without comparison tracing) lets a second run build
+# elsewhere, never over the binaries of one running.
+build=(--sanitizer none)
 target_dir=${FUZZ_TARGET_DIR:-target}
-nice -n 19 cargo fuzz build --sanitizer none --target-dir "$target_dir"
+if [ "${TRACE_COMPARES:-yes}" = no ]; then
+    build+=(--no-trace-compares)
+    target_dir=${FUZZ_TARGET_DIR:-target-nocmp}
+    label=" (no cmp)"
+fi
+for target in "${targets[@]}"; do
+    nice -n 19 cargo fuzz build "${build[@]}" --target-dir "$target_dir" "$target"
+done
 # Run the built binaries directly, so editing the sources meanwhile does not trigger a rebuild mid-run.
 bin=$target_dir/x86_64-unknown-linux-gnu/release
 log=coverage.tsv
@@ -70,8 +83,8 @@ for target in "${targets[@]}"; do
         full=$(( execs * last_seconds * 2 >= last_execs * seconds ))
         [ "$status" = ok ] && [ "$spent" -gt "$min" ] && [ "$cov" -le "$start" ] && [ "$full" = 1 ] && result=plateau
         [ "$status" = ok ] && [ "$result" != plateau ] && [ "$spent" -ge "$max" ] && result=capped
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$target" "$spent" "$execs" \
-            "$start" "$cov" "$ft" "$corp" "$result" | tee -a "$log"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$target${label:-}" \
+            "$spent" "$execs" "$start" "$cov" "$ft" "$corp" "$result" | tee -a "$log"
         [ "$result" = ok ] || break
         last_execs=$execs
         last_seconds=$seconds
