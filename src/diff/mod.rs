@@ -351,6 +351,31 @@ mod tests {
         }
     }
 
+    /// A renamed `key:` removes its whole value and adds it again: read in part, the report still holds all of
+    /// it (the fuzzer found `-o json` showing the first lines of such a value only).
+    #[test]
+    fn a_renamed_key_shows_its_whole_value() {
+        let doc = |scalar_key: &str, map_key: &str| {
+            let entries = |prefix: &str| -> String {
+                (0..30).map(|i| format!("  {prefix}{i}: {i}\n")).collect()
+            };
+            let mut text =
+                String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n");
+            text.push_str(&entries("before"));
+            text.push_str(&format!("  {scalar_key}: |\n"));
+            text.extend((0..30).map(|i| format!("    line {i}\n")));
+            text.push_str(&format!("  {map_key}:\n"));
+            text.extend((0..30).map(|i| format!("    k{i}: v{i}\n")));
+            text.push_str(&entries("after"));
+            text
+        };
+        let old = Source::new("old", doc("config.yaml", "outer"));
+        for new in [doc("config.yml", "outer"), doc("config.yaml", "renamed")] {
+            let new = Source::new("new", new);
+            assert!(same_either_way(&old, &new) > 0, "never read in part");
+        }
+    }
+
     #[test]
     fn documents_read_in_part_show_as_read_whole() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -1,7 +1,8 @@
 //! Reading only the changed parts of a big document. A 1.4 MB CustomResourceDefinition with three edited lines
 //! should not be parsed whole on both sides: the two texts are diffed line by line, each change is widened to
-//! the smallest block around it (a `key:` line and everything indented below it) that holds it on both sides
-//! with some lines to spare, and everything else is blanked out, lines kept in place. What is left, the
+//! the smallest block around it (a `key:` line and everything indented below it) that holds it on both sides,
+//! all of the values of its changed lines (a renamed `key:` changes its whole value) and some lines to spare,
+//! and everything else is blanked out, lines kept in place. What is left, the
 //! skeleton, parses to the same object as the whole document along the paths to the changes, with the blocks
 //! complete: the same paths, the same values there, and spans on the same file lines. A block is the whole
 //! value of a `key:` line when that value is a list (items keep their positions), else a run of the entries
@@ -10,8 +11,7 @@
 //! Kept besides the blocks: the top-level scalars (`apiVersion`, `kind`), all of `metadata`, the `key:` lines
 //! enclosing each block, and, for each list on the way, every item as `-` with its `name:` line, so items keep
 //! their positions and names. Only plain block-style YAML is cut: a document with anchors, aliases, tags,
-//! multi-line flow collections, complex keys, tabs or CRs is read whole, as is one whose changes reach the top
-//! level. The caller checks that every hunk shown stays inside one block (`Cut::blocks`), and reads the
+//! multi-line flow collections, complex keys, tabs or CRs is read whole. The caller checks that every hunk shown stays inside one block (`Cut::blocks`), and reads the
 //! document whole when one does not.
 
 use crate::lines::{indent, lines, unindented};
@@ -194,16 +194,18 @@ fn window(
             }
         }
     };
-    let mut end = new.end;
+    // A changed line changes all of its value (a renamed `key:` removes one whole block and adds another).
+    let old_end = a.value_end(old);
+    let mut end = b.value_end(new);
     let mut after = 0;
     let (e, e_old) = loop {
         if end >= b.lines.len() {
             break (b.lines.len(), a.lines.len());
         }
         if b.is_structural(end) {
-            if let Some(e_old) = to_old[end].filter(|&o| o >= old.end) {
+            if let Some(e_old) = to_old[end].filter(|&o| o >= old_end) {
                 let unfinished = b.list_past(s..end, end);
-                if after >= margin && a.structural(old.end..e_old) >= margin && !unfinished {
+                if after >= margin && a.structural(old_end..e_old) >= margin && !unfinished {
                     break (end, e_old);
                 }
             }
@@ -267,6 +269,16 @@ impl<'a> Doc<'a> {
 
     fn is_structural(&self, line: usize) -> bool {
         !matches!(self.info[line].kind, Kind::Blank | Kind::Content)
+    }
+
+    /// Where the values of the structural lines in `lines` end (a `key:` line's value is every line indented
+    /// below it), or the end of `lines` when that is later.
+    fn value_end(&self, lines: &Range<usize>) -> usize {
+        lines
+            .clone()
+            .filter(|&l| self.is_structural(l))
+            .map(|l| self.info[l].end)
+            .fold(lines.end, usize::max)
     }
 
     /// True when a list whose `key:` line is in `lines` goes on at or past line `at`.
