@@ -76,7 +76,7 @@ pub struct Cutting {
 const PARALLEL_ABOVE: usize = 64 * 1024;
 
 /// Reads both manifests, setting aside documents whose text is the same on both sides, and reading big
-/// changed documents in part when `cutting` says so.
+/// changed documents in part when `cutting` says so; both whole when a piece does not parse on its own.
 pub fn load(old: &Source, new: &Source, cutting: Option<Cutting>) -> Result<Pair> {
     let old_docs = documents(&old.text);
     let new_docs = documents(&new.text);
@@ -136,11 +136,31 @@ pub fn load(old: &Source, new: &Source, cutting: Option<Cutting>) -> Result<Pair
                 (old_resources, new_resources)
             })
         };
-    let old_resources = old_resources?;
+    match (old_resources?, new_resources?) {
+        (Some(old), Some(new)) => Ok(Pair {
+            old,
+            new,
+            identical,
+        }),
+        _ => whole_streams(old, new),
+    }
+}
+
+/// Both streams read whole, nothing set aside and nothing cut: what `load` does when a piece of either side
+/// does not parse on its own (a `%YAML` directive before its `---`, say). Both sides are then read alike, and
+/// an error is reported exactly as the YAML reader sees the file.
+fn whole_streams(old: &Source, new: &Source) -> Result<Pair> {
+    let read = |source: &Source| -> Result<Vec<Resource>> {
+        let nodes = source.yaml()?;
+        name_all(
+            source,
+            nodes.into_iter().map(|n| (n, 0, Vec::new())).collect(),
+        )
+    };
     Ok(Pair {
-        old: old_resources,
-        new: new_resources?,
-        identical,
+        old: read(old)?,
+        new: read(new)?,
+        identical: 0,
     })
 }
 
@@ -253,15 +273,14 @@ fn identity(text: &str) -> Option<String> {
     (named && !list).then(|| found.join("\n"))
 }
 
-/// Parses the documents not set aside (the skeleton of those read in part) and names their objects. When a
-/// piece does not parse on its own, the whole stream is parsed instead, so an error is reported exactly as the
-/// YAML reader sees the file.
+/// Parses the documents not set aside (the skeleton of those read in part) and names their objects; None when a
+/// piece does not parse on its own (then `whole_streams`).
 fn resources(
     source: &Source,
     docs: &[Doc],
     skip: &[bool],
     cuts: &[Option<Piece>],
-) -> Result<Vec<Resource>> {
+) -> Result<Option<Vec<Resource>>> {
     let mut nodes = Vec::new();
     for ((doc, _), cut) in docs.iter().zip(skip).zip(cuts).filter(|((_, s), _)| !**s) {
         let offset = doc.line - 1;
@@ -276,18 +295,12 @@ fn resources(
             Some(part) => part,
             None => match yaml::parse(doc.text) {
                 Ok(parsed) => (parsed, Vec::new()),
-                Err(_) => {
-                    let whole = source.yaml()?;
-                    return name_all(
-                        source,
-                        whole.into_iter().map(|n| (n, 0, Vec::new())).collect(),
-                    );
-                }
+                Err(_) => return Ok(None),
             },
         };
         nodes.extend(parsed.into_iter().map(|n| (n, offset, blocks.clone())));
     }
-    name_all(source, nodes)
+    name_all(source, nodes).map(Some)
 }
 
 /// A document read in part: its skeleton text and the line ranges of its blocks.
