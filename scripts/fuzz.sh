@@ -24,7 +24,7 @@ fi
 # the allocator that main.rs installs from memory.rs, never runs in a target), and the sanitizer cost the `diff`
 # target nine in ten of its executions.
 # TRACE_COMPARES=no builds without libFuzzer's comparison tracing: the same edges are counted, the mutations it
-# guides (toward the values compared with) are lost, and `diff` runs four times the inputs (the tracing of the
+# guides (toward the values compared with) are lost, and `diff` runs 4-5 times the inputs (the tracing of the
 # comparisons inside `similar`'s Myers loops took seven in ten of its time). Only a round of the full build proves a
 # plateau (see README, "Fuzzing").
 # FUZZ_TARGET_DIR (default fuzz/target, or fuzz/target-nocmp without comparison tracing) lets a second run build
