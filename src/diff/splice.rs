@@ -1,18 +1,17 @@
-//! Reading only the changed parts of a big document. A 1.4 MB CustomResourceDefinition with three edited lines
-//! should not be parsed whole on both sides: the two texts are diffed line by line, each change is widened to
-//! the smallest block around it (a `key:` line and everything indented below it) that holds it on both sides,
-//! all of the values of its changed lines (a renamed `key:` changes its whole value) and some lines to spare,
-//! and everything else is blanked out, lines kept in place. What is left, the
-//! skeleton, parses to the same object as the whole document along the paths to the changes, with the blocks
-//! complete: the same paths, the same values there, and spans on the same file lines. A block is the whole
-//! value of a `key:` line when that value is a list (items keep their positions), else a run of the entries
-//! of that mapping (the other entries are left out on both sides alike).
+//! Reading only the changed parts of a big document. A 1.4 MB CustomResourceDefinition with three edited lines should
+//! not be parsed whole on both sides: the two texts are diffed line by line, each change is widened to the smallest
+//! block around it (a `key:` line and everything indented below it) that holds it on both sides, all of the values of
+//! its changed lines (a renamed `key:` changes its whole value) and some lines to spare, and everything else is blanked
+//! out, lines kept in place. What is left, the skeleton, parses to the same object as the whole document along the
+//! paths to the changes, with the blocks complete: the same paths, the same values there, and spans on the same file
+//! lines. A block is the whole value of a `key:` line when that value is a list (items keep their positions), else a
+//! run of the entries of that mapping (the other entries are left out on both sides alike).
 //!
-//! Kept besides the blocks: the top-level scalars (`apiVersion`, `kind`), all of `metadata`, the `key:` lines
-//! enclosing each block, and, for each list on the way, every item as `-` with its `name:` line, so items keep
-//! their positions and names. Only plain block-style YAML is cut: a document with anchors, aliases, tags,
-//! multi-line flow collections, complex keys, tabs or CRs is read whole. The caller checks that every hunk shown stays inside one block (`Cut::blocks`), and reads the
-//! document whole when one does not.
+//! Kept besides the blocks: the top-level scalars (`apiVersion`, `kind`), all of `metadata`, the `key:` lines enclosing
+//! each block, and, for each list on the way, every item as `-` with its `name:` line, so items keep their positions
+//! and names. Only plain block-style YAML is cut: a document with anchors, aliases, tags, multi-line flow collections,
+//! complex keys, tabs or CRs is read whole. The caller checks that every hunk shown stays inside one block
+//! (`Cut::blocks`), and reads the document whole when one does not.
 
 use crate::lines::{indent, lines, unindented};
 use similar::{Algorithm, DiffOp};
