@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Where the committed fuzz corpora reach in opsta-lint's own code: for each target (default: every target), the
-# functions of src/ that no corpus input enters, then the edges hit per source file of src/.
+# functions of src/ that no corpus input enters, then the edges hit per source file of src/. With --since REV, what
+# the corpus found since the corpus committed at REV instead: the lines of src/ it newly reaches, and how many
+# newly reached code points lie outside src/, per crate.
 #
-#   scripts/fuzz-coverage.sh [TARGET...]
+#   scripts/fuzz-coverage.sh [--since REV] [TARGET...]
 #
 # libFuzzer symbolizes its `-print_coverage=1` only with a sanitizer runtime, so this builds the targets with
 # AddressSanitizer into fuzz/target-cov (apart from the binaries scripts/fuzz.sh runs) and replays each corpus
@@ -10,6 +12,11 @@
 # them only with each other. Needs llvm-symbolizer on the PATH.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
+since=
+if [ "${1:-}" = --since ]; then
+    since=$(git rev-parse --short "${2:?--since needs a revision}")
+    shift 2
+fi
 targets=("$@")
 export RUSTC_BOOTSTRAP=1
 if [ ${#targets[@]} -eq 0 ]; then
@@ -22,11 +29,14 @@ one=()
 nice -n 19 cargo fuzz build --sanitizer address --target-dir target-cov "${one[@]}" >&2
 bin=target-cov/x86_64-unknown-linux-gnu/release
 src=$(cd .. && pwd)/src/
-for target in "${targets[@]}"; do
-    out=$(mktemp)
-    nice -n 19 "$bin/$target" -runs=0 -print_coverage=1 -rss_limit_mb=2048 -max_len=16384 "corpus/$target" \
-        > "$out" 2>&1
-    echo "== $target ($(ls "corpus/$target" | wc -l) inputs)"
+
+# Replays corpus $2 of target $1 and prints libFuzzer's coverage report.
+replay() {
+    nice -n 19 "$bin/$1" -runs=0 -print_coverage=1 -rss_limit_mb=4096 -max_len=16384 "$2" 2>&1
+}
+
+# Functions of src/ never entered, then edges hit per file of src/, from the report in file $1.
+per_file() {
     # Lines look like: COVERED_FUNC: hits: 3 edges: 5/9 name /path/file.rs:12
     awk -v src="$src" '
         /^(UN)?COVERED_FUNC:/ && index($NF, src) == 1 {
@@ -40,6 +50,59 @@ for target in "${targets[@]}"; do
         }
         END {
             for (f in all) printf "  %6d of %6d edges  src/%s\n", hit[f], all[f], f | "sort -k7"
-        }' "$out"
-    rm -f "$out"
+        }' "$1"
+}
+
+# The code points each line still misses, one "file:line<TAB>count" per line, from the report in file $1.
+# Lines look like: UNCOVERED_PC: /path/file.rs:12 (the innermost inlined frame).
+missed() {
+    awk '$1 == "UNCOVERED_PC:" { n[$2]++ } END { for (l in n) printf "%s\t%d\n", l, n[l] }' "$1" | sort
+}
+
+# What the report in file $2 reaches that the one in file $1 did not: lines of src/, then counts per crate.
+gained() {
+    join -t $'\t' -a 1 -e 0 -o 0,1.2,2.2 <(missed "$1") <(missed "$2") |
+        awk -F '\t' -v src="$src" '
+            $2 > $3 {
+                if (index($1, src) == 1) { printf "  src/%s (%d)\n", substr($1, length(src) + 1), $2 - $3; next }
+                where = $1
+                if (where ~ /\/rustc\/|\/rust\/deps\//) where = "std"
+                else { sub(/^.*\/registry\/src\/[^\/]*\//, "", where); sub(/\/.*$/, "", where) }
+                other[where] += $2 - $3
+            }
+            END { for (c in other) printf "  outside src/: %d in %s\n", other[c], c | "sort -k3nr" }'
+}
+
+# Functions that no input of the report in file $1 entered and some input of the one in file $2 does (a function's
+# code points are listed only once it is entered). Both reports come from the same binary, in the same order.
+entered() {
+    paste -d '\n' <(grep -E '^(UN)?COVERED_FUNC:' "$1") <(grep -E '^(UN)?COVERED_FUNC:' "$2") |
+        awk -v src="$src" 'NR % 2 == 1 { before = $1; next }
+            before == "UNCOVERED_FUNC:" && $1 == "COVERED_FUNC:" {
+                where = $NF; if (index(where, src) == 1) where = "src/" substr(where, length(src) + 1)
+                name = $6; for (i = 7; i < NF; i++) name = name " " $i
+                printf "  entered: %s (%s edges) %s\n", name, $5, where
+            }'
+}
+
+edges() { awk '$2 == "DONE" { for (i = 1; i <= NF; i++) if ($i == "cov:") print $(i + 1) }' "$1"; }
+
+for target in "${targets[@]}"; do
+    now=$(mktemp)
+    replay "$target" "corpus/$target" > "$now"
+    if [ -z "$since" ]; then
+        echo "== $target ($(ls "corpus/$target" | wc -l) inputs)"
+        per_file "$now"
+    else
+        old=$(mktemp -d)
+        git archive "$since" "corpus/$target" | tar -x -C "$old"
+        then=$(mktemp)
+        replay "$target" "$old/corpus/$target" > "$then"
+        echo "== $target: $(ls "$old/corpus/$target" | wc -l) inputs at $since, $(ls "corpus/$target" | wc -l) now;" \
+            "edges $(edges "$then") -> $(edges "$now") (this build); code points newly reached:"
+        entered "$then" "$now"
+        gained "$then" "$now"
+        rm -rf "$old" "$then"
+    fi
+    rm -f "$now"
 done

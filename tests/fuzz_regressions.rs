@@ -2,6 +2,7 @@
 //! (fuzz/corpus/<target>/) run through the same invariant checks as the fuzz targets, on stable Rust.
 
 #[path = "../fuzz/src/lib.rs"]
+#[allow(dead_code)] // `init` and `alone` serve the fuzz binaries only
 mod checks;
 
 use std::path::Path;

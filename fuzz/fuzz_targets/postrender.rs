@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| opsta_lint_fuzz::postrender(data));
+opsta_lint_fuzz::target!(opsta_lint_fuzz::postrender);

@@ -2,6 +2,51 @@
 //! when opsta-lint breaks a promise on them. The same functions run the saved crash inputs in the normal test
 //! suite (`tests/fuzz_regressions.rs` includes this file), so every past crash stays fixed on stable Rust.
 
+/// Declares a fuzz target that runs `$check` on each input, the same way whatever ran before it.
+///
+/// libFuzzer counts an edge it has not seen as progress, so an input must take the same path every time it
+/// runs. Two things in std and regex made the path depend on the process and on the inputs before: std seeds
+/// each thread's `HashMap` keys from `getrandom` and steps them for every map the thread makes, so a
+/// hash-table probe took other branches in each run (replaying one corpus three times gave edge counts 2-4
+/// apart); and a `Regex` keeps the states its lazy DFA built for earlier searches. So the target answers
+/// `getrandom` with fixed bytes (std looks the function up by name, to allow this), runs each input on a
+/// fresh thread (whose keys start again from those bytes), and `postrender` gives each input its own copy of
+/// the product data (a cloned `Regex` starts with empty caches). `init` reads the fixed data once, before
+/// libFuzzer counts. Only the fuzz binaries get this: `tests/fuzz_regressions.rs` never expands the macro.
+#[macro_export]
+macro_rules! target {
+    ($check:path) => {
+        /// Fixed bytes for std's hash keys: see `opsta_lint_fuzz::target!`.
+        #[no_mangle]
+        pub extern "C" fn getrandom(buf: *mut u8, len: usize, _flags: u32) -> isize {
+            // SAFETY: the caller hands over `len` writable bytes at `buf` (getrandom(2)).
+            unsafe { ::std::ptr::write_bytes(buf, 0x5a, len) };
+            len as isize
+        }
+        libfuzzer_sys::fuzz_target!(init: $crate::init(), |data: &[u8]| $crate::alone(data, $check));
+    };
+}
+
+/// Reads the targets' fixed data (the lock, the bundled products) before the first input.
+pub fn init() {
+    fuzz_lock();
+    bundled_products();
+}
+
+/// Runs `check` on a thread of its own (with the 8 MiB stack of a main thread), so its hash keys are the
+/// same for every input; a panic in it is the input's panic.
+pub fn alone(data: &[u8], check: fn(&[u8])) {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn_scoped(scope, || check(data))
+            .expect("a thread for the input");
+        if let Err(panic) = thread.join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
+
 use opsta_lint::yaml::{self, Limits, Node, Style, Value};
 
 /// The values reader: never panics; spans are real positions of the source; a plain one-line scalar's span is
@@ -173,12 +218,13 @@ pub fn postrender(data: &[u8]) {
     } else {
         Vec::new()
     };
+    // A copy per input: a cloned `Regex` starts with empty caches (see `target!`).
     let products = if data.len().is_multiple_of(2) {
-        bundled_products()
+        bundled_products().to_vec()
     } else {
-        &[]
+        Vec::new()
     };
-    check_pinning(input, &mirrors, products);
+    check_pinning(input, &mirrors, &products);
     check_lock_skeleton(input);
 }
 
