@@ -53,6 +53,8 @@ pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
+    /// An integer above `i64::MAX` that fits 64 bits: Go's yaml.v2 (and so Helm) reads it as a uint64.
+    Uint(u64),
     Float(f64),
     Str(String),
     Seq(Vec<Node>),
@@ -159,6 +161,7 @@ impl Node {
             Value::Null => Some("null".into()),
             Value::Bool(b) => Some(b.to_string()),
             Value::Int(i) => Some(i.to_string()),
+            Value::Uint(u) => Some(u.to_string()),
             Value::Float(f) => Some(json_float(*f).to_string()),
             Value::Seq(_) | Value::Map(_) => None,
         }
@@ -170,6 +173,7 @@ impl Node {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Int(i) => Json::from(*i),
+            Value::Uint(u) => Json::from(*u),
             Value::Float(f) => json_float(*f),
             Value::Str(s) => Json::String(s.clone()),
             Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
@@ -501,6 +505,7 @@ fn tagged(text: &str, tag: &Tag) -> Option<Value> {
 fn int_to_float(v: Value) -> Value {
     match v {
         Value::Int(i) => Value::Float(i as f64),
+        Value::Uint(u) => Value::Float(u as f64),
         other => other,
     }
 }
@@ -557,8 +562,8 @@ fn resolve_int(text: &str) -> Option<Value> {
     }
     let magnitude = u64::from_str_radix(&digits, radix).ok();
     let value = match magnitude {
-        Some(m) if negative && m <= i64::MAX as u64 + 1 => Value::Int(-(m as i128) as i64),
-        Some(m) if !negative && m <= i64::MAX as u64 => Value::Int(m as i64),
+        Some(m) if negative && m <= i64::MAX as u64 + 1 => Value::Int((-i128::from(m)) as i64),
+        Some(m) if !negative => i64::try_from(m).map_or(Value::Uint(m), Value::Int),
         _ => Value::Float(text.replace('_', "").parse::<f64>().ok()?),
     };
     Some(value)
@@ -669,6 +674,29 @@ mod tests {
     }
 
     #[test]
+    fn integers_take_go_yaml_range_int64_then_uint64() {
+        // Found by the `release` fuzz target: a uint64 printed from a release's values read back as a float.
+        let j = one(concat!(
+            "a: 9223372036854775807\nb: 9223372036854775808\nc: 18446744073709551615\n",
+            "d: 18446744073709551616\ne: -9223372036854775808\nf: -9223372036854775809\n",
+            "g: 0xFFFFFFFFFFFFFFFF\nh: 11111111111111111111\n"
+        ))
+        .to_json();
+        assert_eq!(j["a"], json!(i64::MAX));
+        assert_eq!(j["b"], json!(9_223_372_036_854_775_808_u64));
+        assert_eq!(j["c"], json!(u64::MAX));
+        assert_eq!(j["d"], json!(18_446_744_073_709_551_616.0));
+        assert_eq!(j["e"], json!(i64::MIN));
+        assert_eq!(j["f"], json!(-9_223_372_036_854_775_809.0));
+        assert_eq!(j["g"], json!(u64::MAX));
+        assert_eq!(j["h"], json!(11_111_111_111_111_111_111_u64));
+        assert_eq!(
+            one("k: !!float 18446744073709551615\n").to_json()["k"],
+            json!(u64::MAX as f64)
+        );
+    }
+
+    #[test]
     fn spans_are_byte_ranges_with_lines_and_columns() {
         let src = "é: 1\nimage: \"nginx:1\"\nother: 'x'\n";
         let doc = one(src);
@@ -684,8 +712,6 @@ mod tests {
     fn merge_keys_expand_and_explicit_keys_win() {
         let j = one("base: &b {x: 1, z: 2}\nitem:\n  <<: *b\n  z: 3\n").to_json();
         assert_eq!(j["item"], json!({"z": 3, "x": 1}));
-        // YAML 1.1, as Helm reads it: a plain `y` key is the boolean true.
-        assert_eq!(one("y: 1\n").to_json(), json!({"true": 1}));
         // YAML 1.1, as Helm reads it: a plain `y` key is the boolean true.
         assert_eq!(one("y: 1\n").to_json(), json!({"true": 1}));
     }
