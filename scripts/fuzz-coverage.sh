@@ -19,9 +19,7 @@ if [ "${1:-}" = --since ]; then
 fi
 targets=("$@")
 export RUSTC_BOOTSTRAP=1
-# No backtrace for an anyhow error: with RUST_BACKTRACE=1 in the environment each error the code under test makes
-# would capture one (a fifth of the `release` target's time), and which of anyhow's branches run would depend on it.
-# A panic still prints its backtrace.
+# No backtrace for an anyhow error, as in scripts/fuzz.sh (which says why).
 export RUST_LIB_BACKTRACE=0
 if [ ${#targets[@]} -eq 0 ]; then
     mapfile -t targets < <(cargo fuzz list)
