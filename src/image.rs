@@ -203,15 +203,17 @@ fn is_registry(first: &str) -> bool {
         || first.bytes().any(|b| b.is_ascii_uppercase())
 }
 
+/// A registry as the runtimes read one (distribution's reference grammar): a domain name of dot-separated labels
+/// (letters, digits, inner dashes) or an IPv6 address in brackets, then an optional `:port`.
 fn check_registry(host: &str) -> Result<(), String> {
     let (hostname, port) = match host.rsplit_once(':') {
-        Some((h, p)) if !h.contains(']') || h.ends_with(']') => (h, Some(p)),
+        Some((h, p)) if !h.starts_with('[') || h.ends_with(']') => (h, Some(p)),
         _ => (host, None),
     };
-    let host_ok = !hostname.is_empty()
-        && hostname
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
+    let host_ok = match hostname.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => !v6.is_empty() && v6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':'),
+        None => hostname.split('.').all(is_domain_label),
+    };
     let port_ok =
         port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
     if host_ok && port_ok {
@@ -219,6 +221,14 @@ fn check_registry(host: &str) -> Result<(), String> {
     } else {
         Err(format!("registry \"{host}\" is not a valid host[:port]"))
     }
+}
+
+fn is_domain_label(label: &str) -> bool {
+    label.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && label.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// Repository paths are lower-case components of letters and digits joined by `.`, `_`, `__` or dashes.
@@ -336,6 +346,13 @@ mod tests {
             "nginx:1 2",
             "IfNotPresent",
             "host:port/app",
+            "]hcr.io/dapr/sentry:1.59.0",
+            "[::1/app",
+            "[]:5000/app",
+            "ghcr..io/app",
+            "-ghcr.io/app",
+            "ghcr-.io/app",
+            "gh_cr.io/app",
         ] {
             assert!(ImageRef::parse(bad).is_err(), "{bad:?} should be refused");
         }

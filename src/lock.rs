@@ -324,8 +324,10 @@ pub fn skeleton(scan: &crate::images_in::Scan) -> String {
         }
         let unpinned = image.without_digest();
         let digest = image.digest.as_deref().unwrap_or("");
+        // Quoted when YAML would read it otherwise: `[::1]:5000/app` starts a flow sequence, `1.5` is a number.
         out.push_str(&format!(
-            "  - image: {unpinned}\n    digest: \"{digest}\"\n"
+            "  - image: {}\n    digest: \"{digest}\"\n",
+            crate::diff::canon::scalar_text(&unpinned.to_string())
         ));
     }
     out
@@ -369,6 +371,20 @@ spec:
             "version": "1.0\nx: y", "images": [{"image": "nginx:1.25", "digest": ""}]
         });
         assert_eq!(json, expected, "{text}");
+    }
+
+    #[test]
+    fn the_skeleton_quotes_an_image_yaml_would_read_otherwise() {
+        let render = "kind: Pod\nspec:\n  containers:\n    - image: \"[::1]:5000/app:1\"\n    - image: \"1.5\"\n";
+        let text = skeleton(&crate::images_in::scan(render, &[]).unwrap());
+        let json = crate::yaml::parse(&text).unwrap()[0].to_json();
+        let images: Vec<&str> = json["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| entry["image"].as_str().unwrap())
+            .collect();
+        assert_eq!(images, ["[::1]:5000/app:1", "1.5"], "{text}");
     }
 
     fn lock(text: &str) -> Result<Lock> {
