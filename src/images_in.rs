@@ -191,13 +191,14 @@ fn has_letter_escape(bytes: &[u8]) -> bool {
 }
 
 /// True for a document whose root is a block mapping at column 0 with exactly one column-0 `kind:` line,
-/// and that line says CustomResourceDefinition. In such a document every column-0 line is a root key, a
+/// and that line says CustomResourceDefinition and the next line starts at column 0. In such a document every column-0 line is a root key, a
 /// comment or a marker, so that line is the object's kind. A column-0 line that is not a plain `key:` (a
 /// quoted key, `kind :`, `? kind`) could name the kind a second way, so the document is parsed instead.
 fn plainly_a_crd(text: &str) -> bool {
     let mut kind_lines = 0;
     let mut crd = false;
     let mut first_content = true;
+    let mut after_kind = false;
     // Found with SIMD byte search: a CRD runs to thousands of lines, and every render has some.
     for line in crate::lines::lines(text) {
         let line = line.as_bytes();
@@ -222,6 +223,12 @@ fn plainly_a_crd(text: &str) -> bool {
         {
             return false;
         }
+        // An indented or empty line right after the kind may continue its value (`kind: CustomResourceDefinition`
+        // then `  x` is the kind `CustomResourceDefinition x`).
+        if after_kind && !line.first().is_some_and(|b| !b.is_ascii_whitespace()) {
+            return false;
+        }
+        after_kind = line.starts_with(b"kind:");
         if let Some(rest) = line.strip_prefix(b"kind:") {
             kind_lines += 1;
             let value = rest
@@ -641,6 +648,15 @@ data:
                 scan(&doc, &[]).is_err(),
                 "two kinds are a duplicate key: {doc}"
             );
+        }
+    }
+
+    #[test]
+    fn a_kind_continued_on_the_next_line_is_not_a_crd() {
+        for continued in ["  - image:x\r\n", "\n  x\n"] {
+            let doc = format!("kind: CustomResourceDefinition\r\n{continued}spec:\n  containers:\n  - image: nginx\n");
+            assert!(!plainly_a_crd(&doc), "{doc}");
+            assert_eq!(scan(&doc, &[]).unwrap().sites.len(), 1, "{doc}");
         }
     }
 }
