@@ -225,7 +225,7 @@ fn plainly_a_crd(text: &str) -> bool {
         }
         // An indented or empty line right after the kind may continue its value (`kind: CustomResourceDefinition`
         // then `  x` is the kind `CustomResourceDefinition x`).
-        if after_kind && !line.first().is_some_and(|b| !b.is_ascii_whitespace()) {
+        if after_kind && line.first().is_none_or(|b| b.is_ascii_whitespace()) {
             return false;
         }
         after_kind = line.starts_with(b"kind:");
