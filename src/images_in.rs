@@ -191,9 +191,10 @@ fn has_letter_escape(bytes: &[u8]) -> bool {
 }
 
 /// True for a document whose root is a block mapping at column 0 with exactly one column-0 `kind:` line,
-/// and that line says CustomResourceDefinition and the next line starts at column 0. In such a document every column-0 line is a root key, a
-/// comment or a marker, so that line is the object's kind. A column-0 line that is not a plain `key:` (a
-/// quoted key, `kind :`, `? kind`) could name the kind a second way, so the document is parsed instead.
+/// that line says CustomResourceDefinition, and the line after it starts at column 0 (an indented one would
+/// continue the value). In such a document every column-0 line is a root key, a comment or a marker, so that line
+/// is the object's kind. A column-0 line that is not a plain `key:` (a quoted key, `kind :`, `? kind`) could name
+/// the kind a second way, so the document is parsed instead.
 fn plainly_a_crd(text: &str) -> bool {
     let mut kind_lines = 0;
     let mut crd = false;
