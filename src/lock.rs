@@ -300,8 +300,11 @@ pub fn skeleton(scan: &crate::images_in::Scan) -> String {
         .charts
         .first()
         .and_then(|c| crate::images_in::split_chart_label(c));
+    // Every value as YAML reads it back: quoted when it would read otherwise (`[::1]:5000/app` starts a flow
+    // sequence, `1.5` is a number).
+    let yaml = crate::diff::canon::scalar_text;
     if let Some((product, version)) = chart {
-        let (shown, yaml) = (crate::printable::shown, crate::diff::canon::scalar_text);
+        let shown = crate::printable::shown;
         out.push_str(&format!(
             "# from the render of chart {} {}\nproduct: {}\nversion: {}\n",
             shown(product),
@@ -324,10 +327,9 @@ pub fn skeleton(scan: &crate::images_in::Scan) -> String {
         }
         let unpinned = image.without_digest();
         let digest = image.digest.as_deref().unwrap_or("");
-        // Quoted when YAML would read it otherwise: `[::1]:5000/app` starts a flow sequence, `1.5` is a number.
         out.push_str(&format!(
             "  - image: {}\n    digest: \"{digest}\"\n",
-            crate::diff::canon::scalar_text(&unpinned.to_string())
+            yaml(&unpinned.to_string())
         ));
     }
     out
