@@ -193,7 +193,9 @@ fn has_letter_escape(bytes: &[u8]) -> bool {
 /// True for a document whose root is a block mapping at column 0 with exactly one column-0 `kind:` line,
 /// that line says CustomResourceDefinition, and the line after it starts at column 0 (an indented one would
 /// continue the value). In such a document every column-0 line is a root key, a comment or a marker, so that line
-/// is the object's kind. A column-0 line that is not a plain `key:` (a quoted key, `kind :`, `? kind`) could name
+/// is the object's kind, unless a quoted scalar or a flow collection opened before it runs on across lines (a
+/// `"` that ends after `kind: CustomResourceDefinition`): so no line before the kind but a comment may hold a
+/// quote or a bracket. A column-0 line that is not a plain `key:` (a quoted key, `kind :`, `? kind`) could name
 /// the kind a second way, so the document is parsed instead.
 fn plainly_a_crd(text: &str) -> bool {
     let mut kind_lines = 0;
@@ -202,6 +204,9 @@ fn plainly_a_crd(text: &str) -> bool {
     let mut after_kind = false;
     // Found with SIMD byte search: a CRD runs to thousands of lines, and every render has some.
     for line in crate::lines::lines(text) {
+        if kind_lines == 0 && may_open_a_span(line.as_bytes()) {
+            return false;
+        }
         let line = line.as_bytes();
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -241,6 +246,13 @@ fn plainly_a_crd(text: &str) -> bool {
         }
     }
     kind_lines == 1 && crd
+}
+
+/// True for a line, not a comment, that may open a quoted scalar or a flow collection, either of which can run
+/// on to later lines, even ones at column 0.
+fn may_open_a_span(line: &[u8]) -> bool {
+    let line = line.trim_ascii_start();
+    !line.starts_with(b"#") && line.iter().any(|b| matches!(b, b'"' | b'\'' | b'{' | b'['))
 }
 
 /// A line that starts with a plain key and its colon: `apiVersion: v1`, `spec:`.
@@ -656,6 +668,17 @@ data:
     fn a_kind_continued_on_the_next_line_is_not_a_crd() {
         for continued in ["  - image:x\r\n", "\n  x\n"] {
             let doc = format!("kind: CustomResourceDefinition\r\n{continued}spec:\n  containers:\n  - image: nginx\n");
+            assert!(!plainly_a_crd(&doc), "{doc}");
+            assert_eq!(scan(&doc, &[]).unwrap().sites.len(), 1, "{doc}");
+        }
+    }
+
+    #[test]
+    fn a_kind_inside_a_quoted_scalar_is_not_a_crd() {
+        for quote in ["\"", "'"] {
+            let doc = format!(
+                "spec:\n  containers:\n  - {{name: c, image: nginx, note: {quote}\nkind: CustomResourceDefinition\nmetadata:\n  x{quote}}}\n"
+            );
             assert!(!plainly_a_crd(&doc), "{doc}");
             assert_eq!(scan(&doc, &[]).unwrap().sites.len(), 1, "{doc}");
         }
