@@ -193,9 +193,9 @@ fn has_letter_escape(bytes: &[u8]) -> bool {
 /// True for a document whose root is a block mapping at column 0 with exactly one column-0 `kind:` line,
 /// that line says CustomResourceDefinition, and the line after it starts at column 0 (an indented one would
 /// continue the value). In such a document every column-0 line is a root key, a comment or a marker, so that line
-/// is the object's kind, unless a quoted scalar or a flow collection opened before it runs on across lines (a
-/// `"` that ends after `kind: CustomResourceDefinition`): so no line before the kind but a comment may hold a
-/// quote or a bracket. A column-0 line that is not a plain `key:` (a quoted key, `kind :`, `? kind`) could name
+/// is the object's kind, unless a quoted scalar or a flow collection opened above it runs on across lines and
+/// holds it (`note: "` ... `kind: CustomResourceDefinition` ... `"`): so no line above the kind but a comment may
+/// hold a quote or a bracket. A column-0 line that is not a plain `key:` (a quoted key, `kind :`, `? kind`) could name
 /// the kind a second way, so the document is parsed instead.
 fn plainly_a_crd(text: &str) -> bool {
     let mut kind_lines = 0;
@@ -204,12 +204,12 @@ fn plainly_a_crd(text: &str) -> bool {
     let mut after_kind = false;
     // Found with SIMD byte search: a CRD runs to thousands of lines, and every render has some.
     for line in crate::lines::lines(text) {
-        if kind_lines == 0 && may_open_a_span(line.as_bytes()) {
-            return false;
-        }
         let line = line.as_bytes();
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if kind_lines == 0 && may_open_a_span(line) {
+            return false;
+        }
         if first_content {
             if line.is_empty()
                 || line.starts_with(b"#")
