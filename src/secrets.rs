@@ -7,11 +7,13 @@ pub const MASK: &str = "<redacted>";
 /// What a hidden value is shown as on the new side of a comparison when it differs from the old one.
 pub const MASK_CHANGED: &str = "<redacted (changed)>";
 
-/// Key names whose values are secret wherever they appear (compared case-insensitively, ignoring `_` and `-`).
+/// Key names whose values are secret wherever they appear (compared case-insensitively, ignoring `_` and `-`):
+/// a name ending in one of these is secret (`dbpassword`, `joinToken`).
 const SECRET_WORDS: &[&str] = &[
     "jointoken",
     "password",
     "passwd",
+    "passphrase",
     "token",
     "secret",
     "apikey",
@@ -20,22 +22,122 @@ const SECRET_WORDS: &[&str] = &[
     "credentials",
     "accesskey",
     "secretkey",
+    "dockerconfigjson",
+    "dockercfg",
 ];
 
-/// Keys that contain a secret word but name something that is not itself secret.
+/// Words that make a name secret wherever they stand in it (`passwordHash`, `PASSPHRASE_V2`): a name is cut
+/// into words at `_`, `-`, `.`, spaces and camelCase humps. (`secret` counts at the end, through
+/// `SECRET_WORDS`, or before `key`: `imagePullSecrets` and `secretMounts` name no secret value.)
+const SECRET_NAME_WORDS: &[&str] = &[
+    "password",
+    "passwords",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "token",
+    "tokens",
+    "credential",
+    "credentials",
+    "apikey",
+    "privatekey",
+];
+
+/// Words that make a name secret when they end it: `DB_PASS`, `MYSQL_PASS`.
+const SECRET_LAST_WORDS: &[&str] = &["pass"];
+
+/// The word `key` right after one of these makes a name secret: `ENCRYPTION_KEY`, `api-key`, `jwtSigningKey`,
+/// `tls.key`, `SECRET_KEY_BASE`. `key` alone (`secretKeyRef.key`) names a key of a Secret, not its value.
+const KEY_KINDS: &[&str] = &[
+    "encryption",
+    "signing",
+    "private",
+    "api",
+    "access",
+    "secret",
+    "master",
+    "session",
+    "hmac",
+    "jwt",
+    "license",
+    "ssh",
+    "tls",
+    "ssl",
+    "crypto",
+    "cookie",
+    "shared",
+    "client",
+];
+
+/// Keys that name something secret only when they are the whole key: a docker config's `auth` (base64 of
+/// `user:password`).
+const SECRET_WHOLE_KEYS: &[&str] = &["auth"];
+
+/// Last words of a name that only points at a secret or describes it, so its value is not secret:
+/// `secretName`, `keyName`, `secretKeyRef`, `tokenTTL`, `passwordFile`, `existingSecretNamespace`.
+const POINTER_WORDS: &[&str] = &[
+    "name",
+    "names",
+    "ref",
+    "refs",
+    "reference",
+    "path",
+    "paths",
+    "file",
+    "filename",
+    "files",
+    "dir",
+    "mount",
+    "ttl",
+    "namespace",
+    "kind",
+    "type",
+    "enabled",
+    "length",
+    "id",
+    "policy",
+    "format",
+    "version",
+    "audience",
+    "expiration",
+    "expiry",
+    "seconds",
+    "header",
+    "field",
+    "selector",
+    "provider",
+    "store",
+    "class",
+    "mode",
+    "source",
+    "url",
+    "uri",
+    "endpoint",
+    "issuer",
+];
+
+/// Keys that contain a secret word but name something that is not itself secret (the exception list; compared
+/// as endings of the folded key, like `SECRET_WORDS`).
 const NOT_SECRET: &[&str] = &[
     "existingjointokensecret",
     "secretname",
     "existingsecret",
     "secretref",
     "secretkeyref",
+    "keyname",
     "tokenttl",
     "serviceaccounttoken",
     "automountserviceaccounttoken",
     "createfromvalues",
 ];
 
-/// True when a key's value should be hidden.
+/// Where kubectl keeps its copy of what it last applied (a JSON pointer): for a Secret, its data again.
+pub const LAST_APPLIED_POINTER: &str =
+    "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration";
+
+/// True when a key's value should be hidden: a key ending in a secret word (`db-password`), a name holding a
+/// secret word (`SECRET_KEY_BASE`), ending in `pass` (`DB_PASS`) or in a kind of key (`ENCRYPTION_KEY`); never
+/// one that only points at a secret (`secretName`, `keyName`, `secretKeyRef`, `passwordFile`).
 pub fn is_secret_key(key: &str) -> bool {
     let folded: String = key
         .chars()
@@ -45,7 +147,51 @@ pub fn is_secret_key(key: &str) -> bool {
     if NOT_SECRET.iter().any(|n| folded.ends_with(n)) {
         return false;
     }
-    SECRET_WORDS.iter().any(|w| folded.ends_with(w))
+    if SECRET_WHOLE_KEYS.contains(&folded.as_str()) {
+        return true;
+    }
+    let words = words(key);
+    let Some(last) = words.last() else {
+        return false;
+    };
+    if POINTER_WORDS.contains(&last.as_str()) {
+        return false;
+    }
+    let keyed = words
+        .windows(2)
+        .any(|w| KEY_KINDS.contains(&w[0].as_str()) && matches!(w[1].as_str(), "key" | "keys"));
+    keyed
+        || SECRET_LAST_WORDS.contains(&last.as_str())
+        || words
+            .iter()
+            .any(|w| SECRET_NAME_WORDS.contains(&w.as_str()))
+        || SECRET_WORDS.iter().any(|w| folded.ends_with(w))
+}
+
+/// The words of a name, lower-cased: cut at anything not a letter or digit and where camelCase starts a word
+/// (`jwtSigningKey` -> jwt, signing, key; `APIKey` -> api, key).
+fn words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in name.split(|c: char| !c.is_alphanumeric()) {
+        let chars: Vec<char> = part.chars().collect();
+        let mut word = String::new();
+        for (i, &c) in chars.iter().enumerate() {
+            let prev = i.checked_sub(1).map(|p| chars[p]);
+            let next = chars.get(i + 1);
+            let hump = c.is_uppercase()
+                && (prev.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit())
+                    || prev.is_some_and(char::is_uppercase)
+                        && next.is_some_and(|n| n.is_lowercase()));
+            if hump && !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+            word.extend(c.to_lowercase());
+        }
+        if !word.is_empty() {
+            out.push(word);
+        }
+    }
+    out
 }
 
 /// True when the value under `key` of a mapping is secret: a secret-looking key, or the `value` of a
@@ -55,18 +201,55 @@ pub fn is_secret_field(key: &str, entry_name: Option<&str>) -> bool {
     is_secret_key(key) || (key == "value" && entry_name.is_some_and(is_secret_key))
 }
 
-/// False when no line of a text has a secret-looking key before a `:` or `=` (or a `name:` naming a secret):
-/// then `mask_text` leaves it as it is and no YAML or JSON key in it is secret. A cheap test before looking closer.
+/// False when no line of a text has a secret-looking key before a `:` or `=` (or a `name:` naming a secret), nor
+/// a secret by its look (`content_hint`): then `mask_text` leaves it as it is and no YAML or JSON key in it is
+/// secret. A cheap test before looking closer.
 pub fn may_hold_secret(text: &str) -> bool {
     text.lines().any(|line| {
         let keyed = line.match_indices([':', '=']).any(|(at, _)| {
             let word = line[..at].split_whitespace().next_back().unwrap_or("");
             is_secret_key(word.trim_matches(|c: char| !c.is_alphanumeric()))
+                || is_secret_key(key_before(line, at))
         });
         keyed
             || line_key_value(line)
                 .is_some_and(|(k, v)| k == "name" && is_secret_key(v.trim_matches(['"', '\''])))
+            || content_hint(line)
     })
+}
+
+/// True when a line may hold a secret that shows by its look rather than its key: a private key's armour, a URL
+/// with a password, an XML element named like a secret, a secret flag (`--password`).
+fn content_hint(line: &str) -> bool {
+    line.contains(PRIVATE_KEY)
+        || line.contains("://") && line.contains('@')
+        || line.contains("</") && xml_secret(line).is_some()
+        || line.contains('-') && flag_value(line).is_some()
+        || ends_with_secret_flag(line)
+}
+
+/// The armour line of a PEM private key (`-----BEGIN RSA PRIVATE KEY-----`, `... OPENSSH PRIVATE KEY-----`).
+const PRIVATE_KEY: &str = "PRIVATE KEY";
+const PEM_BEGIN: &str = "-----BEGIN ";
+const PEM_END: &str = "-----END";
+
+/// True for a command-line argument that asks for a secret value in the next argument: it starts with `-`,
+/// holds no `=`, and its name looks secret (`--password`, `--api-token`; not `-p`, which names nothing).
+pub fn is_secret_flag(arg: &str) -> bool {
+    let t = arg.trim();
+    t.starts_with('-') && !t.contains('=') && is_secret_key(t.trim_start_matches('-'))
+}
+
+/// Which items of an argument list (a container's `args` or `command`) are secret: those right after a secret
+/// flag (`["--api-token", "VALUE"]`). `--token=VALUE` in one item is hidden as text (`mask_text`).
+pub fn after_secret_flags<'a>(items: impl Iterator<Item = Option<&'a str>>) -> Vec<bool> {
+    let mut out = Vec::new();
+    let mut flag = false;
+    for item in items {
+        out.push(flag);
+        flag = item.is_some_and(is_secret_flag);
+    }
+    out
 }
 
 /// True when a value was already hidden by this module.
@@ -74,7 +257,8 @@ pub fn is_masked(value: &str) -> bool {
     value == MASK || value == MASK_CHANGED
 }
 
-/// A copy of a JSON value with every secret-keyed value (at any depth) replaced by the mask.
+/// A copy of a JSON value with every secret-keyed value (at any depth) replaced by the mask, the item after a
+/// secret flag in a list (`["--password", "x"]`) too, and the secrets inside texts (`mask_text`) hidden.
 pub fn mask_json(value: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match value {
@@ -92,7 +276,20 @@ pub fn mask_json(value: &serde_json::Value) -> serde_json::Value {
                 })
                 .collect(),
         ),
-        Value::Array(items) => Value::Array(items.iter().map(mask_json).collect()),
+        Value::Array(items) => {
+            let after = after_secret_flags(items.iter().map(Value::as_str));
+            items
+                .iter()
+                .zip(after)
+                .map(
+                    |(v, secret)| match secret && !v.is_object() && !v.is_null() {
+                        true => Value::String(MASK.into()),
+                        false => mask_json(v),
+                    },
+                )
+                .collect()
+        }
+        Value::String(text) => Value::String(mask_text(text)),
         other => other.clone(),
     }
 }
@@ -100,11 +297,16 @@ pub fn mask_json(value: &serde_json::Value) -> serde_json::Value {
 /// Masks `key: value` / `key=value` / `"key": "value"` occurrences of secret keys inside free text
 /// (config files embedded in ConfigMaps, error messages). Line-based and conservative. A `value:` line right
 /// after a `name:` line naming a secret (an env var written out as text) is hidden too, and so is every line of
-/// a block scalar (`password: |`) under a secret key. Lines keep their count, indentation and endings.
+/// a block scalar (`password: |`) under a secret key. Secrets are also found by their look (`mask_content`):
+/// the body of a PEM private key, a URL's password, `<password>x</password>`, the value after `--password`
+/// (on the same line, or on the next list item line after `- --password`). Lines keep their count,
+/// indentation and endings.
 pub fn mask_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut entry_name: Option<String> = None;
     let mut block: Option<usize> = None;
+    let mut pem = false;
+    let mut flag = false;
     for line in text.split_inclusive('\n') {
         if let Some(key_indent) = block {
             if inside_block(line, key_indent) {
@@ -113,16 +315,210 @@ pub fn mask_text(text: &str) -> String {
             }
             block = None;
         }
+        if pem {
+            pem = !line.contains(PEM_END);
+            out.push_str(&mask_pem_line(line));
+            continue;
+        }
+        let after_flag = std::mem::take(&mut flag);
         let masked = mask_line(line, entry_name.as_deref());
         if masked.is_none() && opens_secret_block(line, entry_name.as_deref()) {
             block = Some(indent(line));
         }
-        out.push_str(masked.as_deref().unwrap_or(line));
+        let mut shown = masked.unwrap_or_else(|| line.to_string());
+        if after_flag {
+            shown = mask_list_item(&shown).unwrap_or(shown);
+        }
+        shown = mask_content(&shown).unwrap_or(shown);
+        pem = opens_pem(&shown);
+        flag = ends_with_secret_flag(&shown);
+        out.push_str(&shown);
         entry_name = line_key_value(line)
             .filter(|(key, _)| *key == "name")
             .map(|(_, value)| value.trim_matches(['"', '\'']).to_string());
     }
     out
+}
+
+/// The secrets of one line found by their look, or None when it shows none: a PEM private key written on one
+/// line (JSON's `\n`), a URL's password, an XML element named like a secret, the value after a secret flag.
+fn mask_content(line: &str) -> Option<String> {
+    let mut shown: Option<String> = None;
+    for rule in [mask_inline_pem, mask_url_password, xml_secret, flag_value] {
+        let current = shown.as_deref().unwrap_or(line);
+        if let Some(next) = rule(current) {
+            shown = Some(next);
+        }
+    }
+    shown
+}
+
+/// True when a line opens a private key whose body follows on the next lines.
+fn opens_pem(line: &str) -> bool {
+    line.find(PEM_BEGIN)
+        .is_some_and(|at| line[at..].contains(PRIVATE_KEY) && !line[at..].contains(PEM_END))
+}
+
+/// A line inside a private key: its text hidden, up to the `-----END` armour when it is there.
+fn mask_pem_line(line: &str) -> String {
+    match line.find(PEM_END) {
+        Some(at) => {
+            let before = &line[..at];
+            let body = before.trim();
+            if body.is_empty() || is_masked(body) {
+                return line.to_string();
+            }
+            format!("{}{MASK}{}", &before[..indent(before)], &line[at..])
+        }
+        None => mask_block_line(line),
+    }
+}
+
+/// A private key written on one line (inside JSON, say): what stands between its armour lines hidden. A key
+/// cut short (no `-----END`) is hidden to the end of the line.
+fn mask_inline_pem(line: &str) -> Option<String> {
+    let begin = line.find(PEM_BEGIN)?;
+    let armour_end = begin + line[begin..].find(PRIVATE_KEY)? + PRIVATE_KEY.len();
+    let body_start = armour_end + line[armour_end..].find("-----")? + "-----".len();
+    let rest = &line[body_start..];
+    let end = rest.find(PEM_END)?;
+    let body = &rest[..end];
+    let trimmed = body.trim_matches(|c: char| c.is_whitespace() || c == '\\' || c == 'n');
+    if trimmed.is_empty() || is_masked(trimmed) || body == MASK {
+        return None;
+    }
+    Some(format!("{}{MASK}{}", &line[..body_start], &rest[end..]))
+}
+
+/// A URL's password hidden: `postgres://user:PASS@host` becomes `postgres://user:<redacted>@host`.
+fn mask_url_password(line: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = line;
+    let mut changed = false;
+    while let Some(at) = rest.find("://") {
+        let start = at + 3;
+        let authority_len = rest[start..]
+            .find(|c: char| c.is_whitespace() || "/?#\"'`,;)]}".contains(c))
+            .unwrap_or(rest.len() - start);
+        let authority = &rest[start..start + authority_len];
+        out.push_str(&rest[..start]);
+        match authority.rfind('@').and_then(|a| {
+            let userinfo = &authority[..a];
+            userinfo.find(':').map(|c| (c, a))
+        }) {
+            Some((colon, a)) if !is_masked(&authority[colon + 1..a]) && colon + 1 < a => {
+                out.push_str(&authority[..colon + 1]);
+                out.push_str(MASK);
+                out.push_str(&authority[a..]);
+                changed = true;
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &rest[start + authority_len..];
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
+/// An XML element named like a secret with its text hidden: `<password>x</password>`, `<db:apiToken>`.
+fn xml_secret(line: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = line;
+    let mut changed = false;
+    while let Some(open) = rest.find('<') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('>') else { break };
+        let tag = &after[..close];
+        let name = tag.rsplit(':').next().unwrap_or(tag);
+        let plain = !tag.is_empty()
+            && tag
+                .chars()
+                .all(|c| c.is_alphanumeric() || "_-.:".contains(c));
+        let end_tag = format!("</{tag}>");
+        let body_start = open + 1 + close + 1;
+        match rest[body_start..].find(&end_tag) {
+            Some(len) if plain && is_secret_key(name) => {
+                let body = &rest[body_start..body_start + len];
+                out.push_str(&rest[..body_start]);
+                if body.trim().is_empty() || is_masked(body) {
+                    out.push_str(body);
+                } else {
+                    out.push_str(MASK);
+                    changed = true;
+                }
+                out.push_str(&end_tag);
+                rest = &rest[body_start + len + end_tag.len()..];
+            }
+            _ => {
+                out.push_str(&rest[..body_start]);
+                rest = &rest[body_start..];
+            }
+        }
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
+/// The words of a line with their places: runs of characters that are not spaces.
+fn tokens(line: &str) -> impl Iterator<Item = (usize, &str)> {
+    line.split_inclusive(char::is_whitespace)
+        .scan(0, |at, piece| {
+            let start = *at;
+            *at += piece.len();
+            Some((start, piece.trim_end()))
+        })
+        .filter(|(_, t)| !t.is_empty())
+}
+
+/// A flag's name without what a quoted or listed argument wraps it in (`"--api-token",` -> `--api-token`).
+fn bare(token: &str) -> &str {
+    token.trim_matches(|c: char| "\"'[],;()".contains(c))
+}
+
+/// The value after a secret flag on the same line hidden: `--password VALUE`, `"--api-token", "VALUE"`.
+fn flag_value(line: &str) -> Option<String> {
+    let words: Vec<(usize, &str)> = tokens(line).collect();
+    let mut out = line.to_string();
+    let mut changed = false;
+    for pair in words.windows(2).rev() {
+        let ((_, flag), (at, value)) = (pair[0], pair[1]);
+        let core = bare(value);
+        if !is_secret_flag(bare(flag))
+            || core.is_empty()
+            || core.starts_with('-')
+            || is_masked(core)
+        {
+            continue;
+        }
+        if core.starts_with('<') || core.contains(MASK) {
+            continue;
+        }
+        let offset = at + value.find(core).unwrap_or(0);
+        out.replace_range(offset..offset + core.len(), MASK);
+        changed = true;
+    }
+    changed.then_some(out)
+}
+
+/// True when a line ends with a secret flag, so that its value is the next list item: `- --password`.
+fn ends_with_secret_flag(line: &str) -> bool {
+    tokens(line)
+        .last()
+        .is_some_and(|(_, t)| is_secret_flag(bare(t)))
+}
+
+/// The value of a list item line (`- VALUE`, `- "VALUE"`) hidden; None when the line is no list item.
+fn mask_list_item(line: &str) -> Option<String> {
+    let body = line.trim_end_matches(['\n', '\r']);
+    let item = body.trim_start().strip_prefix("- ")?;
+    let core = bare(item.trim());
+    if core.is_empty() || core.starts_with('-') || is_masked(core) {
+        return None;
+    }
+    let at = body.len() - item.len() + item.find(core)?;
+    let mut out = line.to_string();
+    out.replace_range(at..at + core.len(), MASK);
+    Some(out)
 }
 
 /// An error message made safe to print: `mask_text`, then every secret this process was given on its command
@@ -191,17 +587,41 @@ fn mask_line(line: &str, entry_name: Option<&str>) -> Option<String> {
         if blank || unquoted.is_empty() || is_masked(unquoted) {
             continue;
         }
+        if let Some(after) = after_quoted(value).filter(|a| !matches!(a.trim(), "" | ",")) {
+            // A value in quotes with more after it (compact JSON: `{"auth":"x","email":"y"}`): only the
+            // quoted text is hidden, and the rest is looked at again.
+            let after = &rest[rest.len() - rest.trim_start().len() + value.len() - after.len()..];
+            let shown = mask_line(after, None).unwrap_or_else(|| after.to_string());
+            return Some(format!("{}{sep}\"{MASK}\"{shown}", &line[..at]));
+        }
         let ending = &rest[rest.trim_end_matches(['\n', '\r']).len()..];
         return Some(format!("{}{} {MASK}{ending}", &line[..at], sep));
     }
     None
 }
 
+/// What follows a double-quoted string at the start of a text, or None when it does not start with one or
+/// the quote does not close.
+fn after_quoted(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix('"')?;
+    let mut escaped = false;
+    for (i, c) in inner.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return Some(&inner[i + 1..]),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The last word before a separator: `export API_TOKEN=x`, `--db-password=x`, `"password": x`.
+/// Words are cut at spaces and at the punctuation of compact JSON and flow YAML (`{"auth":"x"}`).
 fn key_before(line: &str, at: usize) -> &str {
     line[..at]
-        .split_whitespace()
-        .next_back()
+        .rsplit(|c: char| c.is_whitespace() || "{[,(;".contains(c))
+        .next()
         .unwrap_or("")
         .trim_matches(|c| c == '"' || c == '\'' || c == '-')
 }

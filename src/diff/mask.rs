@@ -13,13 +13,23 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 /// Hides the secrets of a resource pair, where `is_secret` says whether the resource is a Kubernetes Secret.
-pub fn hide_resource(old: Option<&mut Json>, new: Option<&mut Json>, is_secret: bool) {
+pub fn hide_resource(mut old: Option<&mut Json>, mut new: Option<&mut Json>, is_secret: bool) {
     let level = if is_secret {
         Hidden::SecretObject
     } else {
         Hidden::No
     };
+    if is_secret {
+        // kubectl's copy of what it last applied holds the Secret's data: hidden whole.
+        let a = old.as_deref_mut().and_then(last_applied);
+        let b = new.as_deref_mut().and_then(last_applied);
+        replace_pair(a, b);
+    }
     visit(old, new, level);
+}
+
+fn last_applied(object: &mut Json) -> Option<&mut Json> {
+    object.pointer_mut(secrets::LAST_APPLIED_POINTER)
 }
 
 /// How secret the value being visited is.
@@ -51,14 +61,19 @@ fn visit(old: Option<&mut Json>, new: Option<&mut Json>, level: Hidden) {
         Some(Shape::List) => {
             let mut a = old.and_then(Json::as_array_mut);
             let mut b = new.and_then(Json::as_array_mut);
-            let pairs = pair_items(
-                a.as_deref().map_or(&[], Vec::as_slice),
-                b.as_deref().map_or(&[], Vec::as_slice),
+            let (items_a, items_b) = (
+                a.as_deref().map_or(&[][..], Vec::as_slice),
+                b.as_deref().map_or(&[][..], Vec::as_slice),
             );
+            let pairs = pair_items(items_a, items_b);
+            let flagged =
+                |items: &[Json]| secrets::after_secret_flags(items.iter().map(Json::as_str));
+            let (secret_a, secret_b) = (flagged(items_a), flagged(items_b));
             for (i, j, _) in pairs {
+                let secret = i.is_some_and(|i| secret_a[i]) || j.is_some_and(|j| secret_b[j]);
                 let x = i.and_then(|i| a.as_mut().map(|a| &mut a[i]));
                 let y = j.and_then(|j| b.as_mut().map(|b| &mut b[j]));
-                visit(x, y, Hidden::No);
+                visit(x, y, if secret { Hidden::Yes } else { Hidden::No });
             }
         }
         Some(Shape::Other) | None => {}
@@ -199,12 +214,38 @@ fn hide_structured(text: &str, old: Option<&str>) -> String {
     let mut out = text.to_string();
     for f in found {
         let changed = old.is_some() && before.get(&f.path).is_some_and(|v| *v != f.value);
-        let mut mask = if changed { MASK_CHANGED } else { MASK }.to_string();
-        if text[f.range.clone()].ends_with('\n') {
-            mask.push('\n');
-        }
-        out.replace_range(f.range, &mask);
+        let mask = if changed { MASK_CHANGED } else { MASK };
+        let hidden = hidden_keeping_lines(&text[f.range.clone()], mask);
+        out.replace_range(f.range, &hidden);
     }
+    out
+}
+
+/// The text of a scalar hidden with as many lines as it had, so that the lines after it keep their numbers: a
+/// block scalar keeps its header and each line shows the mask; a scalar written over several lines otherwise
+/// is the mask followed by blank lines.
+fn hidden_keeping_lines(value: &str, mask: &str) -> String {
+    let Some((header, body)) = value.split_once('\n') else {
+        return mask.to_string();
+    };
+    let header = header.trim_end_matches('\r');
+    if header.starts_with(['|', '>']) {
+        let mut out = format!("{header}\n");
+        for line in body.split_inclusive('\n') {
+            let text = line.trim_end_matches(['\n', '\r']);
+            if text.trim().is_empty() {
+                out.push_str(line);
+            } else {
+                let pad = text.len() - text.trim_start().len();
+                out.push_str(&text[..pad]);
+                out.push_str(mask);
+                out.push_str(&line[text.len()..]);
+            }
+        }
+        return out;
+    }
+    let mut out = mask.to_string();
+    out.extend(std::iter::repeat_n('\n', value.matches('\n').count()));
     out
 }
 
@@ -244,8 +285,18 @@ fn collect(node: &Node, path: &str, found: &mut Vec<Found>) {
             }
         }
         Value::Seq(items) => {
-            for (i, item) in items.iter().enumerate() {
-                collect(item, &format!("{path}[{i}]"), found);
+            let after = secrets::after_secret_flags(items.iter().map(Node::as_str));
+            for (i, (item, secret)) in items.iter().zip(after).enumerate() {
+                let here = format!("{path}[{i}]");
+                if secret && matches!(item.value, Value::Str(_) | Value::Int(_) | Value::Float(_)) {
+                    found.push(Found {
+                        path: here,
+                        range: item.span.bytes(),
+                        value: item.to_json().to_string(),
+                    });
+                } else {
+                    collect(item, &here, found);
+                }
             }
         }
         _ => {}
