@@ -37,6 +37,15 @@ pub struct Resource {
 }
 
 impl Resource {
+    /// The namespace and name as people write them: `namespace/name`, or the name alone.
+    pub fn title_name(&self) -> String {
+        use crate::printable::shown;
+        match self.key.namespace.as_str() {
+            "" => shown(&self.key.name).into_owned(),
+            ns => format!("{}/{}", shown(ns), shown(&self.key.name)),
+        }
+    }
+
     /// How the resource is named to people: `Kind namespace/name` (no namespace part when it has none).
     pub fn title(&self) -> String {
         use crate::printable::shown;
@@ -137,12 +146,103 @@ pub fn load(old: &Source, new: &Source, cutting: Option<Cutting>) -> Result<Pair
             })
         };
     match (old_resources?, new_resources?) {
-        (Some(old), Some(new)) => Ok(Pair {
-            old,
-            new,
-            identical,
-        }),
+        (Some(old_resources), Some(new_resources)) => {
+            once_each(old, &old_docs, &old_same, &old_resources)?;
+            once_each(new, &new_docs, &new_same, &new_resources)?;
+            Ok(Pair {
+                old: old_resources,
+                new: new_resources,
+                identical,
+            })
+        }
         _ => whole_streams(old, new),
+    }
+}
+
+/// Fails when an object set aside as identical to the other side appears twice on its own side, with another
+/// set-aside document or with a parsed one (Helm renders such a stream without complaint; the cluster then gets
+/// one of the two). Set-aside documents are named cheaply from their text; only those whose kind and name
+/// another document shares, or whose name is not written plainly, are parsed.
+fn once_each(source: &Source, docs: &[Doc], same: &[bool], parsed: &[Resource]) -> Result<()> {
+    let names: Vec<Option<(&str, &str)>> = docs
+        .iter()
+        .zip(same)
+        .map(|(d, s)| if *s { plain_name(d.text) } else { None })
+        .collect();
+    let mut count: HashMap<(&str, &str), usize> = HashMap::new();
+    for name in names.iter().flatten() {
+        *count.entry(*name).or_default() += 1;
+    }
+    for r in parsed {
+        *count.entry((&r.key.kind, &r.key.name)).or_default() += 1;
+    }
+    let mut found: Vec<Resource> = Vec::new();
+    for (i, doc) in docs.iter().enumerate() {
+        let suspect = match names[i] {
+            Some(name) => count.get(&name).is_some_and(|&n| n > 1),
+            None => same[i] && doc.has_content(),
+        };
+        if !suspect {
+            continue;
+        }
+        // A set-aside document that does not parse alone was not reported before and is not now.
+        let Ok(nodes) = yaml::parse(doc.text) else {
+            continue;
+        };
+        for node in nodes {
+            found.extend(objects(source, node, doc.line - 1).unwrap_or_default());
+        }
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    let mut all: Vec<(&Key, usize, String)> = parsed
+        .iter()
+        .chain(&found)
+        .map(|r| (&r.key, r.line, r.title()))
+        .collect();
+    all.sort_by_key(|(_, line, _)| *line);
+    let mut seen: HashMap<&Key, usize> = HashMap::new();
+    for (key, line, title) in all {
+        if let Some(first) = seen.insert(key, line) {
+            bail!(
+                "{}:{line}: {title} appears twice (first on line {first}); each object may appear once",
+                source.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The kind and name of a document written plainly (`kind: X` at the top, `  name: y` under `metadata:`),
+/// without quotes or comments; None otherwise (and for lists of objects).
+fn plain_name(text: &str) -> Option<(&str, &str)> {
+    let mut kind = None;
+    let mut name = None;
+    let mut in_metadata = false;
+    for line in text.lines() {
+        if !line.starts_with([' ', '#']) && !line.is_empty() {
+            if kind.is_some() && name.is_some() {
+                break;
+            }
+            in_metadata = line == "metadata:";
+            if let Some(k) = line.strip_prefix("kind: ") {
+                kind = Some(k);
+            }
+        } else if in_metadata {
+            if let Some(n) = line.strip_prefix("  name: ") {
+                name = Some(n);
+            }
+        }
+    }
+    let plain = |v: &str| {
+        !v.is_empty()
+            && v.trim() == v
+            && !v.contains(['#', '"', '\'', '&', '*', '!', '{', '[', '|', '>'])
+    };
+    match (kind, name) {
+        (Some(k), Some(n)) if plain(k) && plain(n) && !k.ends_with("List") => Some((k, n)),
+        _ => None,
     }
 }
 

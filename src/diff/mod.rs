@@ -13,6 +13,7 @@ mod manifest;
 mod mask;
 mod path;
 mod render;
+mod scope;
 mod splice;
 
 use crate::exit;
@@ -48,6 +49,10 @@ pub struct Args {
     /// Exit 0 when nothing changed, 2 when something changed, 1 on errors (helm-diff's convention).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Pair a removed and an added resource of the same kind whose bodies are at least this alike (0 to 1, as
+    /// helm-diff's --find-renames), and show them as one renamed resource. Off by default.
+    #[arg(long, value_name = "FRACTION", value_parser = fraction)]
+    pub find_renames: Option<f64>,
     /// When to color the output (auto: on a terminal, unless NO_COLOR is set).
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
@@ -81,6 +86,10 @@ pub struct Options {
     pub full: bool,
     pub show_secrets: bool,
     pub color: bool,
+    /// The namespace Helm installs into (`-n NS`): given to namespaced objects that name none, on both sides.
+    pub namespace: Option<String>,
+    /// `--find-renames`: how alike a removed and an added resource must be to be paired (0 to 1).
+    pub find_renames: Option<f64>,
 }
 
 impl Default for Options {
@@ -92,7 +101,19 @@ impl Default for Options {
             full: false,
             show_secrets: false,
             color: false,
+            namespace: None,
+            find_renames: None,
         }
+    }
+}
+
+/// A `--find-renames` value: a fraction from 0 to 1.
+fn fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!(
+            "\"{text}\" is not a fraction from 0 to 1 (0.5 pairs resources half alike)"
+        )),
     }
 }
 
@@ -141,7 +162,7 @@ fn show_reading(
         context: opts.context,
     });
     let pair = manifest::load(old, new, cutting)?;
-    let comparison = compare::compare(pair, &opts.ignore, opts.show_secrets);
+    let comparison = compare::compare(pair, opts);
     let text = match opts.format {
         Format::Text => match render::text(&comparison, opts, (&old.name, &new.name)) {
             Some(text) => text,
@@ -224,6 +245,8 @@ fn compare_with(old: &Source, new: &str, args: &Args) -> Result<bool> {
         full: args.full,
         show_secrets: args.show_secrets,
         color: use_color(args.color),
+        namespace: args.cluster.namespace.clone(),
+        find_renames: args.find_renames,
     };
     let shown = show(old, &new, &opts)?;
     print!("{}", shown.text);

@@ -43,9 +43,14 @@ impl Painter {
 }
 
 /// The summary line: `3 changed, 1 added, 0 removed (29 unchanged)`.
+/// Resources Helm keeps although the release drops them are counted after the removed ones, when there are any.
 pub fn summary(c: &Comparison) -> String {
+    let kept = match c.count(Status::Kept) {
+        0 => String::new(),
+        n => format!(", {n} kept"),
+    };
     format!(
-        "{} changed, {} added, {} removed ({} unchanged)",
+        "{} changed, {} added, {} removed{kept} ({} unchanged)",
         c.count(Status::Changed),
         c.count(Status::Added),
         c.count(Status::Removed),
@@ -80,14 +85,23 @@ fn write_entry(
         }
         _ => r.api_version.clone(),
     };
-    let title = format!("{} {} ({version})", entry.status.word(), r.title());
+    let renamed = match &entry.renamed_from {
+        Some(from) => format!(" (renamed from {from})"),
+        None => String::new(),
+    };
+    let title = format!("{} {}{renamed} ({version})", entry.status.word(), r.title());
     out.push_str(&p.paint(TITLE, &title));
     out.push('\n');
+    if entry.status == Status::Kept {
+        out.push_str("  (helm.sh/resource-policy: keep: Helm leaves it in the cluster)\n");
+    }
     match (&entry.old, &entry.new) {
         (Some(old), Some(new)) => {
             let _ = writeln!(out, "--- {}:{}", names.0, old.line);
             let _ = writeln!(out, "+++ {}:{}", names.1, new.line);
-            if !write_unified(out, (old, new), opts.context, p)? {
+            let hunks = write_unified(out, (old, new), opts.context, p)?;
+            let moved = write_moves(out, &entry.paths, p);
+            if !hunks && !moved {
                 out.push_str("  (only hidden secret values differ)\n");
             }
         }
@@ -96,6 +110,23 @@ fn write_entry(
         _ => {}
     }
     Some(())
+}
+
+/// Writes a `~ moved PATH from [I] to [J]` line per item moved in a list whose order matters; false when none.
+fn write_moves(out: &mut String, paths: &[PathChange], p: &Painter) -> bool {
+    let mut any = false;
+    for change in paths {
+        if let Some((from, to)) = change.moved {
+            let line = format!(
+                "~ moved {} from [{from}] to [{to}]",
+                path::show(&change.path)
+            );
+            out.push_str(&p.paint(HUNK, &line));
+            out.push('\n');
+            any = true;
+        }
+    }
+    any
 }
 
 fn write_body(out: &mut String, body: &Json, sign: &str, style: Style, p: &Painter) {
@@ -299,6 +330,7 @@ pub fn json(c: &Comparison, opts: &Options) -> String {
             "changed": c.count(Status::Changed),
             "added": c.count(Status::Added),
             "removed": c.count(Status::Removed),
+            "kept": c.count(Status::Kept),
             "unchanged": c.unchanged,
         },
         "resources": resources,
@@ -316,6 +348,9 @@ fn entry_json(entry: &Entry, opts: &Options) -> Json {
         "name": r.key.name,
     });
     let fields = out.as_object_mut().expect("an object");
+    if let Some(from) = &entry.renamed_from {
+        fields.insert("renamedFrom".into(), Json::String(from.clone()));
+    }
     match (&entry.old, &entry.new) {
         (Some(old), Some(new)) => {
             let paths = entry
@@ -338,6 +373,10 @@ fn entry_json(entry: &Entry, opts: &Options) -> Json {
 fn path_json(change: &PathChange, old: &Json, new: &Json) -> Json {
     let mut out = json!({"path": path::show(&change.path), "change": change.status.word()});
     let fields = out.as_object_mut().expect("an object");
+    if let Some((from, to)) = change.moved {
+        fields.insert("moved".into(), json!({"from": from, "to": to}));
+        return out;
+    }
     if let Some(v) = lookup(old, &change.path) {
         fields.insert("old".into(), v);
     }
