@@ -676,3 +676,247 @@ fn postrender_shows_the_diff_to_the_person_never_on_stdout() {
     assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty());
 }
+
+/// A Pod with the given init containers, env vars (`NAME=value`) and volumes, in that order.
+fn pod(init: &[&str], env: &[&str], volumes: &[&str]) -> String {
+    let mut text = String::from("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n");
+    text.push_str("  initContainers:\n");
+    for name in init {
+        text.push_str(&format!("  - name: {name}\n    image: busybox\n"));
+    }
+    text.push_str("  containers:\n  - name: app\n    image: nginx\n    env:\n");
+    for var in env {
+        let (name, value) = var.split_once('=').unwrap();
+        text.push_str(&format!("    - name: {name}\n      value: \"{value}\"\n"));
+    }
+    text.push_str("  volumes:\n");
+    for name in volumes {
+        text.push_str(&format!("  - name: {name}\n    emptyDir: {{}}\n"));
+    }
+    text
+}
+
+#[test]
+fn a_pure_reorder_of_named_items_is_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = write(
+        tmp.path(),
+        "old.yaml",
+        &pod(&["i"], &["A=1", "B=2"], &["a", "b"]),
+    );
+    let new = write(
+        tmp.path(),
+        "new.yaml",
+        &pod(&["i"], &["B=2", "A=1"], &["b", "a"]),
+    );
+    for extra in [&[][..], &["--show-secrets"]] {
+        let args = [&["--detailed-exitcode"][..], extra].concat();
+        let o = diff_files(&old, &new, &args);
+        assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+        assert!(
+            stdout(&o).starts_with("0 changed, 0 added, 0 removed (1 unchanged)"),
+            "{}",
+            stdout(&o)
+        );
+    }
+}
+
+#[test]
+fn moves_show_where_kubernetes_gives_order_meaning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = write(
+        tmp.path(),
+        "old.yaml",
+        &pod(
+            &["migrate", "seed"],
+            &["HOST=db", "URL=$(HOST):5432"],
+            &["a"],
+        ),
+    );
+    let new = write(
+        tmp.path(),
+        "new.yaml",
+        &pod(
+            &["seed", "migrate"],
+            &["URL=$(HOST):5432", "HOST=db"],
+            &["a"],
+        ),
+    );
+    let o = diff_files(&old, &new, &["--detailed-exitcode"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.starts_with("1 changed, 0 added, 0 removed"), "{out}");
+    assert!(
+        out.contains("~ moved spec.initContainers[name=migrate] from [0] to [1]\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("~ moved spec.containers[name=app].env[name=HOST] from [0] to [1]\n"),
+        "{out}"
+    );
+    assert!(!out.contains("only hidden secret values"), "{out}");
+    let json: Value =
+        serde_json::from_str(&stdout(&diff_files(&old, &new, &["-o", "json"]))).unwrap();
+    let paths = &json["resources"][0]["paths"];
+    assert_eq!(paths[0]["path"], "spec.initContainers[name=migrate]");
+    assert_eq!(paths[0]["moved"], serde_json::json!({"from": 0, "to": 1}));
+    assert_eq!(paths.as_array().unwrap().len(), 2, "{paths}");
+}
+
+#[test]
+fn an_object_twice_is_an_error_on_either_side() {
+    let tmp = tempfile::tempdir().unwrap();
+    let once = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: twice\ndata:\n  a: \"1\"\n";
+    let twice = format!(
+        "{once}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: twice\ndata:\n  a: \"2\"\n"
+    );
+    let once = write(tmp.path(), "once.yaml", once);
+    let twice = write(tmp.path(), "twice.yaml", &twice);
+    for (old, new) in [(&once, &twice), (&twice, &once), (&twice, &twice)] {
+        let o = diff_files(old, new, &["--detailed-exitcode"]);
+        assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+        assert!(o.stdout.is_empty());
+        assert!(
+            stderr(&o).contains(
+                "twice.yaml:8: ConfigMap twice appears twice (first on line 1); each object may appear once"
+            ),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn hunks_point_into_the_file_after_a_masked_block() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = |g: u8| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  app.yaml: |\n    password: |\n{}    \
+             a: 1\n    b: 2\n    c: 3\n    d: 4\n    e: 5\n    f: 6\n    g: {g}\n",
+            (1..=5).map(|i| format!("      line-{i}\n")).collect::<String>()
+        )
+    };
+    let old = write(tmp.path(), "old.yaml", &config(7));
+    let new = write(tmp.path(), "new.yaml", &config(8));
+    for extra in [&[][..], &["--show-secrets"]] {
+        let out = stdout(&diff_files(&old, &new, extra));
+        assert!(out.contains("@@ -16,4 +16,4 @@ data.app\\.yaml\n"), "{out}");
+        assert!(out.contains("-    g: 7\n+    g: 8\n"), "{out}");
+    }
+    let hidden = stdout(&diff_files(&old, &new, &["-C", "12"]));
+    assert!(!hidden.contains("line-3"), "{hidden}");
+}
+
+#[test]
+fn what_helm_does_on_its_own_is_no_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let config = |meta: &str, data: &str| {
+        format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n{meta}data:\n  a: \"{data}\"\n")
+    };
+    let role = |verb: &str| {
+        format!("---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: r\nrules:\n- verbs: [{verb}]\n")
+    };
+    let secret =
+        |data: &str| format!("---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n{data}");
+    let kept = "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  annotations:\n    helm.sh/resource-policy: keep\n";
+    // Old: what Helm stored (namespace written, stringData as data). New: the render, with Helm 4's bookkeeping
+    // annotation, no namespace, stringData; the PVC kept by policy is gone from it.
+    let old = write(
+        d,
+        "old.yaml",
+        &[
+            config("  namespace: default\n", "1"),
+            role("get"),
+            secret("data:\n  pw: aHVudGVyMg==\n"),
+            kept.to_string(),
+        ]
+        .concat(),
+    );
+    let new = write(
+        d,
+        "new.yaml",
+        &[
+            config(
+                "  annotations:\n    postrenderer.helm.sh/postrender-filename: c.yaml\n",
+                "1",
+            ),
+            role("list"),
+            secret("stringData:\n  pw: hunter2\n"),
+        ]
+        .concat(),
+    );
+    let o = diff_files(&old, &new, &["--detailed-exitcode", "-n", "default"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        out.starts_with("1 changed, 0 added, 0 removed, 1 kept (2 unchanged)\n"),
+        "{out}"
+    );
+    // A cluster-scoped kind is never given the namespace.
+    assert!(
+        out.contains("\nchanged ClusterRole r (rbac.authorization.k8s.io/v1)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nkept PersistentVolumeClaim default/data (v1)\n"),
+        "{out}"
+    );
+    let json: Value = serde_json::from_str(&stdout(&diff_files(
+        &old,
+        &new,
+        &["-o", "json", "-n", "default"],
+    )))
+    .unwrap();
+    assert_eq!(json["summary"]["kept"], 1);
+    assert_eq!(json["resources"][1]["status"], "kept");
+    // Without -n, a missing namespace is not `default`.
+    let out = stdout(&diff_files(&old, &new, &[]));
+    assert!(
+        out.contains("\nremoved ConfigMap default/c (v1)\n"),
+        "{out}"
+    );
+    // Only the kept resource left out: nothing changes, exit 0.
+    let old = write(
+        d,
+        "old2.yaml",
+        &[config("", "1"), kept.to_string()].concat(),
+    );
+    let new = write(d, "new2.yaml", &config("", "1"));
+    let o = diff_files(&old, &new, &["--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+#[test]
+fn find_renames_pairs_alike_resources() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = |name: &str, last: &str| {
+        let mut text =
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n");
+        for i in 0..8 {
+            text.push_str(&format!("  k{i}: v{i}\n"));
+        }
+        text.push_str(&format!("  last: {last}\n"));
+        text
+    };
+    let old = write(tmp.path(), "old.yaml", &config("app-v1", "a"));
+    let new = write(tmp.path(), "new.yaml", &config("app-v2", "b"));
+    let out = stdout(&diff_files(&old, &new, &[]));
+    assert!(out.starts_with("0 changed, 1 added, 1 removed"), "{out}");
+    let out = stdout(&diff_files(&old, &new, &["--find-renames=0.5"]));
+    assert!(out.starts_with("1 changed, 0 added, 0 removed"), "{out}");
+    assert!(
+        out.contains("changed ConfigMap app-v2 (renamed from app-v1) (v1)\n"),
+        "{out}"
+    );
+    assert!(out.contains("-  name: app-v1\n+  name: app-v2\n"), "{out}");
+    let out = stdout(&diff_files(&old, &new, &["--find-renames=0.99"]));
+    assert!(out.starts_with("0 changed, 1 added, 1 removed"), "{out}");
+    let o = diff_files(&old, &new, &["--find-renames=2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a fraction from 0 to 1"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -305,3 +305,34 @@ fn helm3_loses_every_plugin_beside_the_helm4_plugin_and_the_readme_setup_avoids_
     let (stdout, stderr) = text(&pinned);
     assert!(pinned.status.success() && stdout.contains(WEB), "{stderr}");
 }
+
+/// Helm 4 gives the post-renderer every resource with its `postrenderer.helm.sh/postrender-filename` annotation
+/// and strips it before it prints or stores the release: `--diff-against` what Helm printed shows no change.
+#[test]
+fn helm4_bookkeeping_annotation_is_no_change_in_the_diff() {
+    let home = tempfile::tempdir().unwrap();
+    install_helm4_plugin(home.path());
+    let lock = write_lock(home.path());
+    let first = helm4_template(home.path(), &[format!("--lock={}", lock.display())], &[]);
+    let (deployed, stderr) = text(&first);
+    assert!(first.status.success(), "{stderr}");
+    assert!(
+        !deployed.contains("postrenderer.helm.sh/postrender-filename"),
+        "Helm 4 strips its annotation from what it prints: {deployed}"
+    );
+    let deployed_file = home.path().join("deployed.yaml");
+    std::fs::write(&deployed_file, &deployed).unwrap();
+    let report = home.path().join("diff.txt");
+    let args = [
+        format!("--lock={}", lock.display()),
+        format!("--diff-against={}", deployed_file.display()),
+        format!("--diff-file={}", report.display()),
+    ];
+    let out = helm4_template(home.path(), &args, &[]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let shown = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        shown.starts_with("0 changed, 0 added, 0 removed ("),
+        "the bookkeeping annotation shows as a change: {shown}"
+    );
+}

@@ -133,27 +133,56 @@ fn unquote(text: &str) -> String {
 pub fn file_line(node: &Node, offset: usize, path: &Located, line: usize) -> usize {
     let mut here = node;
     let mut found = (node.span.start.line, 0);
-    for (step, opened) in path {
-        let next = match (&here.value, step) {
-            (Value::Map(entries), Step::Key(k)) => entries
-                .iter()
-                .find(|(key, _)| match &key.value {
-                    Value::Str(text) => text == k,
-                    _ => key.key_text().as_deref() == Some(k.as_str()),
-                })
-                .map(|(key, value)| (key.span.start.line, value)),
-            (Value::Seq(items), Step::Index(i)) => items.get(*i).map(|n| (n.span.start.line, n)),
-            (Value::Seq(items), Step::Name(name)) => items
-                .iter()
-                .find(|n| n.get("name").and_then(Node::as_str) == Some(name.as_str()))
-                .map(|n| (n.span.start.line, n)),
-            _ => None,
-        };
+    for (depth, (step, opened)) in path.iter().enumerate() {
+        let mut next = child(here, step);
+        if next.is_none() && folded(path, depth) {
+            // A Secret's `stringData` is compared folded into `data`: its entries are found where written.
+            let written = node.get("stringData");
+            next = match (depth, written) {
+                (0, Some(n)) => Some((key_line(node, "stringData").unwrap_or(found.0), n)),
+                (_, Some(n)) => child(n, step),
+                _ => None,
+            };
+        }
         let Some((at, value)) = next else { break };
         found = (at, *opened);
         here = value;
     }
     offset + found.0 + line.saturating_sub(found.1)
+}
+
+/// True at the `data` step of a path, or the step right under it, where a Secret's folded `stringData` may be.
+fn folded(path: &Located, depth: usize) -> bool {
+    matches!(path.first(), Some((Step::Key(k), _)) if k == "data") && depth <= 1
+}
+
+fn key_line(node: &Node, key: &str) -> Option<usize> {
+    match &node.value {
+        Value::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(k, _)| k.span.start.line),
+        _ => None,
+    }
+}
+
+/// The line where a step's child is written and the child itself.
+fn child<'a>(here: &'a Node, step: &Step) -> Option<(usize, &'a Node)> {
+    match (&here.value, step) {
+        (Value::Map(entries), Step::Key(k)) => entries
+            .iter()
+            .find(|(key, _)| match &key.value {
+                Value::Str(text) => text == k,
+                _ => key.key_text().as_deref() == Some(k.as_str()),
+            })
+            .map(|(key, value)| (key.span.start.line, value)),
+        (Value::Seq(items), Step::Index(i)) => items.get(*i).map(|n| (n.span.start.line, n)),
+        (Value::Seq(items), Step::Name(name)) => items
+            .iter()
+            .find(|n| n.get("name").and_then(Node::as_str) == Some(name.as_str()))
+            .map(|n| (n.span.start.line, n)),
+        _ => None,
+    }
 }
 
 /// What a hunk header names after its `@@`: the steps enclosing `line` (those opened above it).
