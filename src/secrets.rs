@@ -459,15 +459,26 @@ fn xml_secret(line: &str) -> Option<String> {
     changed.then_some(out)
 }
 
-/// The words of a line with their places: runs of characters that are not spaces.
+/// The words of a line with their places: runs of characters between spaces and the separators of lists and
+/// compact JSON (`,`, `[`, `{`, `(`), so that `["--api-token","x"]` has the words `"--api-token"` and `"x"]`.
 fn tokens(line: &str) -> impl Iterator<Item = (usize, &str)> {
-    line.split_inclusive(char::is_whitespace)
-        .scan(0, |at, piece| {
-            let start = *at;
-            *at += piece.len();
-            Some((start, piece.trim_end()))
-        })
-        .filter(|(_, t)| !t.is_empty())
+    let cut = |c: char| c.is_whitespace() || ",[{(".contains(c);
+    let mut start = None;
+    let mut out = Vec::new();
+    for (i, c) in line.char_indices() {
+        match (cut(c), start) {
+            (true, Some(s)) => {
+                out.push((s, &line[s..i]));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, &line[s..]));
+    }
+    out.into_iter()
 }
 
 /// A flag's name without what a quoted or listed argument wraps it in (`"--api-token",` -> `--api-token`).
@@ -620,6 +631,7 @@ fn after_quoted(text: &str) -> Option<&str> {
 /// Words are cut at spaces and at the punctuation of compact JSON and flow YAML (`{"auth":"x"}`).
 fn key_before(line: &str, at: usize) -> &str {
     line[..at]
+        .trim_end()
         .rsplit(|c: char| c.is_whitespace() || "{[,(;".contains(c))
         .next()
         .unwrap_or("")

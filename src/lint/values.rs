@@ -532,7 +532,7 @@ fn set_path(dst: &mut Json, segs: &[Seg], value: Json) {
     }
 }
 
-/// A `--set` argument with the values of secret keys masked.
+/// A `--set` argument with the values of secret keys masked, and secrets shown by their look (a URL's password).
 fn mask_set(arg: &str) -> String {
     split_unescaped(arg, ',', true)
         .iter()
@@ -544,7 +544,7 @@ fn mask_set(arg: &str) -> String {
                 if crate::secrets::is_secret_key(last) {
                     format!("{key}={}", crate::secrets::MASK)
                 } else {
-                    pair.clone()
+                    crate::secrets::mask_text(pair)
                 }
             }
             None => pair.clone(),
