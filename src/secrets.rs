@@ -627,15 +627,23 @@ fn after_quoted(text: &str) -> Option<&str> {
     None
 }
 
-/// The last word before a separator: `export API_TOKEN=x`, `--db-password=x`, `"password": x`.
-/// Words are cut at spaces and at the punctuation of compact JSON and flow YAML (`{"auth":"x"}`).
+/// The last word before a separator: `export API_TOKEN=x`, `--db-password=x`, `"password": x`. Words are cut
+/// at spaces and at the punctuation of compact JSON and flow YAML (`{"auth":"x"}`); only the key characters at
+/// its end count (`<db:password>x</db:` names `db`, not the password before it).
 fn key_before(line: &str, at: usize) -> &str {
-    line[..at]
+    let word = line[..at]
         .trim_end()
         .rsplit(|c: char| c.is_whitespace() || "{[,(;".contains(c))
         .next()
         .unwrap_or("")
-        .trim_matches(|c| c == '"' || c == '\'' || c == '-')
+        .trim_matches(|c| c == '"' || c == '\'');
+    let start = word
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphanumeric() || "_-.".contains(*c))
+        .last()
+        .map_or(word.len(), |(i, _)| i);
+    word[start..].trim_matches('-')
 }
 
 /// True for a line `secret_key: |` (or `>`, `|-`, `>+2`, ...): the lines after it hold the secret.
@@ -699,6 +707,91 @@ mod tests {
         ] {
             assert!(!is_secret_key(k), "{k}");
         }
+    }
+
+    #[test]
+    fn recognizes_secret_names_by_word() {
+        for k in [
+            "DB_PASS",
+            "ENCRYPTION_KEY",
+            "SECRET_KEY_BASE",
+            "PASSPHRASE",
+            "jwtSigningKey",
+            "APIKey",
+            "tls.key",
+            "passwordHash",
+            "MYSQL_ROOT_PASSWORD",
+            "auth",
+            ".dockerconfigjson",
+            "db.password",
+        ] {
+            assert!(is_secret_key(k), "{k}");
+        }
+    }
+
+    /// The exception list: names that only point at a secret (or describe one) stay visible.
+    #[test]
+    fn names_that_point_at_a_secret_stay_visible() {
+        for k in [
+            "secretName",
+            "keyName",
+            "secretKeyRef",
+            "key",
+            "name",
+            "existingSecret",
+            "passwordFile",
+            "tokenTTL",
+            "DB_PASSWORD_FILE",
+            "imagePullSecrets",
+            "AWS_ACCESS_KEY_ID",
+            "secretMounts",
+            "authType",
+            "tokenUrl",
+            "sortKey",
+        ] {
+            assert!(!is_secret_key(k), "{k}");
+        }
+        let v = json!({"env": [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
+            "volumes": [{"name": "v", "secret": {"secretName": "tls", "items": [{"key": "tls.key", "path": "k"}]}}],
+            "keyName": "signing"});
+        assert_eq!(mask_json(&v), v);
+    }
+
+    #[test]
+    fn masks_secrets_by_their_look() {
+        let text = "db: postgres://app:pw-1@db:5432/x?ssl=1 and https://u:pw-2@h\n\
+                    <config><db:password>pw-3</db:password><user>u</user></config>\n\
+                    exec app --api-token pw-4 --verbose --password \"pw-5\"\n\
+                    args: [\"--token\", \"pw-6\"]\n\
+                    - --password\n\
+                    - pw-7\n\
+                    key: |\n  -----BEGIN OPENSSH PRIVATE KEY-----\n  pw-8\n  pw-9\n  -----END OPENSSH PRIVATE KEY-----\n\
+                    json: {\"k\":\"-----BEGIN PRIVATE KEY-----\\npw-10\\n-----END PRIVATE KEY-----\\n\"}\n\
+                    cfg: {\"auths\":{\"r\":{\"auth\":\"pw-11\",\"email\":\"ops@x\"}}}\n\
+                    [db]\npassword = pw-12\n";
+        let masked = mask_text(text);
+        for i in 1..=12 {
+            assert!(!masked.contains(&format!("pw-{i}")), "pw-{i}:\n{masked}");
+        }
+        assert_eq!(masked.lines().count(), text.lines().count());
+        for kept in [
+            "postgres://app:<redacted>@db:5432/x?ssl=1",
+            "<user>u</user>",
+            "--verbose",
+            "-----BEGIN OPENSSH PRIVATE KEY-----\n  <redacted>\n  <redacted>\n  -----END",
+            "\"email\":\"ops@x\"",
+        ] {
+            assert!(masked.contains(kept), "{kept}:\n{masked}");
+        }
+        assert_eq!(mask_text(&masked), masked, "masking twice changes nothing");
+        assert!(may_hold_secret("x: https://u:p@h\n"));
+        let plain = "url: https://example.com/a@b\ncert: -----BEGIN CERTIFICATE-----\n";
+        assert_eq!(mask_text(plain), plain);
+        let args = json!({"args": ["--api-token", "pw-1", "-p", "8080", "--token=pw-2"]});
+        assert_eq!(
+            mask_json(&args),
+            json!({"args": ["--api-token", MASK, "-p", "8080", "--token= <redacted>"]})
+        );
     }
 
     #[test]
