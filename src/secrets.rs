@@ -144,7 +144,20 @@ pub fn is_secret_key(key: &str) -> bool {
         .filter(|c| *c != '_' && *c != '-')
         .flat_map(char::to_lowercase)
         .collect();
-    if NOT_SECRET.iter().any(|n| folded.ends_with(n)) {
+    // Every rule below needs one of these: most keys are ruled out without cutting them into words.
+    let trigger = [
+        "pass",
+        "pwd",
+        "token",
+        "secret",
+        "key",
+        "auth",
+        "credential",
+        "dockercfg",
+        "dockerconfig",
+    ];
+    if !trigger.iter().any(|t| folded.contains(t)) || NOT_SECRET.iter().any(|n| folded.ends_with(n))
+    {
         return false;
     }
     if SECRET_WHOLE_KEYS.contains(&folded.as_str()) {
@@ -224,8 +237,13 @@ fn content_hint(line: &str) -> bool {
     line.contains(PRIVATE_KEY)
         || line.contains("://") && line.contains('@')
         || line.contains("</") && xml_secret(line).is_some()
-        || line.contains('-') && flag_value(line).is_some()
-        || ends_with_secret_flag(line)
+        || has_secret_flag(line)
+}
+
+/// True when a word of a line is a secret flag (`--password`): what `flag_value` and `ends_with_secret_flag`
+/// look for, cheaply.
+fn has_secret_flag(line: &str) -> bool {
+    line.contains('-') && tokens(line).any(|(_, t)| is_secret_flag(bare(t)))
 }
 
 /// The armour line of a PEM private key (`-----BEGIN RSA PRIVATE KEY-----`, `... OPENSSH PRIVATE KEY-----`).
@@ -422,6 +440,9 @@ fn mask_url_password(line: &str) -> Option<String> {
 
 /// An XML element named like a secret with its text hidden: `<password>x</password>`, `<db:apiToken>`.
 fn xml_secret(line: &str) -> Option<String> {
+    if !line.contains("</") {
+        return None;
+    }
     let mut out = String::new();
     let mut rest = line;
     let mut changed = false;
@@ -463,22 +484,20 @@ fn xml_secret(line: &str) -> Option<String> {
 /// compact JSON (`,`, `[`, `{`, `(`), so that `["--api-token","x"]` has the words `"--api-token"` and `"x"]`.
 fn tokens(line: &str) -> impl Iterator<Item = (usize, &str)> {
     let cut = |c: char| c.is_whitespace() || ",[{(".contains(c);
-    let mut start = None;
-    let mut out = Vec::new();
-    for (i, c) in line.char_indices() {
-        match (cut(c), start) {
-            (true, Some(s)) => {
-                out.push((s, &line[s..i]));
-                start = None;
+    let mut rest = line.char_indices().peekable();
+    std::iter::from_fn(move || {
+        while rest.next_if(|(_, c)| cut(*c)).is_some() {}
+        let (start, _) = rest.next()?;
+        let mut end = line.len();
+        while let Some(&(i, c)) = rest.peek() {
+            if cut(c) {
+                end = i;
+                break;
             }
-            (false, None) => start = Some(i),
-            _ => {}
+            rest.next();
         }
-    }
-    if let Some(s) = start {
-        out.push((s, &line[s..]));
-    }
-    out.into_iter()
+        Some((start, &line[start..end]))
+    })
 }
 
 /// A flag's name without what a quoted or listed argument wraps it in (`"--api-token",` -> `--api-token`).
@@ -488,6 +507,9 @@ fn bare(token: &str) -> &str {
 
 /// The value after a secret flag on the same line hidden: `--password VALUE`, `"--api-token", "VALUE"`.
 fn flag_value(line: &str) -> Option<String> {
+    if !has_secret_flag(line) {
+        return None;
+    }
     let words: Vec<(usize, &str)> = tokens(line).collect();
     let mut out = line.to_string();
     let mut changed = false;
@@ -513,9 +535,10 @@ fn flag_value(line: &str) -> Option<String> {
 
 /// True when a line ends with a secret flag, so that its value is the next list item: `- --password`.
 fn ends_with_secret_flag(line: &str) -> bool {
-    tokens(line)
-        .last()
-        .is_some_and(|(_, t)| is_secret_flag(bare(t)))
+    line.contains('-')
+        && tokens(line)
+            .last()
+            .is_some_and(|(_, t)| is_secret_flag(bare(t)))
 }
 
 /// The value of a list item line (`- VALUE`, `- "VALUE"`) hidden; None when the line is no list item.

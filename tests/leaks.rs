@@ -101,6 +101,7 @@ fn manifest(side: &str) -> String {
         "{{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"spec\":{{\"containers\":[{{\"args\":[\"--api-token\",\"{}\"],\"name\":\"app\"}}]}}}}",
         s(21)
     );
+    let docker_config = format!("{{\"auths\":{{\"r\":{{\"password\":\"{}\"}}}}}}", s(6));
     format!(
         r#"---
 apiVersion: v1
@@ -180,7 +181,6 @@ spec:
         pem = s(3),
         pem_embedded = s(4),
         docker_auth = s(5),
-        docker_config = format!("{{\"auths\":{{\"r\":{{\"password\":\"{}\"}}}}}}", s(6)),
         url = s(7),
         xml = s(8),
         ini = s(9),
