@@ -447,18 +447,24 @@ fn classify(err: hyper_util::client::legacy::Error) -> Trouble {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
     let mut innermost = err.to_string();
     while let Some(e) = source {
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return Trouble::Tls(tls.to_string());
-        }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return Trouble::Tls(tls.to_string());
-            }
+        if let Some(tls) = tls_cause(e) {
+            return Trouble::Tls(tls);
         }
         innermost = e.to_string();
         source = e.source();
     }
     Trouble::Unreachable(innermost)
+}
+
+/// The rustls error inside `e`: itself, or inside I/O errors (tokio-rustls wraps it twice).
+fn tls_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        return Some(tls.to_string());
+    }
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        return io.get_ref().and_then(|inner| tls_cause(inner));
+    }
+    None
 }
 
 fn backoff(attempt: u32, last: &Trouble) -> Duration {
