@@ -69,6 +69,7 @@ impl Client {
         let tls = tls_config(&options.ca_files)?;
         let mut connector = HttpConnector::new();
         connector.enforce_http(false);
+        connector.set_nodelay(true);
         connector.set_connect_timeout(Some(options.timeout));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
