@@ -284,12 +284,12 @@ fn platforms(entry: &Node, at: &dyn Fn(&Node) -> String) -> Result<Vec<Platform>
             Some(node) => Ok((node, string(node, key, at)?)),
             None => bail!("{}: `{key}` is missing", at(item)),
         };
-        let (node, platform) = get("platform")?;
-        check_platform(platform).map_err(|e| anyhow::anyhow!("{}: {e}", at(node)))?;
+        let (platform_node, platform) = get("platform")?;
+        check_platform(platform).map_err(|e| anyhow::anyhow!("{}: {e}", at(platform_node)))?;
         let (node, digest) = get("digest")?;
         check_digest(digest).map_err(|e| anyhow::anyhow!("{}: {e}", at(node)))?;
         if platforms.iter().any(|p| p.platform == platform) {
-            bail!("{}: platform {platform} is listed twice", at(node));
+            bail!("{}: platform {platform} is listed twice", at(platform_node));
         }
         platforms.push(Platform {
             platform: platform.to_string(),
@@ -548,6 +548,38 @@ spec:
         );
         assert_eq!(verdict(&l, "nginx"), Verdict::Unlocked);
         assert_eq!(verdict(&l, "nginx:1.28"), Verdict::Unlocked);
+    }
+
+    #[test]
+    fn reads_per_platform_digests_and_refuses_bad_ones_with_their_location() {
+        let entry = format!("  - image: nginx:1.27\n    digest: {A}\n    platforms:\n      - platform: linux/arm/v7\n        digest: {B}\n");
+        let l = lock(&native(&entry)).unwrap();
+        assert_eq!(l.entries.len(), 1);
+        assert_eq!(l.entries[0].image.raw, "nginx:1.27");
+        assert_eq!(
+            l.entries[0].platforms,
+            [Platform {
+                platform: "linux/arm/v7".into(),
+                digest: B.into()
+            }]
+        );
+        let twice = format!("{entry}      - platform: linux/arm/v7\n        digest: {A}\n");
+        let err = lock(&native(&twice)).unwrap_err().to_string();
+        assert!(
+            err.starts_with("lock.yaml:11:19: platform linux/arm/v7 is listed twice"),
+            "{err}"
+        );
+        let bad = entry.replace("linux/arm/v7", "Linux");
+        let err = lock(&native(&bad)).unwrap_err().to_string();
+        assert!(
+            err.starts_with("lock.yaml:9:19: platform \"Linux\" must be os/arch"),
+            "{err}"
+        );
+        let typo = entry.replace("        digest: ", "        digets: ");
+        assert!(lock(&native(&typo))
+            .unwrap_err()
+            .to_string()
+            .contains("unknown key `digets`"));
     }
 
     #[test]

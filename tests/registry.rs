@@ -779,3 +779,86 @@ fn could_not_run_errors_are_one_line_exit_2_and_never_show_the_credential() {
     );
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+/// The `sh` blocks of docs/registry.md tagged with this test, in order.
+fn documented_blocks(test: &str) -> Vec<String> {
+    let doc = std::fs::read_to_string(root().join("docs/registry.md")).unwrap();
+    let tag = format!("# tested by: tests/registry.rs::{test}\n");
+    doc.split("```sh\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .filter(|block| block.starts_with(&tag))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_documented_workflow_runs_as_written() {
+    let blocks = documented_blocks("the_documented_workflow_runs_as_written");
+    assert_eq!(blocks.len(), 3, "resolve, mirror-check, verify");
+    // One registry with TLS from a private CA and basic auth; the vendor's images under vendor/, the mirror's under
+    // mirror/. Credentials come from $DOCKER_CONFIG as in a CI job.
+    let reg = Registry::tls_with_auth();
+    let work = tempfile::tempdir().unwrap();
+    let h = reg.host.clone();
+    let gateway = make_image(
+        work.path(),
+        "2.4.1",
+        "gateway",
+        &["linux/amd64", "linux/arm64"],
+    );
+    let worker = make_image(work.path(), "2.4.1", "worker", &["linux/amd64"]);
+    for (image, repo) in [(&gateway, "gateway:2.4.1"), (&worker, "worker:2.4.1")] {
+        push(image, &reg, &format!("vendor/{repo}"));
+        push(image, &reg, &format!("mirror/{repo}"));
+    }
+    let dir = work.path().join("release");
+    std::fs::create_dir_all(&dir).unwrap();
+    let render_text = render(&[
+        &format!("{h}/vendor/gateway:2.4.1"),
+        &format!("{h}/vendor/worker:2.4.1"),
+    ]);
+    std::fs::write(dir.join("render.yaml"), render_text).unwrap();
+    std::fs::copy(reg.ca_file(), dir.join("corp-ca.pem")).unwrap();
+    let config = docker_config(&work.path().join("docker"), &h, PASSWORD);
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_opsta-lint"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for block in &blocks {
+        let out = Command::new("bash")
+            .args(["-euo", "pipefail", "-c", block])
+            .current_dir(&dir)
+            .env("PATH", &path)
+            .env("DOCKER_CONFIG", config.parent().unwrap())
+            .env("UPSTREAM", format!("{h}/vendor"))
+            .env("MIRROR", format!("{h}/mirror"))
+            .output()
+            .unwrap();
+        assert_no_secret(&out);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{block}\n{stdout}{stderr}");
+    }
+    let lock = std::fs::read_to_string(dir.join("release.lock.yaml")).unwrap();
+    let images = lock_images(&lock);
+    assert_eq!(
+        images[&format!("{h}/vendor/gateway:2.4.1")].0,
+        gateway.digest,
+        "{lock}"
+    );
+    assert_eq!(
+        images[&format!("{h}/vendor/gateway:2.4.1")].1,
+        gateway.platforms,
+        "{lock}"
+    );
+    assert_eq!(
+        images[&format!("{h}/vendor/worker:2.4.1")].0,
+        worker.digest,
+        "{lock}"
+    );
+}
