@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one benchmark run (not a test): builds the release binary once, runs each job's benchmark side by side with
-# its peers (scripts/bench-postrender.sh, scripts/bench-diff.sh, scripts/bench-lint.sh, whose own output is shown
+# its peers (scripts/bench-postrender.sh, scripts/bench-diff.sh, scripts/bench-lint.sh, scripts/bench-registry.sh, whose own output is shown
 # as they run), adds `helm lint` and start-up, and ends with ONE table of ratios against the targets.
 #
 #   scripts/bench.sh            (needs scripts/install-tools.sh's tools, ../shared/corpus, valgrind optional)
@@ -24,6 +24,9 @@ section "diff vs GNU diff -u (scripts/bench-diff.sh)"
 RUNS=11 scripts/bench-diff.sh | tee "$work/diff"
 section "lint vs check-jsonschema (scripts/bench-lint.sh)"
 if [ -x scripts/bench-lint.sh ]; then scripts/bench-lint.sh 1000 | tee "$work/lint"; else echo "scripts/bench-lint.sh is missing" | tee "$work/lint"; fi
+
+section "lock resolve vs skopeo inspect --raw, 40 images on a loopback registry (scripts/bench-registry.sh)"
+OPSTA_LINT_BIN=$bin scripts/bench-registry.sh | tee "$work/registry"
 
 # Median of a list of numbers on stdin.
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
@@ -98,4 +101,5 @@ row "lint against a chart's schema (ms/file)" "$schema_ms" "helm lint (Helm 4)" 
 row "diff argo-cd 1.9 MB, 50 edits (ms, wall)" "$argo_ours" "GNU diff -u" "$argo_gnu" "$(ratio "$argo_ours" "$argo_gnu") of diff's time" "<= 3x" "$(check "$(ratio "$argo_ours" "$argo_gnu" | tr -d x)" "<" 3.0001)"
 row "diff argo-cd (million instructions)" "$argo_ours_i" "GNU diff -u" "$argo_gnu_i" "$(ratio "$argo_ours_i" "$argo_gnu_i") of diff's" "" ""
 row "diff Catalyst 1.75.0 -> 1.76.0 (ms, wall)" "$cat_ours" "GNU diff -u" "$cat_gnu" "$(ratio "$cat_ours" "$cat_gnu") of diff's time" "" ""
+row "lock resolve, 40 images on loopback (ms, wall)" "$(field "$work/registry" "opsta-lint lock resolve" -2)" "40 x skopeo inspect --raw" "$(field "$work/registry" "skopeo inspect" -2)" "$(field "$work/registry" "lock resolve is" 4) faster" ">= 5x" "$(check "$(field "$work/registry" "lock resolve is" 4 | tr -d x)" ">=" 5)"
 row "start-up, --version (ms; M instructions)" "$start_ms ($start_minstr)" "helm version" "$helm_start_ms" "$(ratio "$helm_start_ms" "$start_ms") faster" "< 2 ms" "$(check "$start_ms" "<" 2)"

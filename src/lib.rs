@@ -17,6 +17,7 @@ pub mod paths;
 pub mod postrender;
 pub mod printable;
 pub mod product;
+pub mod registry;
 pub mod release;
 pub mod secrets;
 pub mod source;
@@ -28,11 +29,12 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
     match cli.command {
         cli::Command::Lint(args) => lint::run(&args),
         cli::Command::Postrender(args) => postrender::run(&args),
-        cli::Command::Lock(args) => lock::run(&args),
+        cli::Command::Lock(args) => lock::run_command(&args),
         cli::Command::Diff(args) => diff::run(&args),
         cli::Command::Versions(args) => product::run_versions(&args),
         cli::Command::Release(args) => release::run(&args),
         cli::Command::Rules(args) => lint::run_rules(&args),
         cli::Command::Verify(args) => verify::run(&args),
+        cli::Command::MirrorCheck(args) => registry::run_mirror_check(&args),
     }
 }

@@ -25,6 +25,26 @@ pub struct Lock {
     pub version: Option<String>,
     by_tag: HashMap<String, Locked>,
     by_name: HashMap<String, Vec<String>>,
+    /// Every entry, in the lock's order (what the registry commands check).
+    pub entries: Vec<Entry>,
+}
+
+/// One locked image: the reference it is known by (with its tag when the lock names one), its digest, and for a
+/// multi-platform image (an index) the digest of each platform's manifest.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub image: ImageRef,
+    pub digest: String,
+    pub platforms: Vec<Platform>,
+    /// The line of the entry's `image` in the lock.
+    pub line: usize,
+}
+
+/// One platform of a multi-platform image: `linux/arm64` (with its variant, `linux/arm/v7`) and its manifest digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    pub platform: String,
+    pub digest: String,
 }
 
 #[derive(Debug, Clone)]
@@ -110,7 +130,7 @@ impl Lock {
             at,
         )?;
         for entry in images(doc, at)? {
-            check_keys(entry, &["image", "digest"], at)?;
+            check_keys(entry, &["image", "digest", "platforms"], at)?;
             let (image_node, image) = image_of(entry, at)?;
             let digest = match (entry.get("digest"), &image.digest) {
                 (Some(node), written) => {
@@ -128,6 +148,13 @@ impl Lock {
                 ),
             };
             self.add(&image, &digest, image_node, at)?;
+            let platforms = platforms(entry, at)?;
+            self.entries.push(Entry {
+                image,
+                digest,
+                platforms,
+                line: image_node.span.start.line,
+            });
         }
         Ok(())
     }
@@ -143,11 +170,19 @@ impl Lock {
             };
             self.add(&image, &digest, image_node, at)?;
             let origin = entry.get("annotations").and_then(|a| a.get(KBLD_ID));
+            let mut known_as = image.clone();
             if let Some(node) = origin {
                 let id = ImageRef::parse(string(node, KBLD_ID, at)?)
                     .map_err(|e| anyhow::anyhow!("{}: {KBLD_ID}: {e}", at(node)))?;
                 self.add(&id, &digest, node, at)?;
+                known_as = id;
             }
+            self.entries.push(Entry {
+                image: known_as,
+                digest,
+                platforms: Vec::new(),
+                line: image_node.span.start.line,
+            });
         }
         Ok(())
     }
@@ -229,6 +264,59 @@ fn images<'a>(doc: &'a Node, at: &dyn Fn(&Node) -> String) -> Result<&'a [Node]>
     }
 }
 
+/// The optional `platforms` list of a native entry: `- {platform: os/arch[/variant], digest: sha256:...}`.
+fn platforms(entry: &Node, at: &dyn Fn(&Node) -> String) -> Result<Vec<Platform>> {
+    let items = match entry.get("platforms").map(|n| (n, &n.value)) {
+        None | Some((_, Value::Null)) => return Ok(Vec::new()),
+        Some((_, Value::Seq(items))) => items,
+        Some((node, _)) => bail!("{}: `platforms` must be a list", at(node)),
+    };
+    let mut platforms: Vec<Platform> = Vec::new();
+    for item in items {
+        if !matches!(item.value, Value::Map(_)) {
+            bail!(
+                "{}: each entry of `platforms` must be a mapping with `platform` and `digest`",
+                at(item)
+            );
+        }
+        check_keys(item, &["platform", "digest"], at)?;
+        let get = |key: &str| match item.get(key) {
+            Some(node) => Ok((node, string(node, key, at)?)),
+            None => bail!("{}: `{key}` is missing", at(item)),
+        };
+        let (platform_node, platform) = get("platform")?;
+        check_platform(platform).map_err(|e| anyhow::anyhow!("{}: {e}", at(platform_node)))?;
+        let (node, digest) = get("digest")?;
+        check_digest(digest).map_err(|e| anyhow::anyhow!("{}: {e}", at(node)))?;
+        if platforms.iter().any(|p| p.platform == platform) {
+            bail!("{}: platform {platform} is listed twice", at(platform_node));
+        }
+        platforms.push(Platform {
+            platform: platform.to_string(),
+            digest: digest.to_string(),
+        });
+    }
+    Ok(platforms)
+}
+
+/// A platform as written in locks and `--platform`: `os/arch` or `os/arch/variant`, lower-case words.
+pub fn check_platform(text: &str) -> Result<(), String> {
+    let parts: Vec<&str> = text.split('/').collect();
+    let word = |p: &&str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+    };
+    if (2..=3).contains(&parts.len()) && parts.iter().all(word) {
+        Ok(())
+    } else {
+        Err(format!(
+            "platform \"{}\" must be os/arch or os/arch/variant (linux/amd64, linux/arm/v7)",
+            crate::printable::shown(text)
+        ))
+    }
+}
+
 fn image_of<'a>(entry: &'a Node, at: &dyn Fn(&Node) -> String) -> Result<(&'a Node, ImageRef)> {
     if !matches!(entry.value, Value::Map(_)) {
         bail!(
@@ -265,7 +353,39 @@ fn check_keys(map: &Node, known: &[&str], at: &dyn Fn(&Node) -> String) -> Resul
     Ok(())
 }
 
-/// Arguments of `opsta-lint lock`.
+/// `opsta-lint lock`: a subcommand, or `--from-manifest FILE` alone (the same as `lock init`).
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct LockCommand {
+    #[command(subcommand)]
+    pub command: Option<LockSubcommand>,
+    #[command(flatten)]
+    pub init: Option<Args>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum LockSubcommand {
+    /// Write a lock skeleton listing every image a rendered release uses (digests left to fill in).
+    Init(Args),
+    /// Write the lock from the registries: every image of a render resolved to its digest.
+    Resolve(crate::registry::ResolveArgs),
+    /// Check that every locked tag still points at its locked digest (upstream, or in a mirror).
+    Verify(crate::registry::VerifyArgs),
+}
+
+/// Runs `opsta-lint lock ...`.
+pub fn run_command(command: &LockCommand) -> Result<u8> {
+    match (&command.command, &command.init) {
+        (Some(LockSubcommand::Init(args)), _) | (None, Some(args)) => run(args),
+        (Some(LockSubcommand::Resolve(args)), _) => crate::registry::run_resolve(args),
+        (Some(LockSubcommand::Verify(args)), _) => crate::registry::run_verify(args),
+        (None, None) => {
+            bail!("lock needs a subcommand (init, resolve, verify) or --from-manifest FILE")
+        }
+    }
+}
+
+/// Arguments of `opsta-lint lock init` (and of `lock --from-manifest`).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A rendered release (`helm template ...` output, or `-` for stdin): list every image it uses as a lock
@@ -428,6 +548,38 @@ spec:
         );
         assert_eq!(verdict(&l, "nginx"), Verdict::Unlocked);
         assert_eq!(verdict(&l, "nginx:1.28"), Verdict::Unlocked);
+    }
+
+    #[test]
+    fn reads_per_platform_digests_and_refuses_bad_ones_with_their_location() {
+        let entry = format!("  - image: nginx:1.27\n    digest: {A}\n    platforms:\n      - platform: linux/arm/v7\n        digest: {B}\n");
+        let l = lock(&native(&entry)).unwrap();
+        assert_eq!(l.entries.len(), 1);
+        assert_eq!(l.entries[0].image.raw, "nginx:1.27");
+        assert_eq!(
+            l.entries[0].platforms,
+            [Platform {
+                platform: "linux/arm/v7".into(),
+                digest: B.into()
+            }]
+        );
+        let twice = format!("{entry}      - platform: linux/arm/v7\n        digest: {A}\n");
+        let err = lock(&native(&twice)).unwrap_err().to_string();
+        assert!(
+            err.starts_with("lock.yaml:11:19: platform linux/arm/v7 is listed twice"),
+            "{err}"
+        );
+        let bad = entry.replace("linux/arm/v7", "Linux");
+        let err = lock(&native(&bad)).unwrap_err().to_string();
+        assert!(
+            err.starts_with("lock.yaml:9:19: platform \"Linux\" must be os/arch"),
+            "{err}"
+        );
+        let typo = entry.replace("        digest: ", "        digets: ");
+        assert!(lock(&native(&typo))
+            .unwrap_err()
+            .to_string()
+            .contains("unknown key `digets`"));
     }
 
     #[test]

@@ -388,33 +388,38 @@ impl Pinning<'_> {
     /// The reference under its mirror (the longest matching FROM wins), or why it cannot be pulled when mirrors
     /// are required.
     fn mirrored(&self, image: &ImageRef) -> Result<ImageRef, String> {
-        if self.mirrors.is_empty() {
-            return Ok(image.clone());
-        }
-        let name = image.name();
-        let best = self
-            .mirrors
-            .iter()
-            .filter_map(|m| under(&name, &m.from).map(|rest| (m, rest)))
-            .max_by_key(|(m, _)| m.from.len());
-        if let Some((mirror, rest)) = best {
-            return image
-                .renamed(&format!("{}{rest}", mirror.to_written))
-                .map_err(|e| {
-                    format!(
-                        "cannot move \"{image}\" under mirror {}: {e}",
-                        mirror.to_written
-                    )
-                });
-        }
-        if self.mirrors.iter().any(|m| under(&name, &m.to).is_some()) {
-            return Ok(image.clone());
-        }
-        Err(format!(
-            "image \"{image}\" would still be pulled from {}: no --mirror covers it",
-            image.registry
-        ))
+        mirrored(self.mirrors, image)
     }
+}
+
+/// `image` under its mirror (the longest matching FROM wins), itself when no mirror is given or it is already
+/// under one, or why it cannot be pulled when mirrors are given and none covers it.
+pub fn mirrored(mirrors: &[Mirror], image: &ImageRef) -> Result<ImageRef, String> {
+    if mirrors.is_empty() {
+        return Ok(image.clone());
+    }
+    let name = image.name();
+    let best = mirrors
+        .iter()
+        .filter_map(|m| under(&name, &m.from).map(|rest| (m, rest)))
+        .max_by_key(|(m, _)| m.from.len());
+    if let Some((mirror, rest)) = best {
+        return image
+            .renamed(&format!("{}{rest}", mirror.to_written))
+            .map_err(|e| {
+                format!(
+                    "cannot move \"{image}\" under mirror {}: {e}",
+                    mirror.to_written
+                )
+            });
+    }
+    if mirrors.iter().any(|m| under(&name, &m.to).is_some()) {
+        return Ok(image.clone());
+    }
+    Err(format!(
+        "image \"{image}\" would still be pulled from {}: no --mirror covers it",
+        image.registry
+    ))
 }
 
 /// New scalar text in the style the old one was written in: quotes kept, plain kept unless YAML would read

@@ -1,0 +1,299 @@
+//! Asking OCI registries about a release's images: `lock resolve` writes a lock from the registries,
+//! `mirror-check` proves a mirror holds every locked digest, `lock verify` catches tags moved to another digest.
+//!
+//! Could-not-run problems (an unreachable registry, a TLS failure, refused credentials, 429 after the retries)
+//! are errors: one line, exit 2. A missing or moved image is a finding with an RG code: exit 1.
+
+#[cfg(feature = "registry")]
+mod check;
+#[cfg(feature = "registry")]
+pub mod client;
+#[cfg(feature = "registry")]
+pub mod credentials;
+
+use crate::lint::rules::{Rule, Severity};
+use crate::postrender::Mirror;
+use anyhow::Result;
+use serde::Serialize;
+
+/// Rule codes of the registry checks.
+pub mod rules {
+    pub const MIRROR_MISSING: &str = "RG001";
+    pub const TAG_MOVED: &str = "RG002";
+    pub const IMAGE_NOT_FOUND: &str = "RG003";
+    pub const PLATFORM_MISSING: &str = "RG004";
+    pub const NOT_MIRRORED: &str = "RG005";
+}
+
+/// The registry rules (a registry of their own until the rule lists are merged into one).
+pub static RULES: &[Rule] = &[
+    rg(rules::MIRROR_MISSING, "mirror-missing", 
+        "The mirror does not hold a locked digest (or one platform's manifest of a locked index).",
+        "mirror-check asks the mirror for every locked image by digest, and for a multi-platform image for the \
+         index and each platform's manifest. A missing one would stop the upgrade half-way in ImagePullBackOff; \
+         the finding carries the `skopeo copy --all` line that copies it."),
+    rg(rules::TAG_MOVED, "tag-moved",
+        "A locked tag now points at another digest than the one tested.",
+        "lock verify asks the registry (or with --mirror, the mirror) where each locked tag points. A tag moved \
+         since the lock was written means the image was retagged: the finding names both digests."),
+    rg(rules::IMAGE_NOT_FOUND, "image-not-found",
+        "The registry does not have an image (tag or digest) the render or the lock names.",
+        "The registry answered 404 (manifest unknown) for the tag or digest: a typo in the values, an image not \
+         yet pushed or mirrored, or a tag deleted upstream."),
+    rg(rules::PLATFORM_MISSING, "platform-missing",
+        "An image does not provide a platform given with --platform.",
+        "lock resolve --platform os/arch checks each image's index (or, for a single-platform image, its config) \
+         for the platform the cluster's nodes run."),
+    rg(rules::NOT_MIRRORED, "not-mirrored",
+        "No --mirror covers a locked image.",
+        "With mirrors, every locked image must have one: an air-gapped cluster cannot pull the rest."),
+];
+
+const fn rg(
+    code: &'static str,
+    name: &'static str,
+    summary: &'static str,
+    doc: &'static str,
+) -> Rule {
+    Rule {
+        code,
+        name,
+        severity: Severity::Error,
+        summary,
+        doc,
+        generic: false,
+    }
+}
+
+/// One finding of a registry check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: &'static str,
+    /// The image as the lock or the render names it.
+    pub image: String,
+    pub message: String,
+    /// A command that fixes it, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Finding {
+    pub fn new(code: &'static str, image: &str, message: String) -> Finding {
+        let rule = RULES
+            .iter()
+            .find(|r| r.code == code)
+            .expect("a listed RG rule");
+        Finding {
+            code,
+            name: rule.name,
+            severity: rule.severity.as_str(),
+            image: image.to_string(),
+            message,
+            fix: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    #[value(alias = "text")]
+    Human,
+    Json,
+}
+
+/// How to reach registries: shared by `lock resolve`, `lock verify` and `mirror-check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegistryArgs {
+    /// A Docker config.json with registry credentials (default: $DOCKER_CONFIG/config.json, then
+    /// ~/.docker/config.json). Its credHelpers and credsStore are run as docker-credential-NAME.
+    #[arg(long, value_name = "FILE")]
+    pub registry_config: Option<String>,
+    /// Also trust the CA certificates (PEM) in FILE for registries served over TLS.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Vec<String>,
+    /// Talk to the registry HOST[:PORT] over plain HTTP.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub insecure_registry: Vec<String>,
+    /// Seconds one request to a registry may take (connecting, then answering).
+    #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+    pub registry_timeout: u64,
+    /// Requests to registries in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Times a request is tried again after 429, 5xx, a timeout or a failed connection (with backoff).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: u32,
+}
+
+/// The settings a registry client runs with.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub registry_config: Option<String>,
+    pub ca_files: Vec<String>,
+    pub insecure: Vec<String>,
+    pub timeout: std::time::Duration,
+    pub concurrency: usize,
+    pub retries: u32,
+}
+
+impl RegistryArgs {
+    pub fn options(&self) -> Options {
+        Options {
+            registry_config: self.registry_config.clone(),
+            ca_files: self.ca_file.clone(),
+            insecure: self
+                .insecure_registry
+                .iter()
+                .map(|h| h.trim_end_matches('/').to_string())
+                .collect(),
+            timeout: std::time::Duration::from_secs(self.registry_timeout.max(1)),
+            concurrency: usize::from(self.concurrency),
+            retries: self.retries,
+        }
+    }
+}
+
+/// Arguments of `opsta-lint lock resolve`.
+#[derive(Debug, clap::Args)]
+pub struct ResolveArgs {
+    /// The rendered release (`helm template ...` output); `-` reads standard input.
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    pub from_manifest: String,
+    /// The product written into the lock (default: the chart the render's helm.sh/chart labels name).
+    #[arg(long, value_name = "NAME")]
+    pub product: Option<String>,
+    /// The chart version written into the lock as `version` (default: from the helm.sh/chart labels).
+    #[arg(long, value_name = "SEMVER")]
+    pub chart_version: Option<String>,
+    /// A platform every image must provide, os/arch[/variant] (repeatable): a finding for each image without it.
+    #[arg(long, value_name = "OS/ARCH", value_parser = parse_platform)]
+    pub platform: Vec<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Arguments of `opsta-lint lock verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The lock: an opsta-lint ReleaseLock or a carvel imgpkg ImagesLock.
+    #[arg(value_name = "FILE")]
+    pub lock: String,
+    /// Check the tags in the mirror instead of upstream: FROM is a registry or repository prefix, TO its copy.
+    #[arg(long, value_name = "FROM=TO", value_parser = Mirror::parse)]
+    pub mirror: Vec<Mirror>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "human")]
+    pub output: Format,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Arguments of `opsta-lint mirror-check`.
+#[derive(Debug, clap::Args)]
+pub struct MirrorCheckArgs {
+    /// The lock: an opsta-lint ReleaseLock or a carvel imgpkg ImagesLock.
+    #[arg(long, value_name = "FILE")]
+    pub lock: String,
+    /// A mirror: FROM is a registry (`docker.io`) or repository prefix (`ghcr.io/dapr`), TO its copy
+    /// (`registry.corp/dapr`), as in `postrender --mirror`. Every locked image must be under one.
+    #[arg(long, value_name = "FROM=TO", value_parser = Mirror::parse, required = true)]
+    pub mirror: Vec<Mirror>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "human")]
+    pub output: Format,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+fn parse_platform(text: &str) -> Result<String, String> {
+    crate::lock::check_platform(text).map(|()| text.to_string())
+}
+
+/// `opsta-lint lock resolve`.
+pub fn run_resolve(args: &ResolveArgs) -> Result<u8> {
+    #[cfg(feature = "registry")]
+    return check::resolve(args);
+    #[cfg(not(feature = "registry"))]
+    without_registry(&args.registry)
+}
+
+/// `opsta-lint lock verify`.
+pub fn run_verify(args: &VerifyArgs) -> Result<u8> {
+    #[cfg(feature = "registry")]
+    return check::verify(args);
+    #[cfg(not(feature = "registry"))]
+    without_registry(&args.registry)
+}
+
+/// `opsta-lint mirror-check`.
+pub fn run_mirror_check(args: &MirrorCheckArgs) -> Result<u8> {
+    #[cfg(feature = "registry")]
+    return check::mirror_check(args);
+    #[cfg(not(feature = "registry"))]
+    without_registry(&args.registry)
+}
+
+/// The mirror-check findings for a lock (empty when the mirrors hold every locked digest): the preflight check
+/// an upgrade runs when it is given mirrors. Errors are could-not-run problems.
+#[cfg(feature = "registry")]
+pub fn mirror_findings(
+    lock: &crate::lock::Lock,
+    mirrors: &[Mirror],
+    registry: &RegistryArgs,
+) -> Result<Vec<Finding>> {
+    check::mirror_findings(lock, mirrors, &registry.options())
+}
+
+#[cfg(not(feature = "registry"))]
+fn without_registry(_: &RegistryArgs) -> Result<u8> {
+    anyhow::bail!(
+        "this opsta-lint was built without the `registry` feature, so it cannot ask registries"
+    )
+}
+
+/// Findings as people read them (one line each, a fix line under it) or as JSON, and the summary line.
+pub fn render(findings: &[Finding], summary: &str, format: Format) -> String {
+    use crate::printable::one_line;
+    match format {
+        Format::Human => {
+            let mut out = String::new();
+            for f in findings {
+                out.push_str(&format!(
+                    "{}[{}]: {}\n",
+                    f.severity,
+                    f.code,
+                    one_line(&f.message)
+                ));
+                if let Some(fix) = &f.fix {
+                    out.push_str(&format!("  fix: {}\n", one_line(fix)));
+                }
+            }
+            out.push_str(summary);
+            out.push('\n');
+            out
+        }
+        Format::Json => {
+            let value = serde_json::json!({ "findings": findings, "summary": summary });
+            crate::printable::json(&value).unwrap_or_default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_has_a_code_in_the_registry_range_once() {
+        let mut codes: Vec<&str> = RULES.iter().map(|r| r.code).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), RULES.len());
+        for code in codes {
+            let n: u32 = code.strip_prefix("RG").unwrap().parse().unwrap();
+            assert!((1..=99).contains(&n), "{code}");
+        }
+    }
+}
