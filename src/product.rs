@@ -248,7 +248,13 @@ impl Product {
             return Ok(None);
         };
         let name = format!("{}/{file}", self.name);
-        crate::lint::surface::Surface::parse(&name, &data_file(&name)?).map(Some)
+        // The surface borrows its keys from the text: the embedded data lives as long as the program, and a
+        // data folder's file is kept until the program ends.
+        let text: &'static str = match data_file(&name)? {
+            Cow::Borrowed(text) => text,
+            Cow::Owned(text) => Box::leak(text.into_boxed_str()),
+        };
+        crate::lint::surface::Surface::parse(&name, text).map(Some)
     }
 
     /// The version of `component` that chart `chart` pins (e.g. Dapr for Catalyst), if the data knows it.
