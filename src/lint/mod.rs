@@ -6,6 +6,7 @@ mod reach;
 pub mod report;
 pub mod rules;
 pub mod schema;
+pub mod surface;
 pub mod values;
 
 use crate::product::{parse_version, Product};
@@ -156,6 +157,10 @@ fn lint(
         }
         _ => None,
     };
+    let surface = match &product {
+        Some(product) if args.schema.is_none() => product.surface()?,
+        _ => None,
+    };
     let ctx = Context {
         values,
         instance,
@@ -165,6 +170,7 @@ fn lint(
         chart: chart.clone(),
         previous_chart: previous_chart.map(parse_version).transpose()?,
         allow_major: args.allow_major,
+        surface: surface.as_ref(),
     };
     let mut findings = rules::run(&ctx);
     findings.retain(|f| {

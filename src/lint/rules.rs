@@ -108,6 +108,18 @@ pub static RULES: &[Rule] = &[
         generic: false,
     },
     Rule {
+        code: "OL302",
+        name: "key-added-later",
+        severity: Severity::Error,
+        summary: "A key that only a later chart version reads: the target chart version ignores it.",
+        doc: "The values surface of every known release (schema/<product>/surface.json, derived from the chart's \
+              own default values, schema and README) says which keys each release reads. A key that the target \
+              chart version does not read but a later release does was added after it: the setting would silently \
+              do nothing (e.g. shared.scheduling.nodeSelector on Catalyst 1.48.0, added in 1.51.0). Between two \
+              known releases the keys of both count as read. See docs/versions.md.",
+        generic: false,
+    },
+    Rule {
         code: "OL401",
         name: "major-crossing",
         severity: Severity::Error,
@@ -216,10 +228,12 @@ pub struct Context<'a> {
     pub chart: Option<Version>,
     pub previous_chart: Option<Version>,
     pub allow_major: bool,
+    /// The values surface of the product's known releases (OL302, and what the target release reads).
+    pub surface: Option<&'a super::surface::Surface>,
 }
 
 impl Context<'_> {
-    fn finding(&self, code: &str, path: &Path, message: String) -> Finding {
+    pub(super) fn finding(&self, code: &str, path: &Path, message: String) -> Finding {
         Finding {
             rule: rule(code),
             severity: rule(code).severity,
@@ -301,6 +315,7 @@ pub static CHECKS: &[Check] = &[
     sticky_flags,
     dropped_keys,
     renamed_keys,
+    super::surface::check,
     version_moves,
     default_changes,
     pinned_components,
@@ -312,6 +327,13 @@ pub static CHECKS: &[Check] = &[
 /// or above it. Findings are sorted by file, line, column and code.
 pub fn run(ctx: &Context) -> Vec<Finding> {
     let mut findings: Vec<Finding> = CHECKS.iter().flat_map(|check| check(ctx)).collect();
+    // A key of the target release is never unknown, whatever the newest release's schema says.
+    findings.retain(|f| {
+        f.rule.code != "OL002"
+            || f.path
+                .as_ref()
+                .is_none_or(|p| !super::surface::read_by_target(ctx, p))
+    });
     let specific: Vec<Path> = findings
         .iter()
         .filter(|f| !f.rule.generic)
@@ -602,7 +624,10 @@ fn pinned_components(ctx: &Context) -> Vec<Finding> {
             .unwrap_or_default();
         for pattern in &component.forbidden_paths {
             for path in crate::paths::find(&ctx.values.json, pattern) {
-                if is_chart_version(path.lookup(&ctx.values.json), ctx.chart.as_ref()) {
+                let value = path.lookup(&ctx.values.json);
+                if is_chart_version(value, ctx.chart.as_ref())
+                    || super::surface::is_target_default(ctx, pattern, value)
+                {
                     continue;
                 }
                 out.push(ctx.finding(
