@@ -102,7 +102,8 @@ fn context_note(run: &Run) -> Option<String> {
             "chart {chart} assumed, the newest known (pass --chart-version)"
         ));
     }
-    (!parts.is_empty()).then(|| parts.join("; "))
+    let files: Vec<String> = run.files.iter().map(|f| shown(f).into_owned()).collect();
+    (!parts.is_empty()).then(|| format!("{}: {}", files.join(", "), parts.join("; ")))
 }
 
 fn plural(n: usize, word: &str) -> String {
