@@ -13,11 +13,13 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
 # seed TARGET FILE...: copies each file into the target's corpus under the SHA-1 of its bytes.
+seeded=0
 seed() {
     local target=$1 file
     shift
     for file in "$@"; do
         cp "$file" "fuzz/corpus/$target/$(sha1sum < "$file" | cut -c1-40)"
+        seeded=$((seeded + 1))
     done
 }
 
@@ -34,6 +36,7 @@ values=(testdata/catalyst/*.yaml testdata/catalyst/values/*.yaml testdata/opsta-
 for target in "${targets[@]}"; do
     [ -d "fuzz/regressions/$target" ] || { echo "fuzz-seed.sh: no fuzz target named $target" >&2; exit 2; }
     mkdir -p "fuzz/corpus/$target"
+    seeded=0
     seed "$target" "fuzz/regressions/$target"/*
     case $target in
     yaml) seed yaml "${values[@]}" ;;
@@ -71,5 +74,5 @@ for target in "${targets[@]}"; do
         ;;
     release) ;; # The regression inputs are release payloads already; no file of testdata/ is one.
     esac
-    echo "fuzz/corpus/$target: $(find "fuzz/corpus/$target" -type f | wc -l) files"
+    echo "fuzz/corpus/$target: $seeded seed inputs"
 done

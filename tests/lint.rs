@@ -621,8 +621,9 @@ fn product_is_inferred_from_its_fingerprint_and_said_so() {
     );
     assert_eq!(o.code, 0, "{}", o.stdout);
     assert!(
-        o.stdout
-            .starts_with("note: values.yaml: product demo inferred from the keys join_token, agent"),
+        o.stdout.starts_with(
+            "note: values.yaml: product demo inferred from the keys join_token, agent"
+        ),
         "{}",
         o.stdout
     );
@@ -708,7 +709,15 @@ fn each_names_the_file_it_cannot_lint_and_goes_on() {
     ]);
     let o = run_in(
         dir.path(),
-        &["lint", "--each", "--chart-version", "1.90.0", "a.yaml", "anon.yaml", "b.yaml"],
+        &[
+            "lint",
+            "--each",
+            "--chart-version",
+            "1.90.0",
+            "a.yaml",
+            "anon.yaml",
+            "b.yaml",
+        ],
     );
     assert_eq!(o.code, 2, "{}{}", o.stdout, o.stderr);
     assert!(
@@ -723,7 +732,11 @@ fn each_names_the_file_it_cannot_lint_and_goes_on() {
         "{}",
         o.stdout
     );
-    assert!(o.stdout.contains("b.yaml:2:"), "b.yaml's findings: {}", o.stdout);
+    assert!(
+        o.stdout.contains("b.yaml:2:"),
+        "b.yaml's findings: {}",
+        o.stdout
+    );
 }
 
 #[test]

@@ -107,7 +107,10 @@ pub fn run(args: &Args) -> Result<u8> {
             Err(err) if args.each => {
                 failed = true;
                 let message = crate::secrets::mask_message(&format!("{err:#}"));
-                eprintln!("opsta-lint: error: {}", crate::printable::one_line(&message));
+                eprintln!(
+                    "opsta-lint: error: {}",
+                    crate::printable::one_line(&message)
+                );
             }
             Err(err) => return Err(err),
         }
@@ -128,7 +131,10 @@ pub fn run(args: &Args) -> Result<u8> {
 
 /// The files of one run as a message names them.
 fn named(files: &[String]) -> String {
-    let names: Vec<String> = files.iter().map(|f| crate::printable::shown(f).into_owned()).collect();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| crate::printable::shown(f).into_owned())
+        .collect();
     names.join(", ")
 }
 
