@@ -565,10 +565,9 @@ fn proof_on_the_testdata_renders() {
 }
 
 #[test]
+#[ignore = "needs ../shared/corpus"]
 fn proof_on_the_shared_corpus() {
-    let Some(shared) = common::shared_dir() else {
-        return;
-    };
+    let shared = common::shared_corpus();
     let mut files = Vec::new();
     for dir in ["corpus/real-charts", "corpus/catalyst/rendered"] {
         for entry in std::fs::read_dir(shared.join(dir)).unwrap() {
