@@ -153,77 +153,127 @@ fn check_tested_by(reference: &str) -> Option<String> {
         .then(|| format!("`# tested by:` names {name}, which {file} does not define"))
 }
 
+/// What checking the shell blocks of one Markdown file found.
+#[derive(Default)]
+struct Checked {
+    problems: Vec<String>,
+    /// Output blocks to rewrite under UPDATE_DOCS: (line of the opening fence, new body).
+    rewrites: Vec<(usize, Vec<String>)>,
+    ran: usize,
+}
+
+/// Runs the shell blocks of `text` (the Markdown file `file`) and compares the output blocks after them.
+fn check_shell_blocks(file: &Path, text: &str) -> Checked {
+    let mut checked = Checked::default();
+    let found = blocks(text);
+    for (i, block) in found.iter().enumerate() {
+        if block.lang != "sh" {
+            continue;
+        }
+        let at = format!("{}:{}", file.display(), block.line);
+        let first = block.body.first().map(|l| l.trim()).unwrap_or("");
+        if let Some(reference) = first.strip_prefix("# tested by:") {
+            let problem = check_tested_by(reference).map(|p| format!("{at}: {p}"));
+            checked.problems.extend(problem);
+            continue;
+        }
+        let expected_code = match first
+            .strip_prefix("# exit:")
+            .map(|c| c.trim().parse::<i32>())
+        {
+            None => 0,
+            Some(Ok(code)) => code,
+            Some(Err(_)) => {
+                checked
+                    .problems
+                    .push(format!("{at}: `{first}` is not `# exit: N`"));
+                continue;
+            }
+        };
+        let script = block.body.join("\n");
+        let got = run_block(&script);
+        checked.ran += 1;
+        if got.code != expected_code {
+            checked.problems.push(format!(
+                "{at}: the block exited {} (expected {expected_code}):\n{script}\n--- stdout:\n{}--- stderr:\n{}",
+                got.code, got.stdout, got.stderr
+            ));
+            continue;
+        }
+        // The output block follows the closing fence directly or after one blank line.
+        let closing = block.line + block.body.len() + 1;
+        let Some(output) = found
+            .get(i + 1)
+            .filter(|b| b.lang == "text" && (b.line == closing + 1 || b.line == closing + 2))
+        else {
+            continue;
+        };
+        let actual = format!("{}{}", got.stdout, got.stderr);
+        let lines: Vec<&str> = actual.lines().collect();
+        if output_matches(&output.body, &lines) {
+            continue;
+        }
+        if updating() && !output.body.iter().any(|l| l.trim() == "...") {
+            let body = lines.iter().map(|l| l.to_string()).collect();
+            checked.rewrites.push((output.line, body));
+            continue;
+        }
+        checked.problems.push(format!(
+            "{}:{}: the output shown differs from what the block above prints (UPDATE_DOCS=1 rewrites it):\n{script}\n--- shown:\n{}\n--- printed:\n{actual}",
+            file.display(),
+            output.line,
+            output.body.join("\n")
+        ));
+    }
+    checked
+}
+
 #[test]
 fn every_shell_block_runs_as_written() {
     let mut problems = Vec::new();
     let mut ran = 0;
     for file in doc_files() {
-        let text = read(&file);
-        let found = blocks(&text);
-        let mut rewrites: Vec<(usize, Vec<String>)> = Vec::new();
-        for (i, block) in found.iter().enumerate() {
-            if block.lang != "sh" {
-                continue;
-            }
-            let at = format!("{}:{}", file.display(), block.line);
-            let first = block.body.first().map(|l| l.trim()).unwrap_or("");
-            if let Some(reference) = first.strip_prefix("# tested by:") {
-                problems.extend(check_tested_by(reference).map(|p| format!("{at}: {p}")));
-                continue;
-            }
-            let expected_code = match first.strip_prefix("# exit:") {
-                Some(code) => match code.trim().parse::<i32>() {
-                    Ok(code) => code,
-                    Err(_) => {
-                        problems.push(format!("{at}: `{first}` is not `# exit: N`"));
-                        continue;
-                    }
-                },
-                None => 0,
-            };
-            let script = block.body.join("\n");
-            let got = run_block(&script);
-            ran += 1;
-            if got.code != expected_code {
-                problems.push(format!(
-                    "{at}: the block exited {} (expected {expected_code}):\n{script}\n--- stdout:\n{}--- stderr:\n{}",
-                    got.code, got.stdout, got.stderr
-                ));
-                continue;
-            }
-            // The output block follows the closing fence directly or after one blank line.
-            let closing = block.line + block.body.len() + 1;
-            let Some(output) = found
-                .get(i + 1)
-                .filter(|b| b.lang == "text" && (b.line == closing + 1 || b.line == closing + 2))
-            else {
-                continue;
-            };
-            let actual = format!("{}{}", got.stdout, got.stderr);
-            let lines: Vec<&str> = actual.lines().collect();
-            if output_matches(&output.body, &lines) {
-                continue;
-            }
-            if updating() && !output.body.iter().any(|l| l.trim() == "...") {
-                rewrites.push((output.line, lines.iter().map(|l| l.to_string()).collect()));
-                continue;
-            }
-            problems.push(format!(
-                "{}:{}: the output shown differs from what the block above prints (UPDATE_DOCS=1 rewrites it):\n{script}\n--- shown:\n{}\n--- printed:\n{actual}",
-                file.display(),
-                output.line,
-                output.body.join("\n")
-            ));
-        }
-        if !rewrites.is_empty() {
+        let checked = check_shell_blocks(&file, &read(&file));
+        if !checked.rewrites.is_empty() {
             let _guard = WRITING.lock().unwrap();
-            rewrite_blocks(&file, &rewrites);
+            rewrite_blocks(&file, &checked.rewrites);
         }
+        problems.extend(checked.problems);
+        ran += checked.ran;
     }
     assert!(problems.is_empty(), "\n{}", problems.join("\n\n"));
     assert!(
         ran > 0,
         "no shell block ran: README.md has runnable examples"
+    );
+}
+
+/// The checker's messages name the file and line, the block, the exit code and what it printed.
+#[test]
+fn a_failing_block_is_reported_where_it_is_with_what_it_printed() {
+    let text = "# Doc\n\n```sh\nopsta-lint rules OL999\n```\n\n```sh\n# exit: 2\nopsta-lint rules OL999\n```\n\n\
+                ```sh\necho one\n```\n\n```text\ntwo\n```\n\n```sh\nprintf 'a\\nb\\nc\\n'\n```\n```text\na\n...\n```\n\n\
+                ```sh\n# tested by: tests/docs.rs::no_such_test\nkubectl get pods\n```\n";
+    let checked = check_shell_blocks(Path::new("docs/example.md"), text);
+    assert_eq!(checked.ran, 4);
+    let problems = checked.problems;
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert!(
+        problems[0].starts_with(
+            "docs/example.md:3: the block exited 2 (expected 0):\nopsta-lint rules OL999\n"
+        ) && problems[0].contains("--- stderr:\nopsta-lint: error: no rule OL999"),
+        "{}",
+        problems[0]
+    );
+    assert!(
+        problems[1].starts_with("docs/example.md:16: the output shown differs")
+            && problems[1].contains("--- shown:\ntwo\n--- printed:\none\n"),
+        "{}",
+        problems[1]
+    );
+    assert_eq!(
+        problems[2],
+        "docs/example.md:28: `# tested by:` names no_such_test, which tests/docs.rs does not define"
     );
 }
 
