@@ -125,7 +125,7 @@ impl std::fmt::Display for Finding {
     }
 }
 
-/// Rule codes of the post-renderer (documented in README, section "Post-renderer").
+/// Rule codes of the post-renderer (documented in docs/postrender.md).
 pub mod rules {
     pub const UNLOCKED: &str = "PR001";
     pub const DIGEST_MISMATCH: &str = "PR002";

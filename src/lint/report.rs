@@ -1,4 +1,4 @@
-//! Writing findings: `human` (rustc/ruff-like, colored only on a terminal), `json` (documented in README) and
+//! Writing findings: `human` (rustc/ruff-like, colored only on a terminal), `json` (documented in docs/lint.md) and
 //! `sarif` (SARIF 2.1.0 for GitHub code scanning). All three are rendered to text first, so the caller can pass
 //! the text through the final secret redaction before anything is written.
 
