@@ -1,7 +1,7 @@
 //! Embeds every file under `schema/` (the product data: product.yaml files and JSON Schemas) into the binary,
 //! so that a new product or release is a data change only. `src/product.rs` reads the generated tables. Each
 //! product.yaml is also embedded as JSON, read with the program's own YAML reader: a run then reads the product
-//! it needs ten times faster.
+//! it needs as JSON, which is much faster than parsing YAML at start-up (docs/performance.md).
 
 #[allow(dead_code)]
 #[path = "src/yaml.rs"]
@@ -48,8 +48,8 @@ fn main() {
 }
 
 /// Links the program as a position-dependent executable where the target allows it: the loader then has no
-/// relocations to apply at start-up (a position-independent build of opsta-lint carries 24,000, and writing
-/// them copies about 100 pages), which is most of the start-up cost of a run that lasts a few milliseconds.
+/// relocations to apply at start-up (a position-independent build carries tens of thousands, and writing them
+/// copies pages), which is most of the start-up cost of a short run (docs/performance.md).
 fn link_at_a_fixed_address() {
     let target = std::env::var("TARGET").unwrap_or_default();
     if target.contains("-linux-gnu") {

@@ -6,7 +6,7 @@
 #   scripts/bench.sh            (needs scripts/install-tools.sh's tools, ../shared/corpus, valgrind optional)
 #
 # Wall times are medians of repeated runs; the per-job scripts also give CPU time or callgrind instruction
-# counts, which a busy neighbour does not inflate. Paste the final table into README "## Performance".
+# counts, which a busy neighbour does not inflate. Paste the final table into docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}

@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
-# Where the committed fuzz corpora reach in opsta-lint's own code: for each target (default: every target), the
-# functions of src/ that no corpus input enters, then the edges hit per source file of src/. With --since REV, what
-# the corpus found since the corpus committed at REV instead: the lines of src/ it newly reaches, and how many
-# newly reached code points lie outside src/, per crate.
+# Where the working fuzz corpora (fuzz/corpus/<target>/) reach in opsta-lint's own code: for each target (default:
+# every target), the functions of src/ that no corpus input enters, then the edges hit per source file of src/.
+# With --since DIR, what the corpus found since an earlier copy of the corpora in DIR (made with, for example,
+# `cp -r fuzz/corpus /tmp/corpus-before`) instead: the lines of src/ it newly reaches, and how many newly reached
+# code points lie outside src/, per crate.
 #
-#   scripts/fuzz-coverage.sh [--since REV] [TARGET...]
+#   scripts/fuzz-coverage.sh [--since DIR] [TARGET...]
 #
 # libFuzzer symbolizes its `-print_coverage=1` only with a sanitizer runtime, so this builds the targets with
 # AddressSanitizer into fuzz/target-cov (apart from the binaries scripts/fuzz.sh runs) and replays each corpus
-# once (`-runs=0`). Edge counts of that build are not those of fuzz/coverage.tsv (ASan adds branches); compare
+# once (`-runs=0`). Edge counts of that build are not those scripts/fuzz.sh logs (ASan adds branches); compare
 # them only with each other. Needs llvm-symbolizer on the PATH.
 set -euo pipefail
-cd "$(dirname "$0")/../fuzz"
 since=
 if [ "${1:-}" = --since ]; then
-    since=$(git rev-parse --short "${2:?--since needs a revision}")
+    since=$(cd "${2:?--since needs a directory}" && pwd)
     shift 2
 fi
+cd "$(dirname "$0")/../fuzz"
 targets=("$@")
 export RUSTC_BOOTSTRAP=1
 # No backtrace for an anyhow error, as in scripts/fuzz.sh (which says why).
@@ -96,15 +97,13 @@ for target in "${targets[@]}"; do
         echo "== $target ($(ls "corpus/$target" | wc -l) inputs)"
         per_file "$now"
     else
-        old=$(mktemp -d)
-        git archive "$since" "corpus/$target" | tar -x -C "$old"
         then=$(mktemp)
-        replay "$target" "$old/corpus/$target" > "$then"
-        echo "== $target: $(ls "$old/corpus/$target" | wc -l) inputs at $since, $(ls "corpus/$target" | wc -l) now;" \
+        replay "$target" "$since/$target" > "$then"
+        echo "== $target: $(ls "$since/$target" | wc -l) inputs in $since, $(ls "corpus/$target" | wc -l) now;" \
             "edges $(edges "$then") -> $(edges "$now") (this build); code points newly reached:"
         entered "$then" "$now"
         gained "$then" "$now"
-        rm -rf "$old" "$then"
+        rm -f "$then"
     fi
     rm -f "$now"
 done

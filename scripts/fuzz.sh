@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (or those named) until its coverage stops growing, at the lowest priority, then shrinks
-# each corpus back into fuzz/corpus/<target>. Crash inputs land in fuzz/artifacts/<target>/: turn each into a
-# regression in fuzz/regressions/<target>/ (see README, "Fuzzing").
+# each corpus back into fuzz/corpus/<target> (the working corpus, not in git; scripts/fuzz-seed.sh seeds an empty
+# one from testdata/ and fuzz/regressions/). Crash inputs land in fuzz/artifacts/<target>/: turn each into a
+# regression in fuzz/regressions/<target>/ (see docs/fuzzing.md).
 #
 #   scripts/fuzz.sh [MIN_SECONDS] [TARGET...]      (default: 600 seconds, every target)
 #
 # A target first runs MIN_SECONDS, then rounds of ROUND seconds (default 180), each starting again from the grown
 # corpus, until a whole round finds no new edge (libFuzzer's `cov:` at the end equals the `cov:` it started
 # with): that is the plateau. MAX_SECONDS (default 3 x MIN_SECONDS) caps a target. Every round is appended to
-# fuzz/coverage.tsv, which is committed as the record of the runs.
+# fuzz/coverage.tsv, a local log (not in git).
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 min=${1:-600}
@@ -28,9 +29,9 @@ fi
 # the allocator that main.rs installs from memory.rs, never runs in a target), and the sanitizer cost the `diff`
 # target nine in ten of its executions.
 # TRACE_COMPARES=no builds without libFuzzer's comparison tracing: the same edges are counted, the mutations it
-# guides (toward the values compared with) are lost, and `diff` runs 4-5 times the inputs (the tracing of the
-# comparisons inside `similar`'s Myers loops took seven in ten of its time). Only a round of the full build proves a
-# plateau (see README, "Fuzzing").
+# guides (toward the values compared with) are lost, and `diff` runs several times the inputs (the tracing of the
+# comparisons inside `similar`'s Myers loops takes most of its time). Only a round of the full build proves a
+# plateau (see docs/fuzzing.md).
 # FUZZ_TARGET_DIR (default fuzz/target, or fuzz/target-nocmp without comparison tracing) lets a second run build
 # elsewhere, never over the binaries of one running.
 build=(--sanitizer none)
@@ -72,6 +73,7 @@ run_round() {
 
 for target in "${targets[@]}"; do
     mkdir -p "corpus/$target" "artifacts/$target"
+    [ -n "$(ls -A "corpus/$target")" ] || bash ../scripts/fuzz-seed.sh "$target"
     work=$(mktemp -d)
     cp -r "corpus/$target/." "$work/"
     spent=0

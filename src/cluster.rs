@@ -232,7 +232,7 @@ impl Cluster {
             ),
             kube::Error::Api(status) if status.code == 403 => anyhow!(
                 "the Kubernetes API server at {server} refused to {action} (403 Forbidden: {}). Grant get and list on \
-                 {resource} there; see README, \"Reading releases from the cluster\"",
+                 {resource} there; see docs/cluster.md, \"Permissions (RBAC)\"",
                 status.message
             ),
             kube::Error::Api(status) => anyhow!(

@@ -5,6 +5,7 @@
 //! error naming the lock's file, line and column: a post-renderer must not guess which digest was tested.
 
 use crate::image::{check_digest, ImageRef};
+use crate::printable::shown;
 use crate::source::Source;
 use crate::yaml::{Node, Value};
 use anyhow::{bail, Result};
@@ -135,6 +136,14 @@ impl Lock {
             let digest = match (entry.get("digest"), &image.digest) {
                 (Some(node), written) => {
                     let digest = string(node, "digest", at)?;
+                    if digest.is_empty() {
+                        bail!(
+                            "{}: the digest of {} is empty: fill in the digest the release was tested with \
+                             (sha256: and 64 hex digits); `lock --from-manifest` writes skeletons with empty digests",
+                            at(node),
+                            shown(&image.raw)
+                        );
+                    }
                     check_digest(digest).map_err(|e| anyhow::anyhow!("{}: {e}", at(node)))?;
                     if written.as_deref().is_some_and(|w| w != digest) {
                         bail!("{}: the image's own digest differs from `digest`", at(node));

@@ -1,10 +1,9 @@
 //! The program's allocator: the system's, with big buffers on huge pages.
 //!
-//! Each 4 KiB page the kernel hands a process costs a page fault, and on the virtual machines this tool was
-//! measured on that is about 3 µs (`scripts/bench.sh`): reading a 5 MB render into memory cost 4 ms in faults
-//! alone, a tenth of a post-render run. An allocation of 4 MiB or more is therefore marked for transparent huge
-//! pages (`madvise(MADV_HUGEPAGE)`), which a kernel with THP in `madvise` mode (the common default) backs with
-//! 2 MiB pages: one fault each instead of 512. Where THP is off, or off Linux, nothing changes.
+//! Each 4 KiB page the kernel hands a process costs a page fault, and page faults are a large part of reading a
+//! big render into memory (docs/performance.md). An allocation of 4 MiB or more is therefore marked for
+//! transparent huge pages (`madvise(MADV_HUGEPAGE)`), which a kernel with THP in `madvise` mode (the common
+//! default) backs with 2 MiB pages: one fault each instead of 512. Where THP is off, or off Linux, nothing changes.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
@@ -30,8 +29,8 @@ unsafe impl GlobalAlloc for BigOnHugePages {
     }
 
     /// Not advised: advice on part of a mapping splits it, and the system allocator grows a big block by
-    /// moving its mapping (`mremap`), which fails on a split one and falls back to copying the block (seen
-    /// with strace on a render read from stdin: 2,555 page faults instead of about 1,550).
+    /// moving its mapping (`mremap`), which fails on a split one and falls back to copying the block, with many
+    /// more page faults (docs/performance.md).
     unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         System.realloc(block, layout, new_size)
     }

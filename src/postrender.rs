@@ -125,7 +125,7 @@ impl std::fmt::Display for Finding {
     }
 }
 
-/// Rule codes of the post-renderer (documented in README, section "Post-renderer").
+/// Rule codes of the post-renderer (documented in docs/postrender.md).
 pub mod rules {
     pub const UNLOCKED: &str = "PR001";
     pub const DIGEST_MISMATCH: &str = "PR002";
@@ -346,9 +346,13 @@ impl Pinning<'_> {
                 original
             }
             Verdict::Unlocked => {
+                let normalized = image.name_and_tag();
+                let also = match normalized == image.raw {
+                    true => String::new(),
+                    false => format!(" ({normalized})"),
+                };
                 let message = format!(
-                    "image \"{image}\" ({}) is not in the lock {}",
-                    image.name_and_tag(),
+                    "image \"{image}\"{also} is not in the lock {}",
                     self.lock.name
                 );
                 return Err(finding(rules::UNLOCKED, Severity::Error, message));

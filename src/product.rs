@@ -1,5 +1,5 @@
 //! Product knowledge, read from data: `schema/<product>/product.yaml` and one JSON Schema per chart major
-//! (format: PRODUCT-FORMAT.md). The files are embedded at build time (build.rs); `OPSTA_LINT_DATA=DIR` reads a
+//! (format: docs/products.md). The files are embedded at build time (build.rs); `OPSTA_LINT_DATA=DIR` reads a
 //! data folder of the same layout from disk instead. No product is named in code.
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -612,7 +612,7 @@ mod tests {
                 assert!(schema.is_object(), "{what}");
                 assert!(
                     schema.get("$id").is_none(),
-                    "{what} declares an $id (see schema/README.md)"
+                    "{what} declares an $id (see docs/products.md)"
                 );
             }
             let pinned = product.pinned_components.iter().map(|c| &c.image_pattern);

@@ -939,3 +939,105 @@ fn postrender_release_diffs_the_pinned_render_against_the_deployed_manifest() {
     );
     assert!(stderr.contains("403 Forbidden"), "{stderr}");
 }
+
+/// A document without an image key is copied by the post-renderer unparsed, so one that is not YAML passes it
+/// unchanged with exit 0 (docs/postrender.md says so). Both real Helms parse what a post-renderer returns and refuse
+/// such a document: the install fails and nothing of the render is applied.
+#[test]
+fn helm_3_and_4_refuse_a_broken_document_the_post_renderer_passes_unparsed() {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    const BROKEN: &str =
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: broken\ndata: {a: b}\n";
+    let lock = common::root().join("testdata/locks/edge-cases.yaml");
+    let lock_arg = format!("--lock={}", lock.display());
+
+    let mut alone = common::bin()
+        .args(["postrender", &lock_arg])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    alone
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(BROKEN.as_bytes())
+        .unwrap();
+    let alone = alone.wait_with_output().unwrap();
+    assert_eq!(alone.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&alone.stdout), BROKEN);
+
+    // A post-renderer that adds the broken document to Helm's render, then runs opsta-lint on the whole.
+    let work = tempfile::tempdir().unwrap();
+    let wrapper = work.path().join("add-broken-then-opsta-lint");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n{{ cat; printf '%s' '{BROKEN}'; }} | exec '{}' \"$@\"\n",
+            env!("CARGO_BIN_EXE_opsta-lint")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let chart = chart();
+    let install = [
+        "install",
+        "cat",
+        &chart,
+        "-n",
+        NS,
+        "--set",
+        "join_token=jt-1",
+    ];
+
+    let kube = FakeKube::start();
+    let helm3 = kube
+        .helm(&common::helm(3))
+        .args(install)
+        .arg("--post-renderer")
+        .arg(&wrapper)
+        .args(["--post-renderer-args", "postrender"])
+        .args(["--post-renderer-args", &lock_arg])
+        .args(["--post-renderer-args", "--allow-unlocked"])
+        .output()
+        .unwrap();
+
+    let kube4 = FakeKube::start();
+    let plugin = work.path().join("opsta-lint-postrender");
+    std::fs::create_dir_all(plugin.join("bin")).unwrap();
+    for file in ["plugin.yaml", "postrender.sh"] {
+        let from = common::root().join("plugins/postrender").join(file);
+        std::fs::copy(from, plugin.join(file)).unwrap();
+    }
+    std::fs::copy(&wrapper, plugin.join("bin/opsta-lint")).unwrap();
+    let installed = kube4
+        .helm(&common::helm(4))
+        .args(["plugin", "install"])
+        .arg(&plugin)
+        .output()
+        .unwrap();
+    assert!(installed.status.success(), "{installed:?}");
+    let helm4 = kube4
+        .helm(&common::helm(4))
+        .args(install)
+        .args(["--post-renderer", "opsta-lint-postrender"])
+        .args(["--post-renderer-args", &lock_arg])
+        .args(["--post-renderer-args", "--allow-unlocked"])
+        .output()
+        .unwrap();
+
+    for (major, output, kube) in [(3, helm3, &kube), (4, helm4, &kube4)] {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success() && stderr.contains("did not find expected ',' or '}'"),
+            "helm {major} did not refuse the broken document as YAML: {stderr}"
+        );
+        assert!(
+            kube.get("configmaps", NS, "broken").is_none()
+                && kube.list("configmaps", NS).is_empty(),
+            "helm {major} applied part of the render"
+        );
+    }
+}

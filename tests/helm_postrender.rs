@@ -262,8 +262,9 @@ fn a_post_renderer_that_cannot_run_fails_helm() {
     assert!(!out.status.success(), "{:?}", text(&out));
 }
 
-/// README "Shared plugins folder hazard": a Helm 4 `apiVersion: v1` plugin in the folder Helm 3 reads makes Helm 3
-/// drop every plugin, `helm opsta-lint` included; with Helm 4's plugin in a folder of its own, both work.
+/// The shared plugins folder hazard (docs/postrender.md): a Helm 4 `apiVersion: v1` plugin in the folder Helm 3
+/// reads makes Helm 3 drop every plugin, `helm opsta-lint` included; with Helm 4's plugin in a folder of its own,
+/// both work.
 #[test]
 fn helm3_loses_every_plugin_beside_the_helm4_plugin_and_the_readme_setup_avoids_it() {
     let shared = tempfile::tempdir().unwrap();
@@ -293,7 +294,7 @@ fn helm3_loses_every_plugin_beside_the_helm4_plugin_and_the_readme_setup_avoids_
     assert_ne!(broken.status.code(), Some(0), "{stderr}");
     assert!(
         stderr.contains("unknown command \"opsta-lint\"") && stderr.contains("apiVersion"),
-        "Helm 3 no longer drops its plugins beside a v1 plugin: update README's hazard note\n{stderr}"
+        "Helm 3 no longer drops its plugins beside a v1 plugin: update the hazard note of docs/postrender.md\n{stderr}"
     );
 
     std::fs::remove_file(shared.path().join("data/plugins/opsta-lint-postrender")).unwrap();

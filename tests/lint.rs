@@ -621,8 +621,9 @@ fn product_is_inferred_from_its_fingerprint_and_said_so() {
     );
     assert_eq!(o.code, 0, "{}", o.stdout);
     assert!(
-        o.stdout
-            .starts_with("note: product demo inferred from the keys join_token, agent"),
+        o.stdout.starts_with(
+            "note: values.yaml: product demo inferred from the keys join_token, agent"
+        ),
         "{}",
         o.stdout
     );
@@ -695,6 +696,47 @@ fn each_lints_files_separately() {
     );
     let o = run_in(dir.path(), &["lint", "--ignore", "OL999", "a.yaml"]);
     assert_eq!(o.code, 2);
+}
+
+/// `--each` as the pre-commit hook runs it: a file of no known product is named in its error and the other files
+/// are still linted, their findings and notes reported, each note naming its file; the exit code is the worst.
+#[test]
+fn each_names_the_file_it_cannot_lint_and_goes_on() {
+    let dir = files(&[
+        ("a.yaml", GOOD),
+        ("anon.yaml", "x: 1\n"),
+        ("b.yaml", "join_token: jt-1\nagent: {replicas: x}\n"),
+    ]);
+    let o = run_in(
+        dir.path(),
+        &[
+            "lint",
+            "--each",
+            "--chart-version",
+            "1.90.0",
+            "a.yaml",
+            "anon.yaml",
+            "b.yaml",
+        ],
+    );
+    assert_eq!(o.code, 2, "{}{}", o.stdout, o.stderr);
+    assert!(
+        o.stderr
+            .contains("opsta-lint: error: anon.yaml: cannot tell which product"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stdout.contains("note: a.yaml: product demo inferred")
+            && o.stdout.contains("note: b.yaml: product demo inferred"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.contains("b.yaml:2:"),
+        "b.yaml's findings: {}",
+        o.stdout
+    );
 }
 
 #[test]
@@ -1427,47 +1469,4 @@ fn pre_commit_hook_blocks_a_bad_values_file_and_passes_a_good_one() {
         good.stdout, good.stderr
     );
     assert_eq!(git(dir, &["log", "--oneline"]).stdout.lines().count(), 1);
-}
-
-#[test]
-fn readme_rules_table_matches_the_rules_command() {
-    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
-    let start = readme
-        .find("<!-- rules:start")
-        .expect("README has the rules table");
-    let end = readme
-        .find("<!-- rules:end -->")
-        .expect("README rules table ends");
-    let rows: Vec<Vec<String>> = readme[start..end]
-        .lines()
-        .filter(|l| l.starts_with("| OL") || l.starts_with("| PR"))
-        .map(|l| {
-            l.trim_matches('|')
-                .split(" | ")
-                .map(|c| c.trim().to_string())
-                .collect()
-        })
-        .collect();
-    let listed = run_in(Path::new("."), &["rules"]).stdout;
-    let expected: Vec<Vec<String>> = listed
-        .lines()
-        .map(|l| {
-            let mut parts = l.split_whitespace();
-            let (code, name, severity) = (
-                parts.next().unwrap(),
-                parts.next().unwrap(),
-                parts.next().unwrap(),
-            );
-            vec![
-                code.into(),
-                name.into(),
-                severity.into(),
-                parts.collect::<Vec<_>>().join(" "),
-            ]
-        })
-        .collect();
-    assert_eq!(
-        rows, expected,
-        "update the README rules table from `opsta-lint rules`"
-    );
 }

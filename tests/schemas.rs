@@ -202,10 +202,9 @@ fn default_values_in_testdata_pass_their_major_schema() {
 }
 
 #[test]
-fn default_values_of_every_corpus_release_pass_their_major_schema() {
-    let Some(shared) = common::shared_dir() else {
-        return;
-    };
+#[ignore = "needs ../shared/corpus"]
+fn default_values_of_every_release_pass_their_major_schema_on_the_shared_corpus() {
+    let shared = common::shared_corpus();
     let catalyst = Data::load("catalyst");
     let files = values_files(&shared.join("corpus/catalyst/values"));
     assert!(
@@ -628,10 +627,9 @@ fn the_dapr_image_pattern_picks_dapr_images_only() {
 /// Every rename is true to the corpus: the old key is in the last release before `version` and in none from
 /// `version` on; the new key is in the release at `version` when the corpus has it.
 #[test]
-fn renames_are_true_to_the_corpus() {
-    let Some(shared) = common::shared_dir() else {
-        return;
-    };
+#[ignore = "needs ../shared/corpus"]
+fn renames_hold_on_the_shared_corpus() {
+    let shared = common::shared_corpus();
     let releases = corpus_releases(&shared);
     for rename in Data::load("catalyst").list("renames") {
         let (from, at) = (text(&rename["from"]), version(&rename["version"]));
@@ -663,10 +661,9 @@ fn renames_are_true_to_the_corpus() {
 /// Each default change names keys that really changed at its release: at least one is in that release's values,
 /// and each one there is new or has another value than in the release before.
 #[test]
-fn default_changes_name_keys_that_changed_at_their_release() {
-    let Some(shared) = common::shared_dir() else {
-        return;
-    };
+#[ignore = "needs ../shared/corpus"]
+fn default_changes_name_keys_that_changed_at_their_release_on_the_shared_corpus() {
+    let shared = common::shared_corpus();
     let releases = corpus_releases(&shared);
     for change in Data::load("catalyst").list("defaultChanges") {
         let at = version(&change["version"]);
@@ -707,10 +704,9 @@ const NOT_RENAMES: [&str; 3] = [
 /// The renames are complete: every key that disappears between two consecutive releases of the corpus is
 /// renamed or removed by an entry (itself, a map above it, or every key below it), or is listed in NOT_RENAMES.
 #[test]
-fn every_key_that_leaves_the_defaults_is_in_renames() {
-    let Some(shared) = common::shared_dir() else {
-        return;
-    };
+#[ignore = "needs ../shared/corpus"]
+fn every_key_that_leaves_the_defaults_is_in_renames_on_the_shared_corpus() {
+    let shared = common::shared_corpus();
     let renamed = Data::load("catalyst").renamed_paths();
     let covered = |path: &str| {
         renamed.iter().any(|from| {

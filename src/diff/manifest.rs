@@ -80,8 +80,8 @@ pub struct Cutting {
 }
 
 /// When both sides have at least this many bytes of changed documents, they are parsed on two threads. Below it a
-/// thread (its stack's and its heap's fresh pages) costs more than it saves: measured on 2 cores, an 8 KB render
-/// with one change took 3.1 ms on one thread and 3.5 ms on two; Catalyst 1.75.0 -> 1.76.0 took 17.3 and 12.0 ms.
+/// thread (its stack's and its heap's fresh pages) costs more than it saves: a small render is slower on two
+/// threads, a full Catalyst render faster (docs/performance.md).
 const PARALLEL_ABOVE: usize = 64 * 1024;
 
 /// Reads both manifests, setting aside documents whose text is the same on both sides, and reading big

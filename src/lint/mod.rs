@@ -89,17 +89,32 @@ pub fn run(args: &Args) -> Result<u8> {
     if let Some(previous) = &previous {
         secrets.extend(secret_strings(&previous.json));
     }
+    let mut failed = false;
     for files in &groups {
-        let values = Values::read(files, &args.set)?;
-        secrets.extend(secret_strings(&values.json));
-        runs.push(lint(
-            args,
-            files,
-            &values,
-            previous.as_ref(),
-            previous_chart.as_deref(),
-            &mut schemas,
-        )?);
+        let run = Values::read(files, &args.set).and_then(|values| {
+            secrets.extend(secret_strings(&values.json));
+            lint(
+                args,
+                files,
+                &values,
+                previous.as_ref(),
+                previous_chart.as_deref(),
+                &mut schemas,
+            )
+        });
+        match run {
+            Ok(run) => runs.push(run),
+            // With --each, a file that cannot be linted is reported and the others still are.
+            Err(err) if args.each => {
+                failed = true;
+                let message = crate::secrets::mask_message(&format!("{err:#}"));
+                eprintln!(
+                    "opsta-lint: error: {}",
+                    crate::printable::one_line(&message)
+                );
+            }
+            Err(err) => return Err(err),
+        }
     }
     // The compiled schemas live until the process ends: freeing them took longer than all the rules' checks.
     std::mem::forget(schemas);
@@ -108,10 +123,20 @@ pub fn run(args: &Args) -> Result<u8> {
         Format::Human => write_styled(&text)?,
         _ => write_plain(&text)?,
     }
-    Ok(match report::count(&runs, Severity::Error) {
-        0 => crate::exit::OK,
-        _ => crate::exit::FINDINGS,
+    Ok(match (failed, report::count(&runs, Severity::Error)) {
+        (true, _) => crate::exit::FAILURE,
+        (false, 0) => crate::exit::OK,
+        (false, _) => crate::exit::FINDINGS,
     })
+}
+
+/// The files of one run as a message names them.
+fn named(files: &[String]) -> String {
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| crate::printable::shown(f).into_owned())
+        .collect();
+    names.join(", ")
 }
 
 /// Chooses product, chart version and schema, then runs every check.
@@ -123,7 +148,8 @@ fn lint(
     previous_chart: Option<&str>,
     schemas: &mut Compiled,
 ) -> Result<Run> {
-    let (product, inferred_from) = choose_product(args, values)?;
+    let (product, inferred_from) =
+        choose_product(args, values).map_err(|e| e.context(named(files)))?;
     let chart = args
         .chart_version
         .as_deref()

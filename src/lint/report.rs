@@ -1,4 +1,4 @@
-//! Writing findings: `human` (rustc/ruff-like, colored only on a terminal), `json` (documented in README) and
+//! Writing findings: `human` (rustc/ruff-like, colored only on a terminal), `json` (documented in docs/lint.md) and
 //! `sarif` (SARIF 2.1.0 for GitHub code scanning). All three are rendered to text first, so the caller can pass
 //! the text through the final secret redaction before anything is written.
 
@@ -102,7 +102,8 @@ fn context_note(run: &Run) -> Option<String> {
             "chart {chart} assumed, the newest known (pass --chart-version)"
         ));
     }
-    (!parts.is_empty()).then(|| parts.join("; "))
+    let files: Vec<String> = run.files.iter().map(|f| shown(f).into_owned()).collect();
+    (!parts.is_empty()).then(|| format!("{}: {}", files.join(", "), parts.join("; ")))
 }
 
 fn plural(n: usize, word: &str) -> String {

@@ -38,7 +38,20 @@ pub fn helm(major: u8) -> PathBuf {
     tool(&format!("helm{major}/helm"))
 }
 
-/// `../shared` beside the repository, when present. When it is missing this prints a clear SKIPPED line and
+/// `../shared` beside the repository, for a test that reads nothing else: such a test is named
+/// `..._on_the_shared_corpus` and marked `#[ignore = "needs ../shared/corpus"]`, so the summary counts it as
+/// ignored where the corpus is missing; `scripts/test.sh` runs the ignored tests when the corpus is there.
+pub fn shared_corpus() -> PathBuf {
+    let dir = root().join("../shared");
+    assert!(
+        dir.join("corpus").is_dir(),
+        "this test reads ../shared/corpus, which is missing beside {}",
+        root().display()
+    );
+    dir
+}
+
+/// `../shared` beside the repository, when present, for a test that checks its test data and also the corpus. When it is missing this prints a clear SKIPPED line and
 /// returns None, except under CI (env CI set), where a missing corpus is a failure.
 pub fn shared_dir() -> Option<PathBuf> {
     let dir = root().join("../shared");
@@ -49,7 +62,7 @@ pub fn shared_dir() -> Option<PathBuf> {
         std::env::var_os("CI").is_none(),
         "../shared/corpus is missing, and CI must run the corpus tests"
     );
-    eprintln!("SKIPPED: ../shared not found; corpus tests did not run");
+    eprintln!("SKIPPED: ../shared not found; the corpus part of this test did not run");
     None
 }
 
