@@ -271,10 +271,6 @@ fn push(image: &Image, registry: &Registry, repo_and_tag: &str) {
     );
 }
 
-fn opsta(args: &[&str]) -> Output {
-    bin().args(args).output().unwrap()
-}
-
 fn text(out: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
