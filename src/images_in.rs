@@ -1,15 +1,27 @@
-//! Finding the image references of rendered manifests, structurally.
+//! Finding the image references of rendered manifests, structurally (the rule in docs/images.md).
 //!
-//! An image reference is the `image` of a container, init container or ephemeral container (any list under a
-//! `containers`, `initContainers` or `ephemeralContainers` key, at any depth of any kind, so custom resources
-//! embedding a pod template count), an `env` value of such a container whose name ends in `IMAGE` or
-//! `IMAGE_NAME` and that parses as a reference, or a scalar at a path a product file declares. Never: anything
-//! inside a CustomResourceDefinition (its schemas name `image` properties), text inside block scalars, comments.
+//! An image is:
+//! - the `image` of a container, init container or ephemeral container (any list under a `containers`,
+//!   `initContainers` or `ephemeralContainers` key, at any depth of any kind), or a scalar at a known field (the
+//!   kinds and paths of `schema/images.yaml`, a product's declared paths, `--image-field`, the lock's `fields`):
+//!   every value there is an image exactly as the runtime reads it;
+//! - elsewhere, a string under a key that names an image (`image`, `imageName`, `*Image`, `*_IMAGE`,
+//!   `*IMAGE_NAME`, an `env` entry so named) when it is reference-shaped; other values there are reported as
+//!   unsure (`Doubt::NotAReference`), never read as docker.io images;
+//! - a composite: an image written in several keys of one mapping (`schema/images.yaml` `composites`), checked as
+//!   the one reference they compose;
+//! - the same inside a YAML document held in a ConfigMap's `data` (`config.yaml: |`), pinned in place when the
+//!   string is a literal block.
+//!
+//! In a kind known to run containers, a reference-shaped value under any other key is reported as unsure
+//! (`Doubt::UnrecognisedKey`). Never: anything inside a CustomResourceDefinition (its schemas name `image`
+//! properties), comments, other block scalars.
 //!
 //! Speed: a render is split into documents at `---` lines (YAML forbids that marker inside any scalar, so the
 //! split is exact), and only documents that may hold an image are parsed. A document passes unparsed when its
-//! bytes hold none of the needles (`image`, `IMAGE`, declared keys), or when it is plainly a
-//! CustomResourceDefinition: a block mapping at column 0 whose only column-0 `kind:` line says so.
+//! bytes hold none of the needles (`image`, `Image`, `IMAGE`, declared keys: every image-like key holds one), or
+//! when it is plainly a CustomResourceDefinition: a block mapping at column 0 whose only column-0 `kind:` line
+//! says so.
 
 use crate::image::ImageRef;
 use crate::image_fields::{

@@ -709,3 +709,44 @@ fn census_of_image_values_in_the_shared_corpus_needs_shared() {
     assert!(files.len() >= 19, "{files:?}");
     census(&files);
 }
+
+/// Every ```sh block of docs/images.md, run with bash from the repository root with this build's opsta-lint first
+/// on PATH: it exits 0, or the code its `# exit: N` first line says.
+#[test]
+fn the_commands_of_docs_images_md_run_as_written() {
+    let doc = read(&common::root().join("docs/images.md"));
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_opsta-lint"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let blocks: Vec<&str> = doc
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 4, "{blocks:?}");
+    for block in blocks {
+        let expected: i32 = block
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# exit: "))
+            .map_or(0, |n| n.trim().parse().unwrap());
+        let out = std::process::Command::new("bash")
+            .args(["-c", block])
+            .current_dir(common::root())
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(expected),
+            "{block}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
