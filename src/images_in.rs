@@ -1,20 +1,36 @@
-//! Finding the image references of rendered manifests, structurally.
+//! Finding the image references of rendered manifests, structurally (the rule in docs/images.md).
 //!
-//! An image reference is the `image` of a container, init container or ephemeral container (any list under a
-//! `containers`, `initContainers` or `ephemeralContainers` key, at any depth of any kind, so custom resources
-//! embedding a pod template count), an `env` value of such a container whose name ends in `IMAGE` or
-//! `IMAGE_NAME` and that parses as a reference, or a scalar at a path a product file declares. Never: anything
-//! inside a CustomResourceDefinition (its schemas name `image` properties), text inside block scalars, comments.
+//! An image is:
+//! - the `image` of a container, init container or ephemeral container (any list under a `containers`,
+//!   `initContainers` or `ephemeralContainers` key, at any depth of any kind), or a scalar at a known field (the
+//!   kinds and paths of `schema/images.yaml`, a product's declared paths, `--image-field`, the lock's `fields`):
+//!   every value there is an image exactly as the runtime reads it;
+//! - elsewhere, a string under a key that names an image (`image`, `imageName`, `*Image`, `*_IMAGE`,
+//!   `*IMAGE_NAME`, an `env` entry so named) when it is reference-shaped; other values there are reported as
+//!   unsure (`Doubt::NotAReference`), never read as docker.io images;
+//! - a composite: an image written in several keys of one mapping (`schema/images.yaml` `composites`), checked as
+//!   the one reference they compose;
+//! - the same inside a YAML document held in a ConfigMap's `data` (`config.yaml: |`), pinned in place when the
+//!   string is a literal block.
+//!
+//! In a kind known to run containers, a reference-shaped value under any other key is reported as unsure
+//! (`Doubt::UnrecognisedKey`). Never: anything inside a CustomResourceDefinition (its schemas name `image`
+//! properties), comments, other block scalars.
 //!
 //! Speed: a render is split into documents at `---` lines (YAML forbids that marker inside any scalar, so the
 //! split is exact), and only documents that may hold an image are parsed. A document passes unparsed when its
-//! bytes hold none of the needles (`image`, `IMAGE`, declared keys), or when it is plainly a
-//! CustomResourceDefinition: a block mapping at column 0 whose only column-0 `kind:` line says so.
+//! bytes hold none of the needles (`image`, `Image`, `IMAGE`, declared keys: every image-like key holds one), or
+//! when it is plainly a CustomResourceDefinition: a block mapping at column 0 whose only column-0 `kind:` line
+//! says so.
 
 use crate::image::ImageRef;
+use crate::image_fields::{
+    image_like, reference_shaped, strongly_reference_shaped, Composite, Known,
+};
 use crate::printable::{double_quoted, shown};
 use crate::yaml::{self, Node, Span, Style, Value};
 use memchr::memmem;
+use std::collections::HashSet;
 use std::ops::Range;
 
 const CONTAINER_LISTS: [(&str, &str); 3] = [
@@ -63,6 +79,39 @@ pub struct Site {
     pub required: bool,
     /// True when the place holds an alias (`image: *ref`): `range` is then the anchored scalar's, elsewhere.
     pub aliased: bool,
+    pub pin: Pin,
+}
+
+/// How a found image is pinned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pin {
+    /// The scalar at `range` becomes the pinned reference.
+    InPlace,
+    /// An image written in several keys: the scalar at `range` is its digest key's value (`current`, as
+    /// written), which becomes the digest.
+    Digest { current: String },
+    /// It cannot be pinned in place, for the reason given: the lock still decides whether it may run, and
+    /// `opsta-lint verify` checks the digest it runs after the upgrade.
+    No(String),
+}
+
+/// A value the scan is unsure about: it may be an image, and is reported instead of guessed.
+#[derive(Debug, Clone)]
+pub struct Unsure {
+    pub doubt: Doubt,
+    pub line: usize,
+    pub col: usize,
+    pub resource: Resource,
+    pub place: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doubt {
+    /// Under a key that names an image, but not reference-shaped (`catalyst-all`, `nats:2.10`).
+    NotAReference,
+    /// Reference-shaped, under a key that names no image, in a kind known to run containers.
+    UnrecognisedKey,
 }
 
 /// A declared location: a dotted path from a document's root (`spec.runtime.image`); `[]` steps into every
@@ -103,6 +152,26 @@ impl Location {
         Ok(Location { kind, path: steps })
     }
 
+    /// The location as written: `Kind:a.b[].c`.
+    pub fn text(&self) -> String {
+        let mut text = String::new();
+        for step in &self.path {
+            match step {
+                Step::Key(key) => {
+                    if !text.is_empty() {
+                        text.push('.');
+                    }
+                    text.push_str(key);
+                }
+                Step::Each => text.push_str("[]"),
+            }
+        }
+        match &self.kind {
+            Some(kind) => format!("{kind}:{text}"),
+            None => text,
+        }
+    }
+
     /// The last key of the path: a needle for the byte search.
     fn last_key(&self) -> Option<&str> {
         self.path.iter().rev().find_map(|s| match s {
@@ -116,6 +185,8 @@ impl Location {
 #[derive(Debug, Default)]
 pub struct Scan {
     pub sites: Vec<Site>,
+    /// Values that may be images, reported instead of guessed.
+    pub unsure: Vec<Unsure>,
     /// Values of `helm.sh/chart` labels seen on objects that hold images (`catalyst-1.90.0`).
     pub charts: Vec<String>,
     /// Documents parsed (the rest passed on the byte search).
@@ -125,13 +196,22 @@ pub struct Scan {
 
 /// Finds every image reference of a render. Errors are YAML errors with their line in `text`.
 pub fn scan(text: &str, extra: &[Location]) -> Result<Scan, yaml::Error> {
-    let mut needles = vec!["image".to_string(), "IMAGE".to_string()];
+    let mut needles = vec![
+        "image".to_string(),
+        "Image".to_string(),
+        "IMAGE".to_string(),
+    ];
     needles.extend(
         extra
             .iter()
             .filter_map(|l| l.last_key())
             .map(str::to_string),
     );
+    let known = Known::get().map_err(|e| yaml::Error {
+        message: format!("{e:#}"),
+        line: 1,
+        col: 1,
+    })?;
     let finders: Vec<memmem::Finder> = needles
         .iter()
         .map(|n| memmem::Finder::new(n.as_bytes()))
@@ -149,7 +229,7 @@ pub fn scan(text: &str, extra: &[Location]) -> Result<Scan, yaml::Error> {
                 line: line - 1,
             };
             for doc in &docs {
-                visit_document(doc, extra, &shift, &mut scan);
+                visit_document(doc, text, (known, extra), shift, &mut scan);
             }
         }
         line += memchr::memchr_iter(b'\n', body.as_bytes()).count();
@@ -267,6 +347,7 @@ fn plain_key(line: &[u8]) -> bool {
         && matches!(line.get(key_len + 1), None | Some(b' ' | b'\t'))
 }
 
+#[derive(Clone, Copy)]
 struct Shift {
     byte: usize,
     line: usize,
@@ -277,21 +358,42 @@ fn shift_error(mut e: yaml::Error, first_line: usize) -> yaml::Error {
     e
 }
 
-fn visit_document(doc: &Node, extra: &[Location], shift: &Shift, scan: &mut Scan) {
-    if kind_of(doc) == Some("CustomResourceDefinition") {
+fn visit_document(
+    doc: &Node,
+    text: &str,
+    (known, extra): (&Known, &[Location]),
+    shift: Shift,
+    scan: &mut Scan,
+) {
+    let kind = kind_of(doc);
+    if kind == Some("CustomResourceDefinition") {
         return;
+    }
+    let mut fields = HashSet::new();
+    let declared = known.fields.iter().chain(extra);
+    for location in declared {
+        if location.kind.as_deref().is_none_or(|k| Some(k) == kind) {
+            known_fields(doc, &location.path, &mut fields);
+        }
     }
     let resource = resource_of(doc).unwrap_or_default();
     let before = scan.sites.len();
-    visit(doc, &resource, shift, scan);
-    for location in extra {
-        if location
-            .kind
-            .as_deref()
-            .is_none_or(|k| Some(k) == kind_of(doc))
-        {
-            declared(doc, &location.path, &resource, shift, &mut scan.sites);
-        }
+    let mut walk = Walk {
+        text,
+        composites: &known.composites,
+        runs_containers: kind.is_some_and(|k| {
+            known.runs_containers(k) || extra.iter().any(|l| l.kind.as_deref() == Some(k))
+        }),
+        resource,
+        fields,
+        judged: HashSet::new(),
+        path: Vec::new(),
+        map: Mapper::Shift(shift),
+        scan,
+    };
+    walk.visit(doc, None);
+    if kind == Some("ConfigMap") {
+        walk.embedded_documents(doc);
     }
     if scan.sites.len() > before {
         chart_labels(doc, &mut scan.charts);
@@ -314,89 +416,484 @@ fn resource_of(node: &Node) -> Option<Resource> {
     })
 }
 
-fn visit(node: &Node, resource: &Resource, shift: &Shift, scan: &mut Scan) {
-    match &node.value {
-        Value::Map(entries) => {
-            // A List's items (and any embedded object) are resources of their own.
-            let inner = resource_of(node);
-            let resource = inner.as_ref().unwrap_or(resource);
-            for (key, value) in entries {
-                let list = CONTAINER_LISTS
-                    .iter()
-                    .find(|(k, _)| key.as_str() == Some(*k));
-                match (list, &value.value) {
-                    (Some((_, what)), Value::Seq(items)) => {
-                        for item in items {
-                            container(item, what, resource, shift, scan);
-                            // A container may itself hold container lists (a custom resource's sidecar spec).
-                            visit(item, resource, shift, scan);
-                        }
-                    }
-                    _ => visit(value, resource, shift, scan),
-                }
-            }
-        }
-        Value::Seq(items) => items.iter().for_each(|n| visit(n, resource, shift, scan)),
-        _ => {}
-    }
-}
-
-fn container(item: &Node, what: &str, resource: &Resource, shift: &Shift, scan: &mut Scan) {
-    let name = item
-        .get("name")
-        .and_then(Node::key_text)
-        .unwrap_or_default();
-    if let Some(image) = item.get("image") {
-        let place = format!("{what} {}", double_quoted(&name));
-        scan.sites.extend(site(image, resource, place, true, shift));
-    }
-    let Some(Value::Seq(vars)) = item.get("env").map(|e| &e.value) else {
-        return;
-    };
-    for var in vars {
-        let Some(var_name) = var.get("name").and_then(Node::as_str) else {
-            continue;
-        };
-        if !(var_name.ends_with("IMAGE") || var_name.ends_with("IMAGE_NAME")) {
-            continue;
-        }
-        if let Some(value) = var.get("value") {
-            let place = format!("env {} of {what} {}", shown(var_name), double_quoted(&name));
-            scan.sites
-                .extend(site(value, resource, place, false, shift));
-        }
-    }
-}
-
-/// Scalars at a declared path below `node`.
-fn declared(node: &Node, path: &[Step], resource: &Resource, shift: &Shift, sites: &mut Vec<Site>) {
+/// The nodes at a known field's path below `node`, by where they start.
+fn known_fields(node: &Node, path: &[Step], found: &mut HashSet<usize>) {
     let Some((step, rest)) = path.split_first() else {
-        let place = "declared image location".to_string();
-        sites.extend(site(node, resource, place, true, shift));
+        found.insert(node.span.start.byte);
         return;
     };
     match (step, &node.value) {
         (Step::Key(key), Value::Map(_)) => {
             if let Some(child) = node.get(key) {
-                declared(child, rest, resource, shift, sites);
+                known_fields(child, rest, found);
             }
         }
         (Step::Each, Value::Seq(items)) => items
             .iter()
-            .for_each(|item| declared(item, rest, resource, shift, sites)),
+            .for_each(|item| known_fields(item, rest, found)),
         _ => {}
     }
 }
 
-/// A site for a scalar node. Block scalars are listed only where an image is required (so the post-renderer
-/// can refuse them by name); non-scalars and optional places that are not strings give nothing.
-fn site(
-    node: &Node,
-    resource: &Resource,
-    place: String,
-    required: bool,
-    shift: &Shift,
-) -> Option<Site> {
+/// One step of the path from a resource's root to the node being looked at, for people (`spec.steps[2].image`).
+#[derive(Clone, Copy)]
+enum PathStep<'n> {
+    Key(&'n str),
+    Index(usize),
+}
+
+/// Where the nodes being walked sit in the input: in a document of it, or in a YAML document held in a string of
+/// it (a ConfigMap's `config.yaml: |`).
+enum Mapper {
+    Shift(Shift),
+    Embedded(Embedded),
+}
+
+/// A YAML document inside a literal block scalar: for each of its lines, where the line starts in the document's
+/// text and in the input, and the input's line number. `None` when the string is written in a style whose lines
+/// are not the text's (folded, quoted, an explicit indentation): its images cannot be pinned in place.
+struct Embedded {
+    lines: Option<Vec<(usize, usize, usize)>>,
+    content: String,
+    /// Where the string itself is (for findings when `lines` is None).
+    at: (Range<usize>, usize, usize),
+}
+
+impl Mapper {
+    /// The input's byte range, line and column of a node, and whether it can be rewritten there.
+    fn locate(&self, text: &str, span: &Span) -> (Range<usize>, usize, usize, bool) {
+        match self {
+            Mapper::Shift(shift) => (
+                span.start.byte + shift.byte..span.end.byte + shift.byte,
+                span.start.line + shift.line,
+                span.start.col,
+                true,
+            ),
+            Mapper::Embedded(embedded) => embedded
+                .locate(text, span)
+                .map(|(range, line, col)| (range, line, col, true))
+                .unwrap_or_else(|| {
+                    let (range, line, col) = embedded.at.clone();
+                    (range, line, col, false)
+                }),
+        }
+    }
+}
+
+impl Embedded {
+    /// Lines up a literal block scalar's content with the input lines holding it.
+    fn new(node: &Node, text: &str, shift: Shift, content: &str) -> Embedded {
+        let start = node.span.start.byte + shift.byte;
+        let end = node.span.end.byte + shift.byte;
+        let at = (
+            start..end,
+            node.span.start.line + shift.line,
+            node.span.start.col,
+        );
+        let lines = (node.style == Style::Literal)
+            .then(|| literal_lines(text, start..end, node.span.start.line + shift.line, content))
+            .flatten();
+        Embedded {
+            lines,
+            content: content.to_string(),
+            at,
+        }
+    }
+
+    fn locate(&self, text: &str, span: &Span) -> Option<(Range<usize>, usize, usize)> {
+        let lines = self.lines.as_ref()?;
+        if span.start.line != span.end.line {
+            return None;
+        }
+        let &(inner_start, outer_start, line) = lines.get(span.start.line.checked_sub(1)?)?;
+        let from = outer_start + span.start.byte.checked_sub(inner_start)?;
+        let range = from..from + (span.end.byte - span.start.byte);
+        let same = text.get(range.clone())? == self.content.get(span.start.byte..span.end.byte)?;
+        let col =
+            span.start.col + (outer_start - text[..outer_start].rfind('\n').map_or(0, |i| i + 1));
+        same.then_some((range, line, col))
+    }
+}
+
+/// For each line of a literal block's content: (start in the content, start in the input, input line). `range`
+/// is the content's (from its first line's first character); its indentation is that line's, and the header
+/// (`|`, `|-`, `|+`) ends the line before. None for a header with an explicit indentation.
+fn literal_lines(
+    text: &str,
+    range: Range<usize>,
+    first_line: usize,
+    content: &str,
+) -> Option<Vec<(usize, usize, usize)>> {
+    let line_start = text[..range.start].rfind('\n')? + 1;
+    let indent = range.start - line_start;
+    if !text[line_start..range.start].bytes().all(|b| b == b' ') {
+        return None;
+    }
+    let header = &text[..line_start - 1];
+    let header = &header[header.rfind('|')?..];
+    if header.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let body = text.get(line_start..range.end)?;
+    let mut outer = line_start;
+    let mut inner = 0;
+    let mut lines = Vec::new();
+    let inner_lines = content.split_inclusive('\n');
+    for (n, (line, inner_line)) in body.split_inclusive('\n').zip(inner_lines).enumerate() {
+        let spaces = line.len() - line.trim_start_matches(' ').len();
+        lines.push((inner, outer + spaces.min(indent), first_line + n));
+        outer += line.len();
+        inner += inner_line.len();
+    }
+    Some(lines)
+}
+
+/// The walk of one document: finds images by the rule of docs/images.md, and the values it is unsure about.
+struct Walk<'n, 's> {
+    text: &'s str,
+    composites: &'s [Composite],
+    runs_containers: bool,
+    resource: Resource,
+    /// Known image fields of this document, by where their node starts.
+    fields: HashSet<usize>,
+    /// Nodes already judged (an image, an unsure value, or part of a composite), by where they start.
+    judged: HashSet<usize>,
+    path: Vec<PathStep<'n>>,
+    map: Mapper,
+    scan: &'s mut Scan,
+}
+
+impl<'n> Walk<'n, '_> {
+    fn visit(&mut self, node: &'n Node, under: Option<&str>) {
+        match &node.value {
+            Value::Map(entries) => {
+                // A List's items (and any embedded object) are resources of their own.
+                let inner = resource_of(node).map(|r| std::mem::replace(&mut self.resource, r));
+                self.composite(node, under);
+                for (key, value) in entries {
+                    let key = key.as_str();
+                    self.path.push(PathStep::Key(key.unwrap_or("?")));
+                    let list = CONTAINER_LISTS.iter().find(|(k, _)| key == Some(*k));
+                    match (list, &value.value) {
+                        (Some((_, what)), Value::Seq(items)) => {
+                            for (i, item) in items.iter().enumerate() {
+                                self.path.push(PathStep::Index(i));
+                                self.container(item, what);
+                                // A container may itself hold container lists (a custom resource's sidecar spec).
+                                self.visit(item, None);
+                                self.path.pop();
+                            }
+                        }
+                        _ => self.value(value, key),
+                    }
+                    self.path.pop();
+                }
+                if let Some(outer) = inner {
+                    self.resource = outer;
+                }
+            }
+            Value::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.path.push(PathStep::Index(i));
+                    self.value(item, None);
+                    self.path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A value under `key` (None for a list item).
+    fn value(&mut self, node: &'n Node, key: Option<&str>) {
+        let at = node.span.start.byte;
+        if self.fields.contains(&at) && !matches!(node.value, Value::Map(_) | Value::Seq(_)) {
+            if self.judged.insert(at) {
+                self.site(node, self.place(), true);
+            }
+            return;
+        }
+        match &node.value {
+            Value::Str(text) if !self.judged.contains(&at) => {
+                if key.is_some_and(image_like) {
+                    let place = self.place();
+                    self.loose(node, text, place);
+                } else if self.runs_containers && strongly_reference_shaped(text) {
+                    self.judged.insert(at);
+                    self.unsure(node, Doubt::UnrecognisedKey, self.place(), text);
+                }
+            }
+            Value::Seq(items) if key == Some("env") => {
+                for var in items {
+                    self.env_var(var, None);
+                }
+                self.visit(node, key);
+            }
+            Value::Map(_) | Value::Seq(_) => self.visit(node, key),
+            _ => {}
+        }
+    }
+
+    fn container(&mut self, item: &'n Node, what: &str) {
+        let name = item
+            .get("name")
+            .and_then(Node::key_text)
+            .unwrap_or_default();
+        let of = format!("{what} {}", double_quoted(&name));
+        if let Some(image) = item.get("image") {
+            self.judged.insert(image.span.start.byte);
+            self.site(image, of.clone(), true);
+        }
+        if let Some(Value::Seq(vars)) = item.get("env").map(|e| &e.value) {
+            for var in vars {
+                self.env_var(var, Some(&of));
+            }
+        }
+    }
+
+    /// An `env` entry whose name names an image: its value is judged as under an image-like key.
+    fn env_var(&mut self, var: &'n Node, of: Option<&str>) {
+        let Some(name) = var.get("name").and_then(Node::as_str) else {
+            return;
+        };
+        let Some(value) = var.get("value") else {
+            return;
+        };
+        if !image_like(name) || self.judged.contains(&value.span.start.byte) {
+            return;
+        }
+        if let Value::Str(text) = &value.value {
+            let place = match of {
+                Some(of) => format!("env {} of {of}", shown(name)),
+                None => format!("env {} in {}", shown(name), self.place()),
+            };
+            self.loose(value, text, place);
+        }
+    }
+
+    /// A string under an image-like key outside known fields: an image when reference-shaped, unsure otherwise;
+    /// an empty string is unset.
+    fn loose(&mut self, node: &Node, text: &str, place: String) {
+        self.judged.insert(node.span.start.byte);
+        if text.is_empty() {
+            return;
+        }
+        let block = matches!(node.style, Style::Literal | Style::Folded);
+        if !block && reference_shaped(text) {
+            self.site(node, place, false);
+        } else {
+            self.unsure(node, Doubt::NotAReference, place, text);
+        }
+    }
+
+    /// An image written in several keys of `node` (docs/images.md, "Composite images").
+    fn composite(&mut self, node: &'n Node, under: Option<&str>) {
+        let object = under.is_some_and(image_like);
+        for shape in self.composites {
+            if !object && !image_like(&shape.repository) {
+                continue;
+            }
+            let part = |key: &Option<String>| key.as_deref().and_then(|k| string_key(node, k));
+            let Some(repository) = string_key(node, &shape.repository) else {
+                continue;
+            };
+            let Some(name) = repository.as_str().filter(|s| !s.is_empty()) else {
+                continue;
+            };
+            let (registry, tag, digest) =
+                (part(&shape.registry), part(&shape.tag), part(&shape.digest));
+            let text_of = |n: Option<&Node>| n.and_then(Node::key_text).filter(|s| !s.is_empty());
+            if !object && registry.is_none() && tag.is_none() {
+                continue;
+            }
+            let mut reference = match text_of(registry) {
+                Some(registry) => format!("{}/{name}", registry.trim_end_matches('/')),
+                None => name.to_string(),
+            };
+            if let Some(tag) = text_of(tag) {
+                reference = format!("{reference}:{tag}");
+            }
+            if let Some(digest) = text_of(digest) {
+                reference = format!("{reference}@{digest}");
+            }
+            for n in [Some(repository), registry, tag, digest]
+                .into_iter()
+                .flatten()
+            {
+                self.judged.insert(n.span.start.byte);
+            }
+            let keys = [
+                &shape.registry,
+                &Some(shape.repository.clone()),
+                &shape.tag,
+                &shape.digest,
+            ]
+            .iter()
+            .filter_map(|k| k.as_deref().filter(|k| string_key(node, k).is_some()))
+            .collect::<Vec<_>>()
+            .join(", ");
+            let place = format!("{} ({keys})", self.place());
+            if ImageRef::parse(&reference).is_err() {
+                self.unsure(repository, Doubt::NotAReference, place, &reference);
+                return;
+            }
+            let (target, pin) = match digest.filter(|d| is_scalar(d)) {
+                Some(d) => (
+                    d,
+                    Pin::Digest {
+                        current: d.key_text().unwrap_or_default(),
+                    },
+                ),
+                None => (
+                    repository,
+                    Pin::No(format!(
+                        "it is written in separate keys ({keys}) with none for a digest"
+                    )),
+                ),
+            };
+            let (range, line, col, in_place) = self.map.locate(self.text, &target.span);
+            let pin = match pin {
+                Pin::Digest { .. } if !in_place => Pin::No(NOT_IN_PLACE.into()),
+                pin => pin,
+            };
+            self.scan.sites.push(Site {
+                range,
+                line,
+                col,
+                style: target.style,
+                text: reference,
+                resource: self.resource.clone(),
+                place,
+                required: true,
+                aliased: target.aliased,
+                pin,
+            });
+            return;
+        }
+    }
+
+    fn site(&mut self, node: &Node, place: String, required: bool) {
+        let Some(text) = site_text(node, required) else {
+            return;
+        };
+        let (range, line, col, in_place) = self.map.locate(self.text, &node.span);
+        let pin = if in_place {
+            Pin::InPlace
+        } else {
+            Pin::No(NOT_IN_PLACE.into())
+        };
+        self.scan.sites.push(Site {
+            range,
+            line,
+            col,
+            style: node.style,
+            text,
+            resource: self.resource.clone(),
+            place,
+            required,
+            aliased: node.aliased,
+            pin,
+        });
+    }
+
+    fn unsure(&mut self, node: &Node, doubt: Doubt, place: String, text: &str) {
+        let (_, line, col, _) = self.map.locate(self.text, &node.span);
+        self.scan.unsure.push(Unsure {
+            doubt,
+            line,
+            col,
+            resource: self.resource.clone(),
+            place,
+            text: text.to_string(),
+        });
+    }
+
+    /// The path walked so far, for people: `spec.steps[0].image`.
+    fn place(&self) -> String {
+        let mut text = String::new();
+        for step in &self.path {
+            match step {
+                PathStep::Key(key) => {
+                    if !text.is_empty() {
+                        text.push('.');
+                    }
+                    text.push_str(&shown(key));
+                }
+                PathStep::Index(i) => text.push_str(&format!("[{i}]")),
+            }
+        }
+        text
+    }
+
+    /// The YAML documents a ConfigMap holds in its `data` strings (`config.yaml: |`), walked like the rest.
+    fn embedded_documents(&mut self, doc: &'n Node) {
+        let Mapper::Shift(shift) = self.map else {
+            return;
+        };
+        let Some(Value::Map(entries)) = doc.get("data").map(|d| &d.value) else {
+            return;
+        };
+        for (key, value) in entries {
+            let Value::Str(content) = &value.value else {
+                continue;
+            };
+            let key = key.as_str().unwrap_or("?");
+            let needle = ["image", "Image", "IMAGE"]
+                .iter()
+                .any(|n| content.contains(n));
+            if !content.contains('\n') || !needle || !names_a_document(key) {
+                continue;
+            }
+            let Ok(inner) = yaml::parse(content) else {
+                continue;
+            };
+            let mut walk = Walk {
+                text: self.text,
+                composites: self.composites,
+                runs_containers: false,
+                resource: self.resource.clone(),
+                fields: HashSet::new(),
+                judged: HashSet::new(),
+                path: vec![PathStep::Key("data"), PathStep::Key(key)],
+                map: Mapper::Embedded(Embedded::new(value, self.text, shift, content)),
+                scan: self.scan,
+            };
+            for node in inner.iter().filter(|n| matches!(n.value, Value::Map(_))) {
+                walk.visit(node, None);
+            }
+        }
+    }
+}
+
+/// The value under a plain string key of a mapping (without the copy `Node::get` makes of every key).
+fn string_key<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
+    match &node.value {
+        Value::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+/// True for a ConfigMap key that may hold a YAML document: named like a YAML or JSON file, or with no extension
+/// (`config`); not a script (`run.sh`) or another format.
+fn names_a_document(key: &str) -> bool {
+    match key.rsplit_once('.') {
+        None => true,
+        Some((_, ext)) => matches!(ext, "yaml" | "yml" | "json"),
+    }
+}
+
+const NOT_IN_PLACE: &str = "it is written inside a string that is not a literal block (`|`), so it cannot be rewritten in place";
+
+fn is_scalar(node: &Node) -> bool {
+    !matches!(node.value, Value::Map(_) | Value::Seq(_))
+        && !matches!(node.style, Style::Literal | Style::Folded)
+}
+
+/// The text of a scalar that holds an image. Block scalars are listed only where an image is required (so the
+/// post-renderer can refuse them by name); non-scalars and optional places that are not strings give nothing.
+fn site_text(node: &Node, required: bool) -> Option<String> {
     let text = match &node.value {
         Value::Str(s) => s.clone(),
         Value::Seq(_) | Value::Map(_) => return None,
@@ -408,21 +905,7 @@ fn site(
     if !required && (block || ImageRef::parse(&text).is_err()) {
         return None;
     }
-    Some(Site {
-        range: shifted(&node.span, shift),
-        line: node.span.start.line + shift.line,
-        col: node.span.start.col,
-        style: node.style,
-        text,
-        resource: resource.clone(),
-        place,
-        required,
-        aliased: node.aliased,
-    })
-}
-
-fn shifted(span: &Span, shift: &Shift) -> Range<usize> {
-    span.start.byte + shift.byte..span.end.byte + shift.byte
+    Some(text)
 }
 
 /// `catalyst-1.90.0` → (`catalyst`, `1.90.0`): the version starts after the first `-` followed by a digit.
@@ -580,9 +1063,9 @@ metadata: {name: quoted}
 spec: {containers: [{image: parsed-but-skipped}]}
 ---
 apiVersion: v1
-kind: ConfigMap
+kind: Secret
 metadata: {name: scripts}
-data:
+stringData:
   run.sh: |
     containers:
     - image: inside-a-block
@@ -682,5 +1165,136 @@ data:
             assert!(!plainly_a_crd(&doc), "{doc}");
             assert_eq!(scan(&doc, &[]).unwrap().sites.len(), 1, "{doc}");
         }
+    }
+
+    #[test]
+    fn images_in_configmap_documents_composites_and_unsure_values() {
+        let src = "\
+kind: ConfigMap
+metadata: {name: agent}
+data:
+  SIDECAR_IMAGE: \"ghcr.io/x/sidecar:v1\"
+  config.yaml: |
+    sidecar:
+      image_registry: reg.example/pub
+      image_name: 'agent'
+      image_tag: 1.90.0
+    sentry:
+      image: {registry: reg.example/pub, name: agent, tag: 1.90.0}
+    pinned:
+      image: {repository: ghcr.io/x/db, tag: '16', digest: \"\"}
+    exporterImage: natsio/exporter:0.14.0
+    natsImage: nats:2.10
+    lonely:
+      image_name: catalyst-all
+  folded: >
+    otherImage: ghcr.io/x/folded:1
+    more: x
+---
+kind: Cluster
+metadata: {name: pg}
+spec:
+  imageName: postgres
+  note: ghcr.io/x/hidden:2
+  env: [{name: HELPER_IMAGE, value: ghcr.io/x/helper:3}]
+";
+        let scan = scan(src, &[]).unwrap();
+        let sites: Vec<_> = scan
+            .sites
+            .iter()
+            .map(|s| {
+                (
+                    s.text.as_str(),
+                    s.place.as_str(),
+                    &src[s.range.clone()],
+                    s.pin.clone(),
+                )
+            })
+            .collect();
+        let no = |keys: &str| {
+            Pin::No(format!(
+                "it is written in separate keys ({keys}) with none for a digest"
+            ))
+        };
+        assert_eq!(
+            sites,
+            [
+                (
+                    "ghcr.io/x/sidecar:v1",
+                    "data.SIDECAR_IMAGE",
+                    "\"ghcr.io/x/sidecar:v1\"",
+                    Pin::InPlace
+                ),
+                (
+                    "reg.example/pub/agent:1.90.0",
+                    "data.config.yaml.sidecar (image_registry, image_name, image_tag)",
+                    "'agent'",
+                    no("image_registry, image_name, image_tag")
+                ),
+                (
+                    "reg.example/pub/agent:1.90.0",
+                    "data.config.yaml.sentry.image (registry, name, tag)",
+                    "agent",
+                    no("registry, name, tag")
+                ),
+                (
+                    "ghcr.io/x/db:16",
+                    "data.config.yaml.pinned.image (repository, tag, digest)",
+                    "\"\"",
+                    Pin::Digest {
+                        current: String::new()
+                    }
+                ),
+                (
+                    "natsio/exporter:0.14.0",
+                    "data.config.yaml.exporterImage",
+                    "natsio/exporter:0.14.0",
+                    Pin::InPlace
+                ),
+                ("postgres", "spec.imageName", "postgres", Pin::InPlace),
+                (
+                    "ghcr.io/x/helper:3",
+                    "env HELPER_IMAGE in spec.env",
+                    "ghcr.io/x/helper:3",
+                    Pin::InPlace
+                ),
+            ]
+        );
+        let line_of = |text: &str| src[..src.find(text).unwrap()].matches('\n').count() + 1;
+        assert_eq!(
+            scan.sites[4].line,
+            line_of("natsio/exporter"),
+            "lines count in the input"
+        );
+        let unsure: Vec<_> = scan
+            .unsure
+            .iter()
+            .map(|u| (u.doubt, u.text.as_str(), u.line))
+            .collect();
+        assert_eq!(
+            unsure,
+            [
+                (Doubt::NotAReference, "nats:2.10", line_of("nats:2.10")),
+                (
+                    Doubt::NotAReference,
+                    "catalyst-all",
+                    line_of("catalyst-all")
+                ),
+                (
+                    Doubt::UnrecognisedKey,
+                    "ghcr.io/x/hidden:2",
+                    line_of("ghcr.io/x/hidden")
+                ),
+            ]
+        );
+        let folded: Vec<_> = scan
+            .sites
+            .iter()
+            .filter(|s| s.text.contains("folded"))
+            .collect();
+        assert!(
+            folded.is_empty(),
+            "a folded string's text is not a document: {folded:?}"
+        );
     }
 }

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod diff;
 pub mod exit;
 pub mod image;
+pub mod image_fields;
 pub mod image_policy;
 pub mod images_in;
 pub mod lines;

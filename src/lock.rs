@@ -6,6 +6,7 @@
 
 use crate::image::{check_digest, ImageRef};
 use crate::printable::shown;
+use crate::images_in::Location;
 use crate::source::Source;
 use crate::yaml::{Node, Value};
 use anyhow::{bail, Result};
@@ -24,6 +25,8 @@ pub struct Lock {
     pub name: String,
     pub product: Option<String>,
     pub version: Option<String>,
+    /// More places holding images (`fields: [{kind: Runner, path: spec.runner.image}]`).
+    pub fields: Vec<Location>,
     by_tag: HashMap<String, Locked>,
     by_name: HashMap<String, Vec<String>>,
     /// Every entry, in the lock's order (what the registry commands check).
@@ -127,9 +130,17 @@ impl Lock {
     fn read_native(&mut self, doc: &Node, at: &dyn Fn(&Node) -> String) -> Result<()> {
         check_keys(
             doc,
-            &["apiVersion", "kind", "product", "version", "images"],
+            &[
+                "apiVersion",
+                "kind",
+                "product",
+                "version",
+                "fields",
+                "images",
+            ],
             at,
         )?;
+        self.fields = fields(doc, at)?;
         for entry in images(doc, at)? {
             check_keys(entry, &["image", "digest", "platforms"], at)?;
             let (image_node, image) = image_of(entry, at)?;
@@ -262,6 +273,36 @@ impl Lock {
     pub fn is_empty(&self) -> bool {
         self.by_name.is_empty()
     }
+}
+
+/// The optional `fields:` list: `{kind, path}` entries, `kind` optional.
+fn fields(doc: &Node, at: &dyn Fn(&Node) -> String) -> Result<Vec<Location>> {
+    let entries = match doc.get("fields").map(|n| (n, &n.value)) {
+        None | Some((_, Value::Null)) => return Ok(Vec::new()),
+        Some((_, Value::Seq(items))) => items,
+        Some((node, _)) => bail!("{}: `fields` must be a list of {{kind, path}}", at(node)),
+    };
+    let mut fields = Vec::new();
+    for entry in entries {
+        if !matches!(entry.value, Value::Map(_)) {
+            bail!(
+                "{}: each entry of `fields` must be a mapping with `path`",
+                at(entry)
+            );
+        }
+        check_keys(entry, &["kind", "path"], at)?;
+        let Some(path) = entry.get("path") else {
+            bail!("{}: `path` is missing", at(entry));
+        };
+        let path_text = string(path, "path", at)?;
+        let text = match entry.get("kind") {
+            Some(kind) => format!("{}:{path_text}", string(kind, "kind", at)?),
+            None => path_text.to_string(),
+        };
+        let location = Location::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", at(path)))?;
+        fields.push(location);
+    }
+    Ok(fields)
 }
 
 fn images<'a>(doc: &'a Node, at: &dyn Fn(&Node) -> String) -> Result<&'a [Node]> {
@@ -401,14 +442,66 @@ pub struct Args {
     /// skeleton on stdout. Digests already in the render are filled in; the rest are left empty to fill.
     #[arg(long, value_name = "FILE")]
     pub from_manifest: String,
+    /// Also look for images at PATH in resources of KIND (`Runner:spec.runner.image`; `[]` steps into each
+    /// list item); repeatable. The skeleton lists them under `fields:` for `postrender` to use.
+    #[arg(long, value_name = "KIND:PATH", value_parser = Location::parse)]
+    pub image_field: Vec<Location>,
+    /// Make values that may be images (PR008, PR009) errors: then nothing is written and the exit code is 1.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 pub fn run(args: &Args) -> Result<u8> {
     let source = Source::read(&args.from_manifest)?;
-    let scan = crate::images_in::scan(&source.text, &[])
+    crate::image_fields::Known::get()?;
+    let scan = crate::images_in::scan(&source.text, &args.image_field)
         .map_err(|e| anyhow::anyhow!("{}:{}:{}: {}", source.name, e.line, e.col, e.message))?;
-    print!("{}", skeleton(&scan));
+    let mut findings: Vec<_> = scan
+        .unsure
+        .iter()
+        .map(|u| crate::postrender::unsure(&source.name, u))
+        .collect();
+    if args.strict {
+        crate::postrender::strict(&mut findings);
+    }
+    for finding in &findings {
+        let line = crate::secrets::mask_text(&finding.to_string());
+        eprintln!("{}", crate::printable::one_line(&line));
+    }
+    let errors = findings
+        .iter()
+        .any(|f| f.severity == crate::lint::rules::Severity::Error);
+    if errors {
+        eprintln!("opsta-lint lock: values that may be images (--strict); nothing was written");
+        return Ok(crate::exit::FINDINGS);
+    }
+    print!("{}{}", skeleton(&scan), fields_text(&args.image_field));
     Ok(crate::exit::OK)
+}
+
+/// The `fields:` list of a lock for these locations (nothing when there are none).
+pub fn fields_text(fields: &[Location]) -> String {
+    let yaml = crate::diff::canon::scalar_text;
+    let mut out = String::new();
+    for location in fields {
+        if out.is_empty() {
+            out.push_str("fields:\n");
+        }
+        let text = location.text();
+        let (kind, path) = match &location.kind {
+            Some(kind) => (Some(kind), text[kind.len() + 1..].to_string()),
+            None => (None, text),
+        };
+        match kind {
+            Some(kind) => out.push_str(&format!(
+                "  - kind: {}\n    path: {}\n",
+                yaml(kind),
+                yaml(&path)
+            )),
+            None => out.push_str(&format!("  - path: {}\n", yaml(&path))),
+        }
+    }
+    out
 }
 
 /// A ReleaseLock listing each image of a render once (by name and tag, as first written), with where it is used.

@@ -11,7 +11,7 @@
 //! controlling terminal.
 
 use crate::image::ImageRef;
-use crate::images_in::{self, Site};
+use crate::images_in::{self, Doubt, Pin, Site, Unsure};
 use crate::lint::rules::{Rule, Severity};
 use crate::lock::{Lock, Verdict};
 use crate::product::Product;
@@ -40,6 +40,13 @@ pub struct Args {
     /// Let images missing from the lock through unpinned, with a warning, instead of failing.
     #[arg(long)]
     pub allow_unlocked: bool,
+    /// Also look for images at PATH in resources of KIND (`Runner:spec.runner.image`; `[]` steps into each
+    /// list item); repeatable. The lock's `fields:` list does the same.
+    #[arg(long, value_name = "KIND:PATH", value_parser = images_in::Location::parse)]
+    pub image_field: Vec<images_in::Location>,
+    /// Make values that may be images (PR008, PR009) errors instead of warnings.
+    #[arg(long)]
+    pub strict: bool,
     /// Also write the findings to FILE (Helm 4 discards a post-renderer's stderr).
     #[arg(long, value_name = "FILE")]
     pub report: Option<String>,
@@ -134,6 +141,12 @@ pub mod rules {
     pub const PINNED_COMPONENT_VERSION: &str = "PR005";
     pub const PRODUCT_VERSION: &str = "PR006";
     pub const HELM3_HOOKS: &str = "PR007";
+    pub const UNSURE_VALUE: &str = "PR008";
+    pub const UNRECOGNISED_KEY: &str = "PR009";
+    pub const NOT_PINNED_IN_PLACE: &str = "PR010";
+
+    /// The codes `--strict` makes errors.
+    pub const UNSURE: [&str; 2] = [UNSURE_VALUE, UNRECOGNISED_KEY];
 }
 
 /// The post-renderer's rules, listed by `opsta-lint rules` beside the lint rules.
@@ -164,6 +177,23 @@ pub static RULES: &[Rule] = &[
         "Helm 3 does not post-render hooks: hook images are not covered.",
         "Helm 3 input (# Source: comments, no postrender-filename annotation) never contains hooks; pin hook images \
          through the chart's values instead, or use Helm 4."),
+    pr(rules::UNSURE_VALUE, "image-unsure-value", Severity::Warning,
+        "A value under a key that names an image is not a reference opsta-lint can be sure of (an error with --strict).",
+        "Outside known image fields (containers, schema/images.yaml, --image-field, the lock's fields), a value under a \
+         key such as `fooImage` or `IMAGE_NAME` counts as an image only when reference-shaped: a registry host, or a \
+         `/` and a tag or digest. A bare word (`catalyst-all`, `nats:2.10`) is reported, never read as a docker.io \
+         image. Declare the field if it is one, or write the full reference."),
+    pr(rules::UNRECOGNISED_KEY, "image-unrecognised-key", Severity::Warning,
+        "A reference-shaped value sits under a key that names no image, in a kind that runs containers (an error with --strict).",
+        "In a workload or a custom resource with known image fields, a value such as `ghcr.io/x/y:1` under an \
+         unrecognised key may be an image the operator runs. Declare the field (--image-field KIND:PATH or the \
+         lock's fields) so it is pinned."),
+    pr(rules::NOT_PINNED_IN_PLACE, "image-not-pinned-in-place", Severity::Warning,
+        "A locked image cannot be pinned in place: it runs by tag, and `opsta-lint verify` checks its digest.",
+        "An image written in separate keys without one for a digest (Catalyst's agent config image_registry, \
+         image_name, image_tag), or inside a string that is not a literal block, is checked against the lock by its \
+         reference but left as written. After the upgrade, `opsta-lint verify` compares the digests the pods run \
+         with the lock."),
 ];
 
 const fn pr(
@@ -228,10 +258,14 @@ impl Pinning<'_> {
     /// Decides every image of a render: the edits to make and the findings.
     pub fn pin(&self, input: &str) -> Result<Outcome> {
         let named = self.product.or(self.lock.product.as_deref());
-        let scan = images_in::scan(input, &self.locations(named)?).map_err(|e| {
+        let mut locations = self.locations(named)?;
+        locations.extend(self.lock.fields.iter().cloned());
+        let scan = images_in::scan(input, &locations).map_err(|e| {
             anyhow::anyhow!("{}:{}:{}: {}", self.input_name, e.line, e.col, e.message)
         })?;
         let mut outcome = Outcome::default();
+        let unsure = scan.unsure.iter().map(|u| unsure(self.input_name, u));
+        outcome.findings.extend(unsure);
         let mut images = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let in_place: std::collections::HashSet<usize> = scan
@@ -297,9 +331,18 @@ impl Pinning<'_> {
     /// why).
     fn decide(&self, site: &Site, findings: &mut Vec<Finding>) -> Option<String> {
         match self.pinned(site) {
-            Ok((text, warning)) => {
+            Ok((image, warning)) => {
                 findings.extend(warning);
-                Some(text)
+                match &site.pin {
+                    Pin::InPlace => Some(image.raw),
+                    Pin::Digest { current } => image.digest.filter(|d| d != current),
+                    Pin::No(why) => {
+                        if image.digest.is_some() {
+                            findings.push(self.not_in_place(site, &image, why));
+                        }
+                        None
+                    }
+                }
             }
             Err(finding) => {
                 findings.push(finding);
@@ -308,8 +351,24 @@ impl Pinning<'_> {
         }
     }
 
-    /// The new text of one reference and a warning to give, or the finding that stops the run.
-    fn pinned(&self, site: &Site) -> Result<(String, Option<Finding>), Finding> {
+    fn not_in_place(&self, site: &Site, image: &ImageRef, why: &str) -> Finding {
+        Finding {
+            code: rules::NOT_PINNED_IN_PLACE,
+            severity: Severity::Warning,
+            at: Some(format!("{}:{}:{}", self.input_name, site.line, site.col)),
+            message: format!(
+                "{}, {}: image \"{}\" is in the lock but not pinned in place: {why}; it runs by tag, and \
+                 `opsta-lint verify` checks that it runs {} after the upgrade",
+                site.resource,
+                site.place,
+                site.text,
+                image.digest.as_deref().unwrap_or_default()
+            ),
+        }
+    }
+
+    /// The pinned (and mirrored) reference and a warning to give, or the finding that stops the run.
+    fn pinned(&self, site: &Site) -> Result<(ImageRef, Option<Finding>), Finding> {
         let finding = |code, severity, message: String| Finding {
             code,
             severity,
@@ -361,7 +420,15 @@ impl Pinning<'_> {
         let mirrored = self
             .mirrored(&pinned)
             .map_err(|message| finding(rules::NOT_MIRRORED, Severity::Error, message))?;
-        Ok((mirrored.raw, warning))
+        if site.pin != Pin::InPlace && mirrored.name() != image.name() {
+            let message = format!(
+                "image \"{image}\" would move under a mirror, but it is not written as one reference: point its \
+                 registry key at the mirror ({})",
+                mirrored.written_name
+            );
+            return Err(finding(rules::NOT_MIRRORED, Severity::Error, message));
+        }
+        Ok((mirrored, warning))
     }
 
     /// An image given by an alias whose anchored value is not itself an image (`name: &n nginx` ...
@@ -426,6 +493,41 @@ pub fn mirrored(mirrors: &[Mirror], image: &ImageRef) -> Result<ImageRef, String
     ))
 }
 
+/// A value the scan is unsure about, as a warning (`--strict` makes it an error).
+pub fn unsure(input_name: &str, unsure: &Unsure) -> Finding {
+    let text = crate::printable::shown(&unsure.text);
+    let message = match unsure.doubt {
+        Doubt::NotAReference => format!(
+            "\"{text}\" is under a key that names an image but is not reference-shaped (a registry host, or a / \
+             and a tag or digest), so it is not read as an image: declare the field (--image-field KIND:PATH, \
+             or the lock's fields) if it is one, or write the full reference"
+        ),
+        Doubt::UnrecognisedKey => format!(
+            "\"{text}\" reads as an image reference under a key that names no image, in a kind that runs \
+             containers: declare the field (--image-field KIND:PATH, or the lock's fields) if it is pulled"
+        ),
+    };
+    let code = match unsure.doubt {
+        Doubt::NotAReference => rules::UNSURE_VALUE,
+        Doubt::UnrecognisedKey => rules::UNRECOGNISED_KEY,
+    };
+    Finding {
+        code,
+        severity: Severity::Warning,
+        at: Some(format!("{}:{}:{}", input_name, unsure.line, unsure.col)),
+        message: format!("{}, {}: {message}", unsure.resource, unsure.place),
+    }
+}
+
+/// `--strict`: the values that may be images (PR008, PR009) become errors.
+pub fn strict(findings: &mut [Finding]) {
+    for finding in findings {
+        if rules::UNSURE.contains(&finding.code) {
+            finding.severity = Severity::Error;
+        }
+    }
+}
+
 /// New scalar text in the style the old one was written in: quotes kept, plain kept unless YAML would read
 /// the new text as something else.
 fn quoted(text: &str, style: Style) -> String {
@@ -468,7 +570,9 @@ fn helm3_hooks() -> Finding {
 }
 
 pub fn run(args: &Args) -> Result<u8> {
-    let lock = Lock::read(&args.lock)?;
+    let mut lock = Lock::read(&args.lock)?;
+    lock.fields.extend(args.image_field.iter().cloned());
+    crate::image_fields::Known::get()?;
     let products = Product::all()?;
     if let Some(name) = &args.product {
         Product::load(name)?;
@@ -485,6 +589,9 @@ pub fn run(args: &Args) -> Result<u8> {
         chart_version: args.chart_version.as_deref(),
     };
     let mut outcome = pinning.pin(&source.text)?;
+    if args.strict {
+        strict(&mut outcome.findings);
+    }
     outcome
         .findings
         .sort_by_key(|f| std::cmp::Reverse(f.severity));

@@ -400,7 +400,7 @@ fn text_exists(file: &str) -> bool {
 
 /// One data file's text, by its path relative to the data folder (`catalyst/product.yaml`). The embedded data is
 /// borrowed, not copied.
-fn data_file(file: &str) -> Result<Cow<'static, str>> {
+pub(crate) fn data_file(file: &str) -> Result<Cow<'static, str>> {
     let missing = || anyhow!("schema/{file} is missing from the product data");
     let Some(root) = data_dir() else {
         let found = embedded::FILES.iter().find(|(p, _)| *p == file);

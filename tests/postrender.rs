@@ -471,11 +471,21 @@ fn only_image_scalars_changed(name: &str, input: &str, output: &str) {
 }
 
 /// `  image: &a "x"  # c\n` → (`  image: &a "`, `x`, `"  # c\n`): key, anchor and opening quote; the reference;
-/// the rest.
+/// the rest. The key names an image (`image`, `imageName`, `natsImage`, `SIDECAR_IMAGE`) or is an env `value`.
 fn split_scalar_line(line: &str) -> Option<(String, String, String)> {
-    let colon = ["image: ", "value: "]
-        .iter()
-        .find_map(|k| line.find(k).map(|i| i + k.len() - 2))?;
+    let names_an_image = |colon: usize| {
+        let word = line[..colon]
+            .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .next()
+            .unwrap_or_default();
+        ["image", "Image", "IMAGE", "imageName", "value"]
+            .iter()
+            .any(|k| word.ends_with(k))
+    };
+    let colon = line
+        .match_indices(": ")
+        .map(|(i, _)| i)
+        .find(|&i| names_an_image(i))?;
     let anchor = line[colon + 2..]
         .starts_with('&')
         .then(|| line[colon + 2..].find(' ').map(|i| i + 1))
@@ -517,7 +527,7 @@ fn same_documents_but_digests(name: &str, input: &str, output: &str) {
 
 fn undigested(v: &Json) -> Json {
     match v {
-        Json::String(s) => Json::String(s.split("@sha256:").next().unwrap().to_string()),
+        Json::String(s) => Json::String(without_digests(s)),
         Json::Array(items) => Json::Array(items.iter().map(undigested).collect()),
         Json::Object(map) => Json::Object(
             map.iter()
@@ -526,6 +536,22 @@ fn undigested(v: &Json) -> Json {
         ),
         other => other.clone(),
     }
+}
+
+/// The text with every `@sha256:<64 hex>` taken out (images pinned inside a ConfigMap's YAML document included).
+fn without_digests(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("@sha256:") {
+        out.push_str(&rest[..at]);
+        let hex = rest[at + 8..]
+            .bytes()
+            .take_while(u8::is_ascii_hexdigit)
+            .count();
+        rest = &rest[at + 8 + hex..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn every_container_pinned(name: &str, v: &Json) {

@@ -57,14 +57,27 @@ struct Gen {
 
 impl Gen {
     fn image(&mut self) -> String {
+        self.image_of(LOCKED, UNLOCKED)
+    }
+
+    /// An env value naming an image counts only when reference-shaped (docs/images.md): these all are.
+    fn env_image(&mut self) -> String {
+        self.image_of(&LOCKED[2..3], &UNLOCKED[1..])
+    }
+
+    fn image_of(
+        &mut self,
+        locked_images: &[&'static str],
+        unlocked_images: &[&'static str],
+    ) -> String {
         if let Some(anchor) = self.anchors.last().filter(|_| self.rng.chance(20)) {
             return format!("*{anchor}");
         }
         let locked = self.rng.chance(60);
         let image = if locked {
-            self.rng.pick(LOCKED)
+            self.rng.pick(locked_images)
         } else {
-            self.rng.pick(UNLOCKED)
+            self.rng.pick(unlocked_images)
         };
         self.locked += usize::from(locked);
         let written = match self.rng.below(3) {
@@ -107,7 +120,7 @@ impl Gen {
             self.comment()
         );
         if self.rng.chance(50) {
-            let env_image = self.image();
+            let env_image = self.env_image();
             text.push_str(&format!(
                 "{indent}  env:\n{indent}  - name: SIDECAR_IMAGE\n{indent}    value: {env_image}\n{indent}  - name: NOT_AN_IMAGE_EITHER\n{indent}    value: nginx:1.27\n"
             ));

@@ -336,6 +336,7 @@ pub fn check_pinning(
         again.findings
     );
     check_every_container_image_seen(input);
+    check_every_image_like_value_judged(input);
     Some(outcome)
 }
 
@@ -384,6 +385,14 @@ fn same_except(old: &Node, new: &Node, shift: usize, edits: &Edits) -> Result<()
         let (Some(before), Value::Str(after)) = (old.key_text(), &new.value) else {
             return Err(format!("a pinned image reads back as {:?}", new.value));
         };
+        if after.starts_with("sha256:") {
+            // The digest key of an image written in several keys: it was empty or a digest.
+            opsta_lint::image::check_digest(after).map_err(|e| format!("{after}: {e}"))?;
+            if !(before.is_empty() || before.starts_with("sha256:")) {
+                return Err(format!("{before:?} was replaced by a digest"));
+            }
+            return Ok(());
+        }
         let before =
             ImageRef::parse(&before).map_err(|e| format!("{before} was rewritten: {e}"))?;
         let after = ImageRef::parse(after).map_err(|e| format!("{after}: {e}"))?;
@@ -396,6 +405,17 @@ fn same_except(old: &Node, new: &Node, shift: usize, edits: &Edits) -> Result<()
             }
         }
         return Ok(());
+    }
+    let (start, end) = (old.span.start.byte + shift, old.span.end.byte + shift);
+    if let (Value::Str(a), Value::Str(b)) = (&old.value, &new.value) {
+        if end > start + 1 && edits.range(start + 1..end).next().is_some() {
+            // Images pinned inside a YAML document a ConfigMap holds: only digests were added.
+            return if without_pins(a) == without_pins(b) && a != b {
+                Ok(())
+            } else {
+                Err(format!("{a:?} became {b:?}, beyond digests"))
+            };
+        }
     }
     match (&old.value, &new.value) {
         (Value::Seq(a), Value::Seq(b)) if a.len() == b.len() => a
@@ -418,6 +438,82 @@ fn same_except(old: &Node, new: &Node, shift: usize, edits: &Edits) -> Result<()
             "{a:?} became {b:?} at line {}",
             old.span.start.line
         )),
+    }
+}
+
+/// The text with every `sha256:<64 hex>` (and the `@` before it) taken out.
+fn without_pins(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("sha256:") {
+        let hex = rest[at + 7..]
+            .bytes()
+            .take_while(u8::is_ascii_hexdigit)
+            .count();
+        out.push_str(rest[..at].strip_suffix('@').unwrap_or(&rest[..at]));
+        rest = &rest[at + 7 + hex..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An independent reading of the wider rule (docs/images.md): every non-empty string under a key that names an
+/// image (ends in `image`, `Image` or `IMAGE`, once a trailing `Name`, `_name`, `_NAME`, `-name`, `name` or `NAME`
+/// is taken off), outside CustomResourceDefinitions, is a site, an unsure value reported at its line and column,
+/// or part of an image written in several keys.
+fn check_every_image_like_value_judged(input: &str) {
+    let Ok(scan) = opsta_lint::images_in::scan(input, &[]) else {
+        panic!("the scan failed where pinning succeeded");
+    };
+    let sites: std::collections::HashSet<usize> =
+        scan.sites.iter().map(|s| s.range.start).collect();
+    let unsure: std::collections::HashSet<(usize, usize)> =
+        scan.unsure.iter().map(|u| (u.line, u.col)).collect();
+    let image_like = |key: &str| {
+        let base = ["Name", "_name", "_NAME", "-name", "name", "NAME"]
+            .iter()
+            .fold(key, |k, suffix| {
+                if k == key {
+                    k.strip_suffix(suffix).unwrap_or(k)
+                } else {
+                    k
+                }
+            });
+        ["image", "Image", "IMAGE"]
+            .iter()
+            .any(|s| base.ends_with(s))
+    };
+    for range in opsta_lint::images_in::split_documents(input) {
+        let Ok(docs) = yaml::parse(&input[range.clone()]) else {
+            continue;
+        };
+        let lines_before = input[..range.start].matches('\n').count();
+        for doc in docs
+            .iter()
+            .filter(|d| d.get("kind").and_then(Node::as_str) != Some("CustomResourceDefinition"))
+        {
+            doc.walk(&mut |node| {
+                let Value::Map(entries) = &node.value else {
+                    return;
+                };
+                for (key, value) in entries {
+                    let (Some(key), Value::Str(text)) = (key.as_str(), &value.value) else {
+                        continue;
+                    };
+                    if !image_like(key) || text.is_empty() || value.aliased {
+                        continue;
+                    }
+                    let at = value.span.start.byte + range.start;
+                    let place = (value.span.start.line + lines_before, value.span.start.col);
+                    let composed = scan.sites.iter().any(|s| s.text.contains(text.as_str()));
+                    assert!(
+                        sites.contains(&at) || unsure.contains(&place) || composed,
+                        "{key}: {text:?} at line {} was neither an image nor reported",
+                        place.0
+                    );
+                }
+            });
+        }
     }
 }
 
