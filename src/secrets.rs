@@ -74,8 +74,12 @@ const KEY_KINDS: &[&str] = &[
 const SECRET_WHOLE_KEYS: &[&str] = &["auth"];
 
 /// Last words of a name that only points at a secret or describes it, so its value is not secret:
-/// `secretName`, `keyName`, `secretKeyRef`, `tokenTTL`, `passwordFile`, `existingSecretNamespace`.
+/// `secretName`, `keyName`, `secretKeyRef`, `tokenTTL`, `passwordFile`, `existingSecretNamespace`, and a file
+/// name such as `shared-key.yaml` (a YAML or JSON text under it is masked by its own keys).
 const POINTER_WORDS: &[&str] = &[
+    "yaml",
+    "yml",
+    "json",
     "name",
     "names",
     "ref",
