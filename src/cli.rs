@@ -49,6 +49,9 @@ pub enum Command {
     /// After an upgrade: every pod of the release Ready, on the locked digests and the pinned Dapr version.
     #[command(after_help = EXIT_CODES)]
     Verify(crate::verify::Args),
+    /// Upgrade a release in one go: lint, preflight, pinned render, diff, confirm, apply, check, verify.
+    #[command(after_help = crate::upgrade::EXIT_CODES)]
+    Upgrade(crate::upgrade::Args),
 }
 
 /// The command line with `lint` put in front when no subcommand is named: `opsta-lint [LINT FLAGS] FILE...`

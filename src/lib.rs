@@ -20,6 +20,7 @@ pub mod product;
 pub mod release;
 pub mod secrets;
 pub mod source;
+pub mod upgrade;
 pub mod verify;
 pub mod yaml;
 
@@ -34,5 +35,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Release(args) => release::run(&args),
         cli::Command::Rules(args) => lint::run_rules(&args),
         cli::Command::Verify(args) => verify::run(&args),
+        cli::Command::Upgrade(args) => upgrade::run(&args),
     }
 }
