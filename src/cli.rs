@@ -52,6 +52,9 @@ pub enum Command {
     /// Upgrade a release in one go: lint, preflight, pinned render, diff, confirm, apply, check, verify.
     #[command(after_help = crate::upgrade::EXIT_CODES)]
     Upgrade(crate::upgrade::Args),
+    /// Before an upgrade: the release is not busy, the lock is the target's, no downgrade, majors acknowledged.
+    #[command(after_help = crate::preflight::EXIT_CODES)]
+    Preflight(crate::preflight::Args),
 }
 
 /// The command line with `lint` put in front when no subcommand is named: `opsta-lint [LINT FLAGS] FILE...`

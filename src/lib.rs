@@ -15,6 +15,7 @@ pub mod lock;
 pub mod memory;
 pub mod paths;
 pub mod postrender;
+pub mod preflight;
 pub mod printable;
 pub mod product;
 pub mod release;
@@ -36,5 +37,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Rules(args) => lint::run_rules(&args),
         cli::Command::Verify(args) => verify::run(&args),
         cli::Command::Upgrade(args) => upgrade::run(&args),
+        cli::Command::Preflight(args) => preflight::run(&args),
     }
 }

@@ -54,6 +54,9 @@ pub struct Args {
     /// Passed to the post-renderer: move images under a mirror (FROM=TO).
     #[arg(long, value_name = "FROM=TO", value_parser = mirror)]
     pub mirror: Vec<String>,
+    /// Accept an upgrade across chart majors (after following the vendor's upgrade guide).
+    #[arg(long)]
+    pub allow_major: bool,
     /// Apply without asking.
     #[arg(long)]
     pub yes: bool,
@@ -130,7 +133,6 @@ fn upgrade(args: &Args) -> Result<u8> {
     let cluster = cluster_args(args);
     let deployed = crate::release::read_deployed(&cluster, &args.name)?;
     let namespace = deployed.namespace.clone();
-    preflight_status(&helm, args)?;
     let work = TempDir::new()?;
     let chart = pull(&helm, args, work.path())?;
     step(&format!(
@@ -138,6 +140,7 @@ fn upgrade(args: &Args) -> Result<u8> {
         args.name, deployed.chart_name, deployed.chart_version, chart.version
     ));
     lint(args, &chart)?;
+    preflight(&helm, args, &cluster, &deployed, &chart)?;
     let rendered = render(&helm, args, &chart, work.path())?;
     let changed = show_diff(args, &deployed, &rendered)?;
     if !changed {
@@ -204,15 +207,7 @@ impl Helm {
     /// A helm command with the kube settings of the command line.
     fn command(&self, args: &Args) -> Command {
         let mut cmd = Command::new(&self.path);
-        if let Some(ns) = &args.namespace {
-            cmd.args(["--namespace", ns]);
-        }
-        if let Some(context) = &args.kube_context {
-            cmd.args(["--kube-context", context]);
-        }
-        if let Some(config) = &args.kubeconfig {
-            cmd.args(["--kubeconfig", config]);
-        }
+        cmd.args(kube_flags(args));
         cmd
     }
 
@@ -230,25 +225,6 @@ impl Helm {
         }
         Ok(out)
     }
-}
-
-/// PF001: the release's latest revision is not pending (another helm operation runs, or one died midway).
-fn preflight_status(helm: &Helm, args: &Args) -> Result<()> {
-    let mut cmd = helm.command(args);
-    cmd.args(["status", &args.name, "-o", "json"]);
-    let out = helm.run(cmd, "helm status")?;
-    let status: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("helm status -o json printed no JSON")?;
-    let state = status["info"]["status"].as_str().unwrap_or_default();
-    if state.starts_with("pending") {
-        eprintln!(
-            "error[PF001]: release {} is {state} (revision {}): another helm operation is running or died midway; \
-             wait for it, or roll back to the last deployed revision with `helm rollback {}`; nothing was applied",
-            args.name, status["version"], args.name
-        );
-        return Err(stop(crate::exit::FINDINGS));
-    }
-    Ok(())
 }
 
 /// The chart archive both the render and the apply use.
@@ -311,6 +287,33 @@ fn only_archive(dir: &Path) -> Result<PathBuf> {
     found.ok_or_else(|| anyhow!("helm left no chart archive in {}", dir.display()))
 }
 
+/// Step b: the preflight checks.
+fn preflight(
+    helm: &Helm,
+    args: &Args,
+    cluster: &ClusterArgs,
+    deployed: &Release,
+    chart: &Chart,
+) -> Result<()> {
+    let flags = crate::preflight::helm_flags(cluster);
+    let findings = crate::preflight::check(&crate::preflight::Plan {
+        helm: &helm.path,
+        helm_flags: &flags,
+        deployed,
+        target: &chart.version,
+        lock: Some(&args.lock),
+        allow_major: args.allow_major,
+    })?;
+    if findings.is_empty() {
+        return Ok(());
+    }
+    for line in &findings {
+        eprintln!("{}", crate::printable::one_line(line));
+    }
+    step("stopped at preflight: nothing was applied");
+    Err(stop(crate::exit::FINDINGS))
+}
+
 /// Step a: lint the values against the target chart, the deployed values as the previous state.
 fn lint(args: &Args, chart: &Chart) -> Result<()> {
     let product = crate::product::Product::all()?
@@ -328,6 +331,9 @@ fn lint(args: &Args, chart: &Chart) -> Result<()> {
     line.extend(["--chart-version".into(), chart.version.clone()]);
     line.extend(["--release".into(), args.name.clone()]);
     line.extend(kube_flags(args));
+    if args.allow_major {
+        line.push("--allow-major".into());
+    }
     for set in &args.set {
         line.extend(["--set".into(), set.clone()]);
     }
@@ -342,18 +348,7 @@ fn lint(args: &Args, chart: &Chart) -> Result<()> {
 }
 
 fn kube_flags(args: &Args) -> Vec<String> {
-    let mut flags = Vec::new();
-    let pairs = [
-        ("--namespace", &args.namespace),
-        ("--kube-context", &args.kube_context),
-        ("--kubeconfig", &args.kubeconfig),
-    ];
-    for (flag, value) in pairs {
-        if let Some(value) = value {
-            flags.extend([flag.to_string(), value.clone()]);
-        }
-    }
-    flags
+    crate::preflight::helm_flags(&cluster_args(args))
 }
 
 /// Runs another job of this binary in-process, from its command line.

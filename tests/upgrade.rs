@@ -469,3 +469,40 @@ fn helm3_upgrade_stops_before_apply() {
 fn helm4_upgrade_stops_before_apply() {
     stops_before_apply(4);
 }
+
+/// `opsta-lint preflight` on its own: the lock must be the target's, no downgrade, a major needs --allow-major.
+#[test]
+fn preflight_checks_the_lock_the_direction_and_the_major() {
+    let setup = installed(3);
+    let lock = lock(setup.dir.path(), None);
+    let helm = common::helm(3).display().to_string();
+    let run = |version: &str, extra: &[&str]| {
+        let mut args: Vec<String> = ["preflight", "--release", "cat", "-n", NS, "--helm", &helm]
+            .map(String::from)
+            .to_vec();
+        args.extend(["--chart-version".into(), version.into(), "--lock".into()]);
+        args.push(lock.display().to_string());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let out = setup.opsta(&args);
+        (out.status.code().unwrap(), text(&out).0 + &text(&out).1)
+    };
+    let (code, said) = run("1.76.0", &[]);
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("can go to 1.76.0"), "{said}");
+    let (code, said) = run("1.77.0", &[]);
+    assert_eq!(code, 1, "{said}");
+    assert!(
+        said.contains("error[PF003]") && said.contains("version 1.76.0"),
+        "{said}"
+    );
+    let (code, said) = run("1.74.0", &[]);
+    assert_eq!(code, 1, "{said}");
+    assert!(
+        said.contains("error[PF005]") && said.contains("downgrade"),
+        "{said}"
+    );
+    let (code, said) = run("2.0.0", &[]);
+    assert!(code == 1 && said.contains("error[PF004]"), "{said}");
+    let (_, said) = run("2.0.0", &["--allow-major"]);
+    assert!(!said.contains("PF004"), "{said}");
+}
