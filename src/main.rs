@@ -6,7 +6,9 @@ static ALLOCATOR: opsta_lint::memory::BigOnHugePages = opsta_lint::memory::BigOn
 
 fn main() -> ExitCode {
     end_quietly_on_closed_stdout();
-    let cli = match opsta_lint::cli::Cli::try_parse() {
+    let cli = match opsta_lint::cli::Cli::try_parse_from(opsta_lint::cli::with_default_subcommand(
+        std::env::args_os().collect(),
+    )) {
         Ok(cli) => cli,
         Err(err) if err.exit_code() == 0 => err.exit(),
         Err(err) => {

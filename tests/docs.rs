@@ -537,7 +537,7 @@ fn subcommands() -> Vec<String> {
 }
 
 /// Subcommands whose example needs a cluster; a doc block marked `# tested by:` shows the same command.
-const NEED_A_CLUSTER: [&str; 3] = ["release", "verify", "mirror-check"];
+const NEED_A_CLUSTER: [&str; 5] = ["release", "verify", "mirror-check", "upgrade", "preflight"];
 
 #[test]
 fn every_help_page_has_an_example_that_runs_and_the_exit_codes() {

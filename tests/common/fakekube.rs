@@ -650,6 +650,35 @@ impl State {
         if let Some(refused) = self.refusal(verb, target) {
             return refused;
         }
+        // A dry run (`?dryRun=All`, as `kubectl --dry-run=server` and Helm send) answers as the real write would,
+        // and stores nothing.
+        let dry_run = request.query.get("dryRun").is_some_and(|d| d == "All");
+        if dry_run && verb != "get" && verb != "list" && verb != "watch" {
+            let saved = (self.objects.clone(), self.resource_version);
+            let response = self.answer(verb, request, target);
+            (self.objects, self.resource_version) = saved;
+            return response;
+        }
+        let response = self.answer(verb, request, target);
+        if target.kind.kind == "Job" {
+            let name = response.body["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default();
+            self.complete_job(target, name);
+        }
+        response
+    }
+
+    /// No kubelet runs here: a Job written completes at once, so helm's wait for a hook Job ends.
+    fn complete_job(&mut self, target: &Target, name: &str) {
+        let key = self.key(target, name);
+        if let Some(job) = self.objects.get_mut(&key) {
+            job["status"] =
+                json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]});
+        }
+    }
+
+    fn answer(&mut self, verb: &str, request: &Request, target: &Target) -> Response {
         let name = target.name.clone().unwrap_or_default();
         match verb {
             "get" => match self.objects.get(&self.key(target, &name)) {

@@ -1,0 +1,626 @@
+//! `opsta-lint upgrade RELEASE CHART`: one upgrade as one command. Lint the values against the target chart with
+//! the deployed values as the previous state, check the release is not busy, render with `helm upgrade
+//! --dry-run=server` through the post-renderer (every image pinned by the lock), show the diff against the deployed
+//! release, ask, apply with `helm upgrade` from the same chart archive, check Helm stored what was shown, verify.
+
+use crate::cli::ClusterArgs;
+use crate::release::Release;
+use crate::source::Source;
+use anyhow::{anyhow, bail, Context, Result};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The person answered no (or nothing) at the prompt.
+pub const DECLINED: u8 = 3;
+
+/// The end of `--help`: one example and the exit codes.
+pub const HELP_FOOTER: &str = "\
+Example:
+  opsta-lint upgrade cat ./catalyst-1.76.0 -n cra-agent -f values.yaml --lock lock.yaml
+
+Exit codes:
+  0  applied, or nothing to change (--dry-run: the plan was shown)
+  1  a finding stopped the upgrade (lint, preflight, render), or what Helm stored or verify disagrees
+  2  could not run: bad arguments, helm or the cluster failed, no terminal to confirm on and no --yes
+  3  the person declined at the prompt; nothing was applied
+     (--dry-run --detailed-exitcode: 0 no change, 2 changes)";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The release to upgrade.
+    #[arg(value_name = "RELEASE")]
+    pub name: String,
+    /// The chart: a folder, a .tgz archive, or a reference helm can pull (repo/name, oci://...).
+    #[arg(value_name = "CHART")]
+    pub chart: String,
+    /// The chart version to upgrade to (helm's --version).
+    #[arg(long, value_name = "SEMVER")]
+    pub chart_version: Option<String>,
+    /// Values files, in order (the full set every upgrade, token included).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<String>,
+    /// Set values as helm does (passed to helm and to lint).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Passed to helm.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+    /// Passed to helm.
+    #[arg(long, value_name = "KEY=FILE")]
+    pub set_file: Vec<String>,
+    /// Passed to helm.
+    #[arg(long, value_name = "KEY=JSON")]
+    pub set_json: Vec<String>,
+    /// The image lock of the target version: every image is pinned to its digest.
+    #[arg(long, value_name = "FILE")]
+    pub lock: String,
+    /// Passed to the post-renderer: move images under a mirror (FROM=TO).
+    #[arg(long, value_name = "FROM=TO", value_parser = mirror)]
+    pub mirror: Vec<String>,
+    /// Accept an upgrade across chart majors (after following the vendor's upgrade guide).
+    #[arg(long)]
+    pub allow_major: bool,
+    /// Apply without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Stop after showing the diff.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: exit 2 when the upgrade changes something, 0 when not.
+    #[arg(long, requires = "dry_run")]
+    pub detailed_exitcode: bool,
+    /// Format of the diff.
+    #[arg(short = 'o', long, value_enum, default_value_t = crate::diff::Format::Text)]
+    pub output: crate::diff::Format,
+    /// The helm binary (default: HELM_BIN, which helm sets for plugins, then `helm` on PATH).
+    #[arg(long, value_name = "PATH", env = "HELM_BIN")]
+    pub helm: Option<String>,
+    /// Refused: re-apply the full values files every upgrade (both vendors say so).
+    #[arg(long, hide = true)]
+    pub reuse_values: bool,
+    /// Refused, as --reuse-values.
+    #[arg(long, hide = true)]
+    pub reset_then_reuse_values: bool,
+    /// Namespace of the release (default: HELM_NAMESPACE, then the kubeconfig context's namespace).
+    #[arg(short = 'n', long, env = "HELM_NAMESPACE", value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Kubeconfig context to use (default: HELM_KUBECONTEXT, then the current context).
+    #[arg(long, env = "HELM_KUBECONTEXT", value_name = "CONTEXT")]
+    pub kube_context: Option<String>,
+    /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
+    #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<String>,
+}
+
+fn mirror(text: &str) -> Result<String, String> {
+    crate::postrender::Mirror::parse(text).map(|_| text.to_string())
+}
+
+pub fn run(args: &Args) -> Result<u8> {
+    if args.reuse_values || args.reset_then_reuse_values {
+        bail!(
+            "--reuse-values and --reset-then-reuse-values are refused: both vendors say to re-apply the full values \
+             files (-f, token included) on every upgrade, so what is linted is what is applied"
+        );
+    }
+    if args.values.is_empty() {
+        bail!("upgrade needs the release's full values files (-f FILE): they are linted and re-applied");
+    }
+    match upgrade(args) {
+        Ok(code) => Ok(code),
+        Err(e) => match e.downcast::<StopError>() {
+            Ok(StopError(code)) => Ok(code),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// A step that already printed why it stopped.
+#[derive(Debug)]
+struct StopError(u8);
+
+impl std::fmt::Display for StopError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "stopped (exit {})", self.0)
+    }
+}
+
+impl std::error::Error for StopError {}
+
+fn stop(code: u8) -> anyhow::Error {
+    anyhow::Error::new(StopError(code))
+}
+
+fn upgrade(args: &Args) -> Result<u8> {
+    let helm = Helm::new(args)?;
+    let cluster = cluster_args(args);
+    let deployed = crate::release::read_deployed(&cluster, &args.name)?;
+    let namespace = deployed.namespace.clone();
+    let work = TempDir::new()?;
+    let chart = pull(&helm, args, work.path())?;
+    step(&format!(
+        "upgrade {} in {namespace}: chart {} {} -> {}",
+        args.name, deployed.chart_name, deployed.chart_version, chart.version
+    ));
+    lint(args, &chart)?;
+    preflight(&helm, args, &cluster, &deployed, &chart)?;
+    let rendered = render(&helm, args, &chart, work.path())?;
+    let changed = show_diff(args, &deployed, &rendered)?;
+    if !changed {
+        step("nothing to change: the release already matches the pinned render");
+        return Ok(crate::exit::OK);
+    }
+    if args.dry_run {
+        step("--dry-run: nothing was applied");
+        return Ok(if args.detailed_exitcode {
+            2
+        } else {
+            crate::exit::OK
+        });
+    }
+    confirm(args, &namespace)?;
+    let applied = apply(&helm, args, &chart, work.path(), &deployed)?;
+    check_stored(args, &cluster, &rendered, &deployed)?;
+    verify(args, &deployed)?;
+    step(&format!(
+        "upgraded {} in {namespace} to chart {} {} (revision {}); pods Ready on the locked digests",
+        args.name, applied.chart_name, applied.chart_version, applied.revision
+    ));
+    Ok(crate::exit::OK)
+}
+
+fn step(text: &str) {
+    eprintln!("opsta-lint upgrade: {}", crate::printable::one_line(text));
+}
+
+fn cluster_args(args: &Args) -> ClusterArgs {
+    ClusterArgs {
+        release: Some(args.name.clone()),
+        namespace: args.namespace.clone(),
+        kube_context: args.kube_context.clone(),
+        kubeconfig: args.kubeconfig.clone(),
+        request_timeout: crate::cli::DEFAULT_REQUEST_TIMEOUT,
+    }
+}
+
+/// The helm binary and its major version.
+struct Helm {
+    path: String,
+    major: u8,
+}
+
+impl Helm {
+    fn new(args: &Args) -> Result<Helm> {
+        let path = args.helm.clone().unwrap_or_else(|| "helm".into());
+        let out = Command::new(&path)
+            .args(["version", "--template", "{{.Version}}"])
+            .output()
+            .with_context(|| {
+                format!("cannot run helm ({path}): pass --helm PATH or set HELM_BIN")
+            })?;
+        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let major = match version.split('.').next() {
+            Some("v3") => 3,
+            Some("v4") => 4,
+            _ => bail!("{path} is not Helm 3 or 4 (`helm version` says {version:?})"),
+        };
+        Ok(Helm { path, major })
+    }
+
+    /// A helm command with the kube settings of the command line.
+    fn command(&self, args: &Args) -> Command {
+        let mut cmd = Command::new(&self.path);
+        cmd.args(kube_flags(args));
+        cmd
+    }
+
+    fn run(&self, mut cmd: Command, what: &str) -> Result<Output> {
+        let out = cmd
+            .output()
+            .with_context(|| format!("cannot run {}", self.path))?;
+        if !out.status.success() {
+            let stderr = crate::secrets::mask_message(&String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "{what} failed (helm exit {}): {}",
+                out.status.code().unwrap_or(-1),
+                stderr.trim()
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// The chart archive both the render and the apply use.
+struct Chart {
+    archive: PathBuf,
+    name: String,
+    version: String,
+}
+
+fn pull(helm: &Helm, args: &Args, work: &Path) -> Result<Chart> {
+    let given = Path::new(&args.chart);
+    let archive = if given.is_dir() {
+        let mut cmd = Command::new(&helm.path);
+        cmd.arg("package").arg(given).arg("-d").arg(work);
+        helm.run(cmd, "helm package")?;
+        only_archive(work)?
+    } else if given.is_file() {
+        given.to_path_buf()
+    } else {
+        let mut cmd = Command::new(&helm.path);
+        cmd.args(["pull", &args.chart, "-d"]).arg(work);
+        if let Some(version) = &args.chart_version {
+            cmd.args(["--version", version]);
+        }
+        helm.run(cmd, "helm pull")?;
+        only_archive(work)?
+    };
+    let mut cmd = Command::new(&helm.path);
+    cmd.args(["show", "chart"]).arg(&archive);
+    let out = helm.run(cmd, "helm show chart")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim().trim_matches('"').to_string())
+            .unwrap_or_default()
+    };
+    let chart = Chart {
+        archive,
+        name: field("name:"),
+        version: field("version:"),
+    };
+    if let Some(wanted) = &args.chart_version {
+        if wanted.trim_start_matches('v') != chart.version.trim_start_matches('v') {
+            bail!(
+                "{} is chart {} {}, not --chart-version {wanted}",
+                args.chart,
+                chart.name,
+                chart.version
+            );
+        }
+    }
+    Ok(chart)
+}
+
+fn only_archive(dir: &Path) -> Result<PathBuf> {
+    let found = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "tgz"));
+    found.ok_or_else(|| anyhow!("helm left no chart archive in {}", dir.display()))
+}
+
+/// Step b: the preflight checks.
+fn preflight(
+    helm: &Helm,
+    args: &Args,
+    cluster: &ClusterArgs,
+    deployed: &Release,
+    chart: &Chart,
+) -> Result<()> {
+    let flags = crate::preflight::helm_flags(cluster);
+    let findings = crate::preflight::check(&crate::preflight::Plan {
+        helm: &helm.path,
+        helm_flags: &flags,
+        deployed,
+        target: &chart.version,
+        lock: Some(&args.lock),
+        allow_major: args.allow_major,
+    })?;
+    if findings.is_empty() {
+        return Ok(());
+    }
+    for line in &findings {
+        eprintln!("{}", crate::printable::one_line(line));
+    }
+    step("stopped at preflight: nothing was applied");
+    Err(stop(crate::exit::FINDINGS))
+}
+
+/// Step a: lint the values against the target chart, the deployed values as the previous state.
+fn lint(args: &Args, chart: &Chart) -> Result<()> {
+    let product = crate::product::Product::all()?
+        .into_iter()
+        .find(|p| p.chart == chart.name);
+    let Some(product) = product else {
+        step(&format!(
+            "lint skipped: chart {} is not a product opsta-lint knows (helm checks its values.schema.json)",
+            chart.name
+        ));
+        return Ok(());
+    };
+    let mut line: Vec<String> = vec!["opsta-lint".into(), "lint".into()];
+    line.extend(["--product".into(), product.name.clone()]);
+    line.extend(["--chart-version".into(), chart.version.clone()]);
+    line.extend(["--release".into(), args.name.clone()]);
+    line.extend(kube_flags(args));
+    if args.allow_major {
+        line.push("--allow-major".into());
+    }
+    for set in &args.set {
+        line.extend(["--set".into(), set.clone()]);
+    }
+    line.push("--".into());
+    line.extend(args.values.iter().cloned());
+    let code = run_job(line)?;
+    if code != crate::exit::OK {
+        step("stopped at lint: fix the findings above; nothing was applied");
+        return Err(stop(code));
+    }
+    Ok(())
+}
+
+fn kube_flags(args: &Args) -> Vec<String> {
+    crate::preflight::helm_flags(&cluster_args(args))
+}
+
+/// Runs another job of this binary in-process, from its command line.
+fn run_job(line: Vec<String>) -> Result<u8> {
+    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(line)?;
+    crate::run(cli)
+}
+
+/// The helm flags that carry the values, as given.
+fn value_flags(args: &Args) -> Vec<String> {
+    let mut flags = Vec::new();
+    for file in &args.values {
+        flags.extend(["--values".to_string(), file.clone()]);
+    }
+    let lists = [
+        ("--set", &args.set),
+        ("--set-string", &args.set_string),
+        ("--set-file", &args.set_file),
+        ("--set-json", &args.set_json),
+    ];
+    for (flag, values) in lists {
+        for value in values {
+            flags.extend([flag.to_string(), value.clone()]);
+        }
+    }
+    flags
+}
+
+/// `helm upgrade RELEASE ARCHIVE` with the values and opsta-lint as post-renderer (Helm 3: this binary;
+/// Helm 4: the installed postrenderer/v1 plugin, which runs this binary through OPSTA_LINT_BIN).
+fn upgrade_command(helm: &Helm, args: &Args, chart: &Chart, report: &Path) -> Result<Command> {
+    let me = std::env::current_exe().context("cannot find the opsta-lint binary's path")?;
+    let mut cmd = helm.command(args);
+    cmd.args(["upgrade", &args.name]).arg(&chart.archive);
+    cmd.args(value_flags(args));
+    let mut post = vec![
+        "postrender".to_string(),
+        format!("--lock={}", args.lock),
+        format!("--chart-version={}", chart.version),
+        format!("--report={}", report.display()),
+    ];
+    post.extend(args.mirror.iter().map(|m| format!("--mirror={m}")));
+    if helm.major == 3 {
+        cmd.arg("--post-renderer").arg(&me);
+    } else {
+        require_postrender_plugin(helm)?;
+        cmd.args(["--post-renderer", "opsta-lint-postrender"]);
+        // The plugin's own args already start with `postrender`.
+        post.remove(0);
+        cmd.env("OPSTA_LINT_BIN", &me);
+    }
+    for arg in post {
+        cmd.arg(format!("--post-renderer-args={arg}"));
+    }
+    cmd.args(["-o", "json"]);
+    Ok(cmd)
+}
+
+fn require_postrender_plugin(helm: &Helm) -> Result<()> {
+    let out = helm.run(
+        {
+            let mut cmd = Command::new(&helm.path);
+            cmd.args(["plugin", "list"]);
+            cmd
+        },
+        "helm plugin list",
+    )?;
+    if !String::from_utf8_lossy(&out.stdout).contains("opsta-lint-postrender") {
+        bail!(
+            "Helm 4 runs post-renderers only as plugins, and opsta-lint-postrender is not installed: install it \
+             with `helm plugin install ./plugins/postrender` (from opsta-lint's source folder), then run again"
+        );
+    }
+    Ok(())
+}
+
+/// Step c: what Helm would apply, rendered by the cluster's own rules and pinned by the post-renderer.
+fn render(helm: &Helm, args: &Args, chart: &Chart, work: &Path) -> Result<Release> {
+    let report = work.join("render-report.txt");
+    let mut cmd = upgrade_command(helm, args, chart, &report)?;
+    cmd.arg("--dry-run=server");
+    let out = cmd.output().context("cannot run helm")?;
+    if !out.status.success() {
+        let findings = std::fs::read_to_string(&report).unwrap_or_default();
+        if findings.contains("error[") {
+            eprint!("{}", crate::printable::message(&findings));
+            step("stopped at render: an image is not pinned (see above); nothing was applied");
+            return Err(stop(crate::exit::FINDINGS));
+        }
+        let stderr = crate::secrets::mask_message(&String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "helm upgrade --dry-run=server failed (helm exit {}): {}; nothing was applied",
+            out.status.code().unwrap_or(-1),
+            stderr.trim()
+        );
+    }
+    let rendered =
+        crate::release::from_json(&out.stdout).context("helm upgrade --dry-run=server -o json")?;
+    if helm.major == 3 {
+        unpinned_hooks(&rendered, &args.lock)?;
+    }
+    Ok(rendered)
+}
+
+/// Helm 3 never gives hooks to a post-renderer: a hook image without a digest stops the upgrade.
+fn unpinned_hooks(rendered: &Release, lock: &str) -> Result<()> {
+    let mut unpinned = Vec::new();
+    for (name, manifest) in &rendered.hooks {
+        for line in manifest.lines() {
+            let Some(image) = line.trim_start().strip_prefix("image:") else {
+                continue;
+            };
+            let image = image.trim().trim_matches(|c| c == '"' || c == '\'');
+            if !image.contains("@sha256:") {
+                unpinned.push(format!("{name}: {image}"));
+            }
+        }
+    }
+    if unpinned.is_empty() {
+        return Ok(());
+    }
+    eprintln!(
+        "error[PF002]: Helm 3 does not post-render hooks, and these hook images are not pinned: {}. Pin them \
+         through the chart's values (the image's digest from {lock}), or upgrade with Helm 4; nothing was applied",
+        unpinned.join(", ")
+    );
+    Err(stop(crate::exit::FINDINGS))
+}
+
+/// Step d: the pinned render against the deployed release, on stdout. True when something changes.
+fn show_diff(args: &Args, deployed: &Release, rendered: &Release) -> Result<bool> {
+    let old = deployed.rendered_source();
+    let new = Source::new("pinned render", rendered.rendered_source().text);
+    let opts = crate::diff::Options {
+        format: args.output,
+        color: anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never,
+        ..crate::diff::Options::default()
+    };
+    let shown = crate::diff::show(&old, &new, &opts)?;
+    print!("{}", shown.text);
+    std::io::stdout().flush().ok();
+    Ok(shown.changed)
+}
+
+/// Step e: ask on the terminal, unless --yes.
+fn confirm(args: &Args, namespace: &str) -> Result<()> {
+    if args.yes {
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        eprintln!(
+            "opsta-lint: error: no terminal to confirm the upgrade on: run it in a terminal, or pass --yes to apply \
+             without asking (--dry-run shows the plan only); nothing was applied"
+        );
+        return Err(stop(crate::exit::FAILURE));
+    }
+    eprint!("Apply this upgrade to {} in {namespace}? [y/N] ", args.name);
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        return Ok(());
+    }
+    step("declined: nothing was applied");
+    Err(stop(DECLINED))
+}
+
+/// Step f: the same upgrade, applied.
+fn apply(
+    helm: &Helm,
+    args: &Args,
+    chart: &Chart,
+    work: &Path,
+    deployed: &Release,
+) -> Result<Release> {
+    let report = work.join("apply-report.txt");
+    let mut cmd = upgrade_command(helm, args, chart, &report)?;
+    let out = cmd.output().context("cannot run helm")?;
+    if !out.status.success() {
+        let stderr = crate::secrets::mask_message(&String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "opsta-lint: error: helm upgrade failed (helm exit {}): {}",
+            out.status.code().unwrap_or(-1),
+            stderr.trim()
+        );
+        rollback_hint(args, deployed);
+        return Err(stop(crate::exit::FAILURE));
+    }
+    crate::release::from_json(&out.stdout).context("helm upgrade -o json")
+}
+
+fn rollback_hint(args: &Args, deployed: &Release) {
+    eprintln!(
+        "To go back: helm rollback {} {} -n {}",
+        args.name, deployed.revision, deployed.namespace
+    );
+    if deployed.chart_name == "opsta-ai-gateway" {
+        eprintln!(
+            "Opsta AI Gateway's database migrations are forward-only: a rollback does not undo them; restore the \
+             pre-upgrade backup of its PostgreSQL first"
+        );
+    }
+}
+
+/// What Helm stored must be what was shown: the stored manifest and hooks against the pinned render.
+fn check_stored(
+    args: &Args,
+    cluster: &ClusterArgs,
+    rendered: &Release,
+    deployed: &Release,
+) -> Result<()> {
+    let stored = crate::release::read_deployed(cluster, &args.name)?;
+    let shown = Source::new(
+        "pinned render that was shown",
+        rendered.rendered_source().text,
+    );
+    let diff = crate::diff::show(&shown, &stored.rendered_source(), &Default::default())?;
+    if diff.changed {
+        print!("{}", diff.text);
+        eprintln!(
+            "opsta-lint: error: the manifest Helm stored for revision {} differs from the render that was shown \
+             (above)",
+            stored.revision
+        );
+        rollback_hint(args, deployed);
+        return Err(stop(crate::exit::FINDINGS));
+    }
+    Ok(())
+}
+
+/// Step g: the verify job on the new revision.
+fn verify(args: &Args, deployed: &Release) -> Result<()> {
+    let mut line: Vec<String> = vec!["opsta-lint".into(), "verify".into()];
+    line.extend(["--release".into(), args.name.clone()]);
+    line.extend(["--lock".into(), args.lock.clone()]);
+    line.extend(kube_flags(args));
+    let code = run_job(line)?;
+    if code != crate::exit::OK {
+        step("verify failed (above)");
+        rollback_hint(args, deployed);
+        return Err(stop(code));
+    }
+    Ok(())
+}
+
+/// A temporary folder removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir> {
+        let base = std::env::temp_dir();
+        for n in 0..100u32 {
+            let path = base.join(format!("opsta-lint-upgrade-{}-{n}", std::process::id()));
+            if std::fs::create_dir(&path).is_ok() {
+                return Ok(TempDir(path));
+            }
+        }
+        bail!("cannot create a temporary folder in {}", base.display())
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
