@@ -894,7 +894,7 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
         .bytes()
         .filter(|b| !matches!(b, b'\r' | b'\n'))
         .collect();
-    if sextets.len() % 4 != 0 {
+    if !sextets.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(sextets.len() / 4 * 3);

@@ -143,8 +143,7 @@ fn verdicts_equal_helms_on_every_case_where_helm_3_and_4_agree() {
         percent(both, agree.len())
     );
     let mut wrong = Vec::new();
-    for i in 0..n {
-        let v = results[i];
+    for (i, &v) in results.iter().enumerate() {
         let line = format!(
             "{}: Helm 4 {}, Helm 3 {}, opsta-lint {} (as Helm 3: {})",
             name(i),
