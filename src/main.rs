@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             return ExitCode::from(usage_error_code());
         }
     };
-    match opsta_lint::run(cli) {
+    match run_on_a_deep_stack(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             let message = opsta_lint::secrets::mask_message(&format!("{err:#}"));
@@ -27,6 +27,20 @@ fn main() -> ExitCode {
             eprintln!("opsta-lint: error: {message}");
             ExitCode::from(opsta_lint::exit::FAILURE)
         }
+    }
+}
+
+/// Runs the command on a thread with room for Helm's deepest values (10,000 levels): every reader, merger and
+/// validator walks the values recursively. The stack is reserved, not used, until the input is that deep.
+fn run_on_a_deep_stack(cli: opsta_lint::cli::Cli) -> anyhow::Result<u8> {
+    const STACK: usize = 1 << 30;
+    let worker = std::thread::Builder::new()
+        .name("opsta-lint".into())
+        .stack_size(STACK)
+        .spawn(move || opsta_lint::run(cli))?;
+    match worker.join() {
+        Ok(result) => result,
+        Err(panic) => std::panic::resume_unwind(panic),
     }
 }
 

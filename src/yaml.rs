@@ -3,9 +3,12 @@
 //! Built on `granit-parser`'s event stream, whose spans are true UTF-8 byte ranges, so the same tree serves
 //! three jobs: locating findings (line and column), splicing new text into the original bytes (the
 //! post-renderer), and comparing documents by meaning (the diff). Scalars resolve the way Helm's Go YAML
-//! (YAML 1.1) reads them: plain `yes`/`on`/`y` are booleans, `0755` is octal, `<<` merge keys are expanded.
+//! (yaml.v2, YAML 1.1) reads them, step by step as its resolver does: plain `yes`/`on`/`y` are booleans, numbers
+//! go through Go's `strconv.ParseInt(s, 0, 64)` (so `0755`, `0o755` and `0x1F` are integers), tags are checked
+//! as Go checks them, and `<<` merge keys apply in document order.
 //!
-//! Hostile input is bounded: nesting depth, alias expansion and duplicate keys are errors with a location.
+//! Hostile input is bounded: nesting depth and alias expansion are errors with a location; duplicate keys are
+//! errors unless the limits allow them (then the last wins, as in Go, and each is reported).
 //!
 //! build.rs compiles this file too (it embeds each product.yaml as JSON): keep it free of `crate::` paths and of
 //! dependencies other than granit-parser and serde_json.
@@ -96,6 +99,34 @@ pub struct Limits {
     pub max_alias_nodes: usize,
     /// Accept a repeated mapping key (the last one wins) instead of failing.
     pub allow_duplicate_keys: bool,
+    /// Read only the first document of the stream (as Go's `yaml.Unmarshal` does); what follows is not parsed.
+    pub first_document_only: bool,
+    /// Also refuse what Go's yaml.v2 refuses where granit-parser is lenient: anchor names other than letters,
+    /// digits, `_` and `-`; escapes `\/` and surrogates in double quotes; tabs where yaml.v2 expects
+    /// indentation; a flow mapping key that spans lines.
+    pub go_strict: bool,
+}
+
+/// Helm's YAML reader (Go's yaml.v2, then encoding/json) refuses values nested deeper than this, counting the
+/// top-level mapping as one level.
+pub const HELM_MAX_DEPTH: usize = 10_000;
+
+/// A mapping key written again in the same mapping: the later one wins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Duplicate {
+    /// The key as Helm names it.
+    pub name: String,
+    /// The key that won (the later one).
+    pub key: Span,
+    /// The key it replaced.
+    pub first: Span,
+}
+
+/// Every document of a stream, and the duplicate keys met while reading them.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub docs: Vec<Node>,
+    pub duplicates: Vec<Duplicate>,
 }
 
 impl Default for Limits {
@@ -104,6 +135,8 @@ impl Default for Limits {
             max_depth: 256,
             max_alias_nodes: 250_000,
             allow_duplicate_keys: false,
+            first_document_only: false,
+            go_strict: false,
         }
     }
 }
@@ -115,18 +148,40 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Error> {
 
 /// Parses every document of a YAML stream. An empty stream gives no documents; an empty document gives `Null`.
 pub fn parse_with(src: &str, limits: Limits) -> Result<Vec<Node>, Error> {
+    load(src, limits).map(|loaded| loaded.docs)
+}
+
+/// Parses a YAML stream, keeping the duplicate keys it met (when the limits allow them).
+pub fn load(src: &str, limits: Limits) -> Result<Loaded, Error> {
     let mut options = Options::default();
     options.block_nesting_limit = limits.max_depth;
     options.flow_nesting_limit = limits.max_depth;
     options.emit_comments = false;
+    options.emit_anchor_events = limits.go_strict;
     let mut loader = Loader {
+        src,
+        exempt: Vec::new(),
+        read_to: src.len(),
         parser: Parser::new_from_str_with_options(src, options),
         limits,
         anchors: HashMap::new(),
         alias_nodes: 0,
         depth: 0,
+        duplicates: Vec::new(),
     };
-    loader.stream()
+    let docs = loader.stream()?;
+    if limits.go_strict {
+        // Only the text read: with `first_document_only`, what follows the first document is not Go's concern.
+        let read = match limits.first_document_only {
+            true => &src[..loader.read_to.min(src.len())],
+            false => src,
+        };
+        go_tabs_at_line_starts(read, &mut loader.exempt)?;
+    }
+    Ok(Loaded {
+        docs,
+        duplicates: loader.duplicates,
+    })
 }
 
 impl Node {
@@ -162,7 +217,7 @@ impl Node {
             Value::Bool(b) => Some(b.to_string()),
             Value::Int(i) => Some(i.to_string()),
             Value::Uint(u) => Some(u.to_string()),
-            Value::Float(f) => Some(json_float(*f).to_string()),
+            Value::Float(f) => Some(go_float_key(*f)),
             Value::Seq(_) | Value::Map(_) => None,
         }
     }
@@ -204,17 +259,64 @@ fn json_float(f: f64) -> Json {
     serde_json::Number::from_f64(f).map_or_else(|| Json::String(f.to_string()), Json::Number)
 }
 
+/// A float mapping key as sigs.k8s.io/yaml names it: `strconv.FormatFloat(f, 'g', -1, 32)`, that is the
+/// shortest float32 digits, in exponent form below 1e-4 or from 1e21 (or from 10^digits when that is more).
+fn go_float_key(f: f64) -> String {
+    let f = f as f32;
+    if f.is_nan() {
+        return ".nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { ".inf" } else { "-.inf" }.into();
+    }
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    if f == 0.0 {
+        return format!("{sign}0");
+    }
+    let shortest = format!("{:e}", f.abs());
+    let (mantissa, exp) = shortest.split_once('e').unwrap_or((&shortest, "0"));
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let nd = digits.len() as i32;
+    let dp = exp + 1;
+    let eprec = if 6 > nd && nd >= dp { nd } else { 6 };
+    if exp < -4 || exp >= eprec {
+        let rest = if nd > 1 {
+            format!(".{}", &digits[1..])
+        } else {
+            String::new()
+        };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{}{rest}e{esign}{:02}", &digits[..1], exp.abs());
+    }
+    let body = if dp <= 0 {
+        format!("0.{}{digits}", "0".repeat((-dp) as usize))
+    } else if dp >= nd {
+        format!("{digits}{}", "0".repeat((dp - nd) as usize))
+    } else {
+        format!("{}.{}", &digits[..dp as usize], &digits[dp as usize..])
+    };
+    format!("{sign}{body}")
+}
+
 struct Anchor {
     node: Node,
     size: usize,
 }
 
 struct Loader<'a> {
+    src: &'a str,
+    /// Byte ranges where a tab at the start of a line is content or allowed (quoted and block scalars, flow
+    /// collections), for `go_strict`.
+    exempt: Vec<std::ops::Range<usize>>,
+    /// The end of the last document read.
+    read_to: usize,
     parser: Parser<'a, granit_parser::StrInput<'a>>,
     limits: Limits,
     anchors: HashMap<usize, Anchor>,
     alias_nodes: usize,
     depth: usize,
+    duplicates: Vec<Duplicate>,
 }
 
 type Spanned<'a> = (Event<'a>, granit_parser::Span);
@@ -222,6 +324,18 @@ type Spanned<'a> = (Event<'a>, granit_parser::Span);
 impl<'a> Loader<'a> {
     fn next(&mut self) -> Result<Spanned<'a>, Error> {
         match self.parser.next() {
+            Some(Ok((Event::Anchor(_, name), span))) => {
+                if !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    return Err(at(
+                        &span,
+                        format!("the anchor name \"{name}\" holds characters Helm's YAML reader refuses (it takes letters, digits, _ and -)"),
+                    ));
+                }
+                self.next()
+            }
             Some(Ok(event)) => Ok(event),
             Some(Err(e)) => Err(scan_error(&e, self.limits.max_depth)),
             None => Err(Error {
@@ -244,10 +358,16 @@ impl<'a> Loader<'a> {
                     let (first, first_span) = self.next()?;
                     if matches!(first, Event::DocumentEnd) {
                         docs.push(null_at(pos(&span.end)));
+                        if self.limits.first_document_only {
+                            return Ok(docs);
+                        }
                         continue;
                     }
                     docs.push(self.node(first, first_span)?);
                     self.expect_document_end()?;
+                    if self.limits.first_document_only {
+                        return Ok(docs);
+                    }
                 }
                 other => return Err(at(&span, format!("unexpected YAML event {other:?}"))),
             }
@@ -256,7 +376,10 @@ impl<'a> Loader<'a> {
 
     fn expect_document_end(&mut self) -> Result<(), Error> {
         match self.next()? {
-            (Event::DocumentEnd, _) => Ok(()),
+            (Event::DocumentEnd, span) => {
+                self.read_to = marker_byte(&span.end);
+                Ok(())
+            }
             (_, span) => Err(at(&span, "expected the end of the document".into())),
         }
     }
@@ -264,6 +387,9 @@ impl<'a> Loader<'a> {
     fn node(&mut self, event: Event<'a>, span: granit_parser::Span) -> Result<Node, Error> {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
+                if self.limits.go_strict {
+                    self.go_scalar_checks(style, &span)?;
+                }
                 let node = scalar(&text, style, tag.as_deref(), &span)?;
                 self.remember(anchor, &node);
                 Ok(node)
@@ -337,7 +463,11 @@ impl<'a> Loader<'a> {
             items.push(self.node(event, span)?);
         };
         self.depth -= 1;
-        Ok(collection(Value::Seq(items), style, &start, &end))
+        let node = collection(Value::Seq(items), style, &start, &end);
+        if node.style == Style::Flow {
+            self.exempt.push(node.span.bytes());
+        }
+        Ok(node)
     }
 
     fn mapping(
@@ -348,47 +478,63 @@ impl<'a> Loader<'a> {
         self.enter(&start)?;
         let mut entries: Vec<(Node, Node)> = Vec::new();
         let mut positions: HashMap<String, usize> = HashMap::new();
-        let mut merges: Vec<Node> = Vec::new();
+        let mut written: HashMap<String, Span> = HashMap::new();
         let end = loop {
             let (event, span) = self.next()?;
             if matches!(event, Event::MappingEnd) {
                 break span;
             }
+            let merge = is_merge_key(&event);
             let key = self.node(event, span)?;
+            if self.limits.go_strict && style == granit_parser::StructureStyle::Flow {
+                go_flow_key_on_one_line(self.src, &key)?;
+            }
             let (event, span) = self.next()?;
             let value = self.node(event, span)?;
-            if is_merge_key(&key) {
-                merges.push(value);
+            if merge {
+                // As Go's decoder does: the merged keys override the keys written before `<<`, later keys
+                // override them, and a list of mappings applies from its last item to its first.
+                for (k, v) in merge_sources(value)? {
+                    let name = k.key_text().unwrap_or_default();
+                    put(&mut entries, &mut positions, name, k, v);
+                }
                 continue;
             }
-            self.insert(&mut entries, &mut positions, key, value)?;
+            self.insert(&mut entries, &mut positions, &mut written, key, value)?;
         };
         self.depth -= 1;
-        for source in merges {
-            merge_into(&mut entries, source)?;
+        let node = collection(Value::Map(entries), style, &start, &end);
+        if node.style == Style::Flow {
+            self.exempt.push(node.span.bytes());
         }
-        Ok(collection(Value::Map(entries), style, &start, &end))
+        Ok(node)
     }
 
-    /// Adds an entry; `positions` maps the key texts already in `entries` to their index.
+    /// Adds an entry written in the mapping; `positions` maps the key texts already in `entries` to their
+    /// index, `written` the keys written (not merged) so far to their place.
     fn insert(
-        &self,
+        &mut self,
         entries: &mut Vec<(Node, Node)>,
         positions: &mut HashMap<String, usize>,
+        written: &mut HashMap<String, Span>,
         key: Node,
         value: Node,
     ) -> Result<(), Error> {
         let Some(name) = key.key_text() else {
             return Err(node_error(&key, "a mapping key must be a scalar".into()));
         };
-        match positions.get(&name).copied() {
-            None => {
-                positions.insert(name, entries.len());
-                entries.push((key, value));
+        match written.insert(name.clone(), key.span) {
+            None => put(entries, positions, name, key, value),
+            Some(first) if self.limits.allow_duplicate_keys => {
+                self.duplicates.push(Duplicate {
+                    name: name.clone(),
+                    key: key.span,
+                    first,
+                });
+                put(entries, positions, name, key, value);
             }
-            Some(i) if self.limits.allow_duplicate_keys => entries[i] = (key, value),
-            Some(i) => {
-                let first = entries[i].0.span.start.line;
+            Some(first) => {
+                let first = first.start.line;
                 return Err(node_error(
                     &key,
                     format!("duplicate key \"{name}\" (first defined on line {first})"),
@@ -399,33 +545,248 @@ impl<'a> Loader<'a> {
     }
 }
 
-fn is_merge_key(key: &Node) -> bool {
-    key.style == Style::Plain && key.value == Value::Str("<<".into())
+impl Loader<'_> {
+    /// Go's yaml.v2 checks on a scalar that granit-parser does not make.
+    fn go_scalar_checks(
+        &mut self,
+        style: ScalarStyle,
+        span: &granit_parser::Span,
+    ) -> Result<(), Error> {
+        let range = marker_byte(&span.start)..marker_byte(&span.end);
+        let raw = self.src.get(range.clone()).unwrap_or_default();
+        if matches!(style, ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted) {
+            if let Some(offset) = go_document_indicator(raw) {
+                return Err(Error {
+                    message: "found unexpected document indicator (a line starting with --- or ... inside quotes)"
+                        .into(),
+                    ..error_at(self.src, range.start + offset)
+                });
+            }
+        }
+        match style {
+            ScalarStyle::DoubleQuoted => go_escapes(raw).map_err(|(offset, message)| Error {
+                message,
+                ..error_at(self.src, range.start + offset)
+            })?,
+            ScalarStyle::Literal | ScalarStyle::Folded => {
+                // The span starts at the content: read from the start of its first line.
+                let line_start = self.src[..range.start].rfind('\n').map_or(0, |i| i + 1);
+                let lines = self.src.get(line_start..range.end).unwrap_or_default();
+                go_block_indentation(lines).map_err(|offset| Error {
+                    message: "found a tab character where an indentation space is expected".into(),
+                    ..error_at(self.src, line_start + offset)
+                })?
+            }
+            _ => {}
+        }
+        if style != ScalarStyle::Plain {
+            self.exempt.push(range);
+        }
+        Ok(())
+    }
 }
 
-/// Applies a `<<` merge: keys written in the mapping itself win over merged ones.
-fn merge_into(entries: &mut Vec<(Node, Node)>, source: Node) -> Result<(), Error> {
-    let maps = match source.value {
-        Value::Map(_) => vec![source],
-        Value::Seq(items) => items,
-        _ => {
-            return Err(node_error(
-                &source,
-                "a merge key (<<) needs a mapping".into(),
-            ))
+fn marker_byte(marker: &granit_parser::Marker) -> usize {
+    marker.byte_offset().unwrap_or(0)
+}
+
+/// An error at a byte offset of the source, with its line and column.
+fn error_at(src: &str, byte: usize) -> Error {
+    let before = &src[..byte.min(src.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    Error {
+        message: String::new(),
+        line,
+        col,
+    }
+}
+
+/// The offset of a line inside a quoted scalar that starts with `---` or `...` and a blank: yaml.v2 refuses it.
+fn go_document_indicator(raw: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in raw.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        if start == 0 {
+            continue;
         }
-    };
-    for map in maps {
-        let Value::Map(pairs) = map.value else {
-            return Err(node_error(&map, "a merge key (<<) needs mappings".into()));
+        let marker = line.starts_with("---") || line.starts_with("...");
+        if marker && line[3..].chars().next().is_none_or(char::is_whitespace) {
+            return Some(start);
+        }
+    }
+    None
+}
+
+/// The escapes yaml.v2 knows in double quotes (no `\/`), and no surrogate code points: the offset of the
+/// first bad one.
+fn go_escapes(raw: &str) -> Result<(), (usize, String)> {
+    let mut chars = raw.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c != '\\' {
+            continue;
+        }
+        let Some((_, e)) = chars.next() else { break };
+        let digits = match e {
+            'x' => 2,
+            'u' => 4,
+            'U' => 8,
+            '0' | 'a' | 'b' | 't' | '\t' | 'n' | 'v' | 'f' | 'r' | 'e' | ' ' | '"' | '\''
+            | '\\' | 'N' | '_' | 'L' | 'P' | '\n' | '\r' => continue,
+            _ => return Err((i, "found unknown escape character".into())),
         };
-        for (k, v) in pairs {
-            if !entries.iter().any(|(e, _)| e.key_text() == k.key_text()) {
-                entries.push((k, v));
-            }
+        let hex: String = chars.by_ref().take(digits).map(|(_, c)| c).collect();
+        let code = u32::from_str_radix(&hex, 16).unwrap_or(u32::MAX);
+        if (0xD800..=0xDFFF).contains(&code) || code > 0x10FFFF {
+            return Err((i, "found invalid Unicode character escape code".into()));
         }
     }
     Ok(())
+}
+
+/// In a block scalar, yaml.v2 refuses a tab within the indentation: on its first content line (whose spaces
+/// set the indentation), or short of the indentation on a later line. The offset of the first such tab.
+fn go_block_indentation(lines: &str) -> Result<(), usize> {
+    let mut indent: Option<usize> = None;
+    let mut offset = 0;
+    for line in lines.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let spaces = line.bytes().take_while(|&b| b == b' ').count();
+        let after = line.as_bytes().get(spaces);
+        if after == Some(&b'\t') && indent.is_none_or(|i| spaces < i) {
+            return Err(start + spaces);
+        }
+        if indent.is_none() && !matches!(after, None | Some(b'\n' | b'\r')) {
+            indent = Some(spaces);
+        }
+    }
+    Ok(())
+}
+
+/// yaml.v2 refuses a tab at the start of a line (after any spaces) in block context, and a tab after a block
+/// sequence's `-`: outside quoted and block scalars and flow collections, such a tab is an error.
+fn go_tabs_at_line_starts(src: &str, exempt: &mut [std::ops::Range<usize>]) -> Result<(), Error> {
+    if !src.as_bytes().contains(&b'\t') {
+        return Ok(());
+    }
+    exempt.sort_by_key(|r| r.start);
+    let mut union: Vec<std::ops::Range<usize>> = Vec::new();
+    for r in exempt.iter() {
+        match union.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => union.push(r.clone()),
+        }
+    }
+    let inside = |at: usize| {
+        let i = union.partition_point(|r| r.start <= at);
+        i > 0 && union[i - 1].contains(&at)
+    };
+    let mut offset = 0;
+    for line in src.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let lead = line.bytes().take_while(|&b| b == b' ').count();
+        let dash = match line.as_bytes().get(lead) {
+            Some(b'-') if matches!(line.as_bytes().get(lead + 1), Some(b'\t')) => lead + 1,
+            Some(b'\t') => lead,
+            _ => continue,
+        };
+        let at = start + dash;
+        let comment_or_document =
+            line[lead..].starts_with("---") || line[lead..].starts_with("...");
+        if !inside(at) && !comment_or_document {
+            return Err(Error {
+                message:
+                    "found character that cannot start any token (a tab where Helm's YAML reader \
+                          expects indentation)"
+                        .into(),
+                ..error_at(src, at)
+            });
+        }
+    }
+    Ok(())
+}
+
+/// yaml.v2 refuses an implicit key of a flow mapping whose `:` is on a later line.
+fn go_flow_key_on_one_line(src: &str, key: &Node) -> Result<(), Error> {
+    let before = src[..key.span.start.byte.min(src.len())].trim_end();
+    if before.ends_with('?') {
+        return Ok(());
+    }
+    let after = &src[key.span.end.byte.min(src.len())..];
+    let gap = after.len() - after.trim_start().len();
+    if after[..gap].contains('\n') && after[gap..].starts_with(':') {
+        return Err(node_error(
+            key,
+            "did not find expected ',' or '}' (a flow mapping key must end on the line of its ':')"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Sets an entry, replacing the one of the same name.
+fn put(
+    entries: &mut Vec<(Node, Node)>,
+    positions: &mut HashMap<String, usize>,
+    name: String,
+    key: Node,
+    value: Node,
+) {
+    match positions.get(&name) {
+        Some(&i) => entries[i] = (key, value),
+        None => {
+            positions.insert(name, entries.len());
+            entries.push((key, value));
+        }
+    }
+}
+
+/// A merge key as Go's yaml.v2 sees one: a plain `<<`, or one tagged `!!merge`.
+fn is_merge_key(event: &Event) -> bool {
+    match event {
+        Event::Scalar(text, style, _, tag) if text == "<<" => match tag.as_deref() {
+            Some(tag) => yaml_org_name(tag).as_deref() == Some("merge"),
+            None => *style == ScalarStyle::Plain,
+        },
+        _ => false,
+    }
+}
+
+/// The entries a `<<` merge sets, in the order Go's decoder sets them (a list of mappings from its last item).
+fn merge_sources(source: Node) -> Result<Vec<(Node, Node)>, Error> {
+    let wrong = |node: &Node| {
+        node_error(
+            node,
+            "map merge requires map or sequence of maps as the value".into(),
+        )
+    };
+    let maps = match source.value {
+        Value::Map(_) => vec![source],
+        Value::Seq(items) => items.into_iter().rev().collect(),
+        _ => return Err(wrong(&source)),
+    };
+    let mut out = Vec::new();
+    for map in maps {
+        match map.value {
+            Value::Map(pairs) => out.extend(pairs),
+            _ => return Err(wrong(&map)),
+        }
+    }
+    Ok(out)
+}
+
+/// The name of a tag in the `tag:yaml.org,2002:` namespace (`!!int` is `int`), however it was spelled.
+fn yaml_org_name(tag: &Tag) -> Option<std::borrow::Cow<'_, str>> {
+    tag.suffix_in_namespace("tag:yaml.org,2002:")
 }
 
 fn count(node: &Node) -> usize {
@@ -469,12 +830,7 @@ fn scalar(
         ScalarStyle::Folded => Style::Folded,
     };
     let value = match tag {
-        Some(tag) => tagged(text, tag).ok_or_else(|| {
-            at(
-                span,
-                format!("\"{text}\" is not a valid !!{}", tag.suffix()),
-            )
-        })?,
+        Some(tag) => tagged(text, tag).map_err(|message| at(span, message))?,
         None if style == Style::Plain => resolve_plain(text),
         None => Value::Str(text.to_string()),
     };
@@ -489,38 +845,129 @@ fn scalar(
     })
 }
 
-/// An explicitly tagged scalar (`!!str 10`, `!!int "3"`); unknown tags resolve like plain text.
-fn tagged(text: &str, tag: &Tag) -> Option<Value> {
-    match tag.core_suffix() {
-        Some("str") => Some(Value::Str(text.to_string())),
-        Some("int") => resolve_int(text),
-        Some("float") => resolve_float(text).or_else(|| resolve_int(text).map(int_to_float)),
-        Some("bool") => resolve_bool(text).map(Value::Bool),
-        Some("null") => Some(Value::Null),
-        _ if tag.handle() == "!" && tag.suffix().is_empty() => Some(Value::Str(text.to_string())),
-        _ => Some(resolve_plain(text)),
+/// An explicitly tagged scalar, as Go's yaml.v2 decodes it: `!!str` and unknown or local tags (`!foo`, `!`)
+/// give the text; `!!binary` gives the decoded bytes; a core tag must fit what the text resolves to (`!!int
+/// "0o17"` is 15, `!!null 5` is an error), except that an integer may be tagged `!!float`.
+fn tagged(text: &str, tag: &Tag) -> Result<Value, String> {
+    let Some(name) = yaml_org_name(tag) else {
+        return Ok(Value::Str(text.to_string()));
+    };
+    let value = match name.as_ref() {
+        "binary" => {
+            let bytes = base64_decode(text)
+                .ok_or_else(|| "!!binary value contains invalid base64 data".to_string())?;
+            return Ok(Value::Str(String::from_utf8_lossy(&bytes).into_owned()));
+        }
+        "timestamp" if is_timestamp(text) => return Ok(Value::Str(text.to_string())),
+        "bool" | "int" | "float" | "null" | "timestamp" => resolve_plain(text),
+        _ => return Ok(Value::Str(text.to_string())),
+    };
+    let value = match (name.as_ref(), value) {
+        ("bool", v @ Value::Bool(_)) => v,
+        ("int", v @ (Value::Int(_) | Value::Uint(_))) => v,
+        ("float", v @ Value::Float(_)) => v,
+        ("float", Value::Int(i)) => Value::Float(i as f64),
+        ("null", v @ Value::Null) => v,
+        (_, v) => {
+            return Err(format!(
+                "cannot decode {} `{text}` as a !!{name}",
+                kind_tag(&v)
+            ))
+        }
+    };
+    Ok(value)
+}
+
+fn kind_tag(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "!!null",
+        Value::Bool(_) => "!!bool",
+        Value::Int(_) | Value::Uint(_) => "!!int",
+        Value::Float(_) => "!!float",
+        _ => "!!str",
     }
 }
 
-fn int_to_float(v: Value) -> Value {
-    match v {
-        Value::Int(i) => Value::Float(i as f64),
-        Value::Uint(u) => Value::Float(u as f64),
-        other => other,
+/// Go's `base64.StdEncoding.DecodeString`, which skips line breaks: padded, standard alphabet.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let sextets: Vec<u8> = text
+        .bytes()
+        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .collect();
+    if !sextets.len().is_multiple_of(4) {
+        return None;
     }
+    let mut out = Vec::with_capacity(sextets.len() / 4 * 3);
+    for (n, quad) in sextets.chunks(4).enumerate() {
+        let last = n + 1 == sextets.len() / 4;
+        let pad = quad.iter().rev().take_while(|&&b| b == b'=').count();
+        if pad > 2 || (pad > 0 && !last) {
+            return None;
+        }
+        let mut bits = 0u32;
+        for &b in &quad[..4 - pad] {
+            let v = match b {
+                b'A'..=b'Z' => b - b'A',
+                b'a'..=b'z' => b - b'a' + 26,
+                b'0'..=b'9' => b - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                _ => return None,
+            };
+            bits = bits << 6 | u32::from(v);
+        }
+        bits <<= 6 * pad as u32;
+        let bytes = bits.to_be_bytes();
+        out.extend_from_slice(&bytes[1..4 - pad]);
+    }
+    Some(out)
 }
 
-/// YAML 1.1 resolution of a plain scalar, as Go's yaml.v2 (and so Helm) does it.
+/// The start of a YAML timestamp as Go's yaml.v2 accepts one: a date `YYYY-M-D`, maybe followed by a time.
+fn is_timestamp(text: &str) -> bool {
+    let date = text.split(['T', 't', ' ']).next().unwrap_or_default();
+    let parts: Vec<&str> = date.split('-').collect();
+    let number = |s: &str, max_len: usize| {
+        !s.is_empty() && s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    let [year, month, day] = parts.as_slice() else {
+        return false;
+    };
+    year.len() == 4
+        && number(year, 4)
+        && number(month, 2)
+        && number(day, 2)
+        && (1..=12).contains(&month.parse::<u8>().unwrap_or(0))
+        && (1..=31).contains(&day.parse::<u8>().unwrap_or(0))
+}
+
+/// Resolution of a plain scalar, step by step as Go's yaml.v2 `resolve` does it: the exact words of the
+/// YAML 1.1 tables (null, booleans, `.inf`, `.nan`), then, for text starting with a digit or a sign, an integer
+/// read by `strconv.ParseInt(text without '_', 0, 64)` (so `0755`, `0o755`, `0x1F`, `0b101`), an unsigned
+/// one above `i64::MAX`, or a float of the form `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`; for text
+/// starting with `.`, a float such as `.5`. A float out of range stays text; everything else is text.
 pub fn resolve_plain(text: &str) -> Value {
-    if matches!(text, "" | "~" | "null" | "Null" | "NULL") {
-        return Value::Null;
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY)
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
     }
     if let Some(b) = resolve_bool(text) {
         return Value::Bool(b);
     }
-    resolve_int(text)
-        .or_else(|| resolve_float(text))
-        .unwrap_or_else(|| Value::Str(text.to_string()))
+    let number = match text.as_bytes()[0] {
+        b'.' => go_float(text),
+        b'0'..=b'9' | b'+' | b'-' => {
+            let plain = text.replace('_', "");
+            go_int(&plain).or_else(|| go_float(&plain))
+        }
+        _ => None,
+    };
+    number.unwrap_or_else(|| Value::Str(text.to_string()))
 }
 
 fn resolve_bool(text: &str) -> Option<bool> {
@@ -535,60 +982,71 @@ fn resolve_bool(text: &str) -> Option<bool> {
     }
 }
 
-fn resolve_int(text: &str) -> Option<Value> {
-    let (negative, body) = match text.as_bytes().first()? {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
-        _ => (false, text),
+/// Go's `strconv.ParseInt(text, 0, 64)`, then `ParseUint(text, 0, 64)` for what is too large (unsigned only).
+fn go_int(text: &str) -> Option<Value> {
+    let (negative, signed, body) = match text.as_bytes().first()? {
+        b'-' => (true, true, &text[1..]),
+        b'+' => (false, true, &text[1..]),
+        _ => (false, false, text),
     };
-    if !body.starts_with(|c: char| c.is_ascii_digit()) {
-        return None;
-    }
-    let digits: String = body.chars().filter(|&c| c != '_').collect();
-    if digits.is_empty() {
-        return None;
-    }
-    let (radix, digits) = if let Some(d) = digits.strip_prefix("0b") {
-        (2, d.to_string())
-    } else if let Some(d) = digits.strip_prefix("0x") {
-        (16, d.to_string())
-    } else if digits.len() > 1 && digits.starts_with('0') {
-        (8, digits[1..].to_string())
+    let prefixed = |p: &[&str]| p.iter().find_map(|p| body.strip_prefix(p));
+    let (radix, digits) = if let Some(d) = prefixed(&["0x", "0X"]) {
+        (16, d)
+    } else if let Some(d) = prefixed(&["0o", "0O"]) {
+        (8, d)
+    } else if let Some(d) = prefixed(&["0b", "0B"]) {
+        (2, d)
+    } else if body.len() > 1 && body.starts_with('0') {
+        (8, &body[1..])
     } else {
-        (10, digits)
+        (10, body)
     };
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
-    let magnitude = u64::from_str_radix(&digits, radix).ok();
-    let value = match magnitude {
-        Some(m) if negative && m <= i64::MAX as u64 + 1 => Value::Int((-i128::from(m)) as i64),
-        Some(m) if !negative => i64::try_from(m).map_or(Value::Uint(m), Value::Int),
-        _ => Value::Float(text.replace('_', "").parse::<f64>().ok()?),
-    };
-    Some(value)
+    let magnitude = u64::from_str_radix(digits, radix).ok()?;
+    match (negative, signed) {
+        (true, _) if magnitude <= i64::MAX as u64 + 1 => {
+            Some(Value::Int((-i128::from(magnitude)) as i64))
+        }
+        (false, _) if magnitude <= i64::MAX as u64 => Some(Value::Int(magnitude as i64)),
+        (false, false) => Some(Value::Uint(magnitude)),
+        _ => None,
+    }
 }
 
-fn resolve_float(text: &str) -> Option<Value> {
-    let special = match text {
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => Some(f64::INFINITY),
-        "-.inf" | "-.Inf" | "-.INF" => Some(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => Some(f64::NAN),
-        _ => None,
+/// A float of yaml.v2's form, parsed as Go's `strconv.ParseFloat` does (out of range is not a float).
+fn go_float(text: &str) -> Option<Value> {
+    let b = text.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - start
     };
-    if let Some(f) = special {
-        return Some(Value::Float(f));
-    }
-    let body = text.trim_start_matches(['-', '+']);
-    let looks_numeric = body.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && body.chars().any(|c| c.is_ascii_digit())
-        && body
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+' | '_'));
-    if !looks_numeric || body.ends_with(['e', 'E', '-', '+']) {
+    let whole = digits(&mut i);
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 && whole == 0 {
+            return None;
+        }
+    } else if whole == 0 {
         return None;
     }
-    text.replace('_', "").parse::<f64>().ok().map(Value::Float)
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        i += usize::from(matches!(b.get(i), Some(b'+' | b'-')));
+        if digits(&mut i) == 0 {
+            return None;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    let f: f64 = text.parse().ok()?;
+    f.is_finite().then_some(Value::Float(f))
 }
 
 fn pos(marker: &granit_parser::Marker) -> Pos {
@@ -690,10 +1148,13 @@ mod tests {
         assert_eq!(j["f"], json!(-9_223_372_036_854_775_809.0));
         assert_eq!(j["g"], json!(u64::MAX));
         assert_eq!(j["h"], json!(11_111_111_111_111_111_111_u64));
+        // Go's resolver turns only a signed integer into a !!float.
+        let e = parse("k: !!float 18446744073709551615\n").unwrap_err();
         assert_eq!(
-            one("k: !!float 18446744073709551615\n").to_json()["k"],
-            json!(u64::MAX as f64)
+            e.message,
+            "cannot decode !!int `18446744073709551615` as a !!float"
         );
+        assert_eq!(one("k: !!float 12\n").to_json()["k"], json!(12.0));
     }
 
     #[test]
@@ -744,11 +1205,30 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused() {
+        // Debug builds spend kilobytes of stack per level: read on a stack as roomy as the binary's.
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(refuses_deep_nesting)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn refuses_deep_nesting() {
         let src = "[".repeat(10_000) + &"]".repeat(10_000);
         let e = parse(&src).unwrap_err();
         assert_eq!(e.message, "nesting deeper than 256 levels");
         let block: String = (0..400).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
         assert!(parse(&block).is_err());
+        let helm = Limits {
+            max_depth: HELM_MAX_DEPTH,
+            ..Limits::default()
+        };
+        let just = format!("v: {}{}", "[".repeat(9_999), "]".repeat(9_999));
+        assert!(parse_with(&just, helm).is_ok());
+        let over = format!("v: {}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let e = parse_with(&over, helm).unwrap_err();
+        assert_eq!(e.message, "nesting deeper than 10000 levels");
     }
 
     #[test]

@@ -28,14 +28,14 @@ const CASES: &[Case] = &[
     Case { what: "truncated YAML", args: &["lint", "--product", "catalyst", "truncated.yaml"], code: 2, says: &["truncated.yaml:2:6:", "unclosed bracket"] },
     Case { what: "a values file that is a list", args: &["lint", "--product", "catalyst", "list.yaml"], code: 2, says: &["list.yaml:1:1:", "the top level is a list"] },
     Case { what: "a values file that is a scalar", args: &["lint", "--product", "catalyst", "scalar.yaml"], code: 2, says: &["scalar.yaml:1:1:", "the top level is a string"] },
-    Case { what: "duplicate keys", args: &["lint", "--product", "catalyst", "duplicate.yaml"], code: 2, says: &["duplicate.yaml:3:1:", "duplicate key \"a\" (first defined on line 1)"] },
+    Case { what: "a null key", args: &["lint", "--product", "catalyst", "null-key.yaml"], code: 2, says: &["null-key.yaml:2:1: a null key"] },
+    Case { what: "an infinite number", args: &["lint", "--product", "catalyst", "inf.yaml"], code: 2, says: &["inf.yaml:1:11: Helm cannot turn .inf into JSON"] },
     Case { what: "an alias bomb", args: &["lint", "--product", "catalyst", "bomb.yaml"], code: 2, says: &["bomb.yaml:", "alias bomb"] },
-    Case { what: "deep flow nesting", args: &["lint", "--product", "catalyst", "deep-flow.yaml"], code: 2, says: &["deep-flow.yaml:2:260: nesting deeper than 256 levels"] },
-    Case { what: "deep block nesting", args: &["lint", "--product", "catalyst", "deep-block.yaml"], code: 2, says: &["deep-block.yaml:258:257: nesting deeper than 256 levels"] },
+    // Helm reads values up to 10,000 levels deep (deep_values_within_helms_limit_are_read: up to it).
+    Case { what: "deep flow nesting", args: &["lint", "--product", "catalyst", "deep-flow.yaml"], code: 2, says: &["deep-flow.yaml:2:10004: nesting deeper than 10000 levels"] },
     Case { what: "invalid UTF-8", args: &["lint", "--product", "catalyst", "bad-utf8.yaml"], code: 2, says: &["bad-utf8.yaml:2:4: is not valid UTF-8"] },
     Case { what: "a NUL byte", args: &["lint", "--product", "catalyst", "nul.yaml"], code: 2, says: &["nul.yaml:2:4: contains a NUL byte"] },
     Case { what: "a values file that is a directory", args: &["lint", "--product", "catalyst", "dir.yaml"], code: 2, says: &["dir.yaml: is a directory"] },
-    Case { what: "an empty values file", args: &["lint", "--product", "catalyst", "empty.yaml"], code: 2, says: &["empty.yaml: is empty"] },
     Case { what: "a missing values file", args: &["lint", "--product", "catalyst", "missing.yaml"], code: 2, says: &["missing.yaml: no such file"] },
     Case { what: "an unreadable values file", args: &["lint", "--product", "catalyst", "UNREADABLE"], code: 2, says: &["cannot read"] },
     Case { what: "an unreadable previous values file", args: &["lint", "--product", "catalyst", "--previous-values", "UNREADABLE", "values.yaml"], code: 2, says: &["cannot read"] },
@@ -107,6 +107,8 @@ fn fixtures(dir: &Path) {
         ("truncated.yaml", b"a:\n  b: [1, 2\n".to_vec()),
         ("list.yaml", b"- a\n- b\n".to_vec()),
         ("scalar.yaml", b"hello\n".to_vec()),
+        ("null-key.yaml", b"a: 1\n~: 2\n".to_vec()),
+        ("inf.yaml", b"a: [1, 2, .inf]\n".to_vec()),
         ("duplicate.yaml", b"a: 1\nb: 2\na: 3\n".to_vec()),
         ("bomb.yaml", alias_bomb().into_bytes()),
         ("deep-flow.yaml", format!("image: x\nv: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)).into_bytes()),
@@ -207,6 +209,35 @@ fn every_hostile_input_fails_cleanly_with_its_location() {
         }
     }
     assert!(failures.is_empty(), "cases that failed: {failures:?}");
+}
+
+#[test]
+fn deep_values_within_helms_limit_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    fixtures(dir.path());
+    let deepest = format!("v: {}{}\n", "[".repeat(9_999), "]".repeat(9_999));
+    std::fs::write(dir.path().join("deepest.yaml"), deepest).unwrap();
+    std::fs::write(
+        dir.path().join("open.schema.json"),
+        "{\"type\": \"object\"}",
+    )
+    .unwrap();
+    for (args, code) in [
+        (&["lint", "--product", "catalyst", "deep-block.yaml"][..], 1),
+        (
+            &["lint", "--schema", "open.schema.json", "deepest.yaml"][..],
+            0,
+        ),
+    ] {
+        let run = run_in(dir.path(), args, "");
+        assert_eq!(run.code, Some(code), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.is_empty(), "{args:?}: {}", run.stderr);
+        assert!(
+            run.peak_rss_kib < MEMORY_BOUND_KIB,
+            "{args:?}: {} KiB",
+            run.peak_rss_kib
+        );
+    }
 }
 
 /// Runs with stdout a pipe whose reading end is already closed, as in `opsta-lint ... | head -0`.

@@ -2,6 +2,7 @@
 //! One straight line: read and merge the values, choose product, chart version and schema, run every check,
 //! report.
 
+pub mod helm_read;
 mod reach;
 pub mod report;
 pub mod rules;
@@ -11,6 +12,7 @@ pub mod values;
 
 use crate::product::{parse_version, Product};
 use anyhow::{bail, Result};
+use helm_read::Helm;
 use report::{Format, Run};
 use rules::{Context, Severity};
 use schema::{Compiled, Schema};
@@ -49,6 +51,11 @@ pub struct Args {
     /// Lint every file on its own instead of merging them (what the pre-commit hook does).
     #[arg(long)]
     pub each: bool,
+    /// The Helm that will install the values: where Helm 3 and 4 read a values file differently (several YAML
+    /// documents, a key named <<), lint gives its verdict (asked with `helm version` only then). Default:
+    /// HELM_BIN when run as a Helm plugin, else Helm 4's reading.
+    #[arg(long, value_name = "PATH")]
+    pub helm: Option<String>,
     /// Rule codes not to report (comma-separated or repeated), e.g. OL101.
     #[arg(long, value_name = "CODES", value_delimiter = ',')]
     pub ignore: Vec<String>,
@@ -67,13 +74,14 @@ pub fn run(args: &Args) -> Result<u8> {
             bail!("--ignore {code}: no such rule (see `opsta-lint rules`)");
         }
     }
+    let helm = helm_read::HelmInUse::new(args.helm.as_deref());
     let explicit = !args.previous_values.is_empty() && args.previous_chart_version.is_some();
     let deployed = match explicit {
         true => None,
         false => crate::release::previous(&args.cluster)?,
     };
     let previous = match (args.previous_values.is_empty(), &deployed) {
-        (false, _) => Some(Values::read(&args.previous_values, &[])?),
+        (false, _) => Some(Values::read_with(&args.previous_values, &[], &helm)?),
         (true, Some(deployed)) => Some(Values::from_source(deployed.values.clone())?),
         (true, None) => None,
     };
@@ -91,10 +99,11 @@ pub fn run(args: &Args) -> Result<u8> {
     }
     let mut failed = false;
     for files in &groups {
-        let run = Values::read(files, &args.set).and_then(|values| {
+        let run = Values::read_with(files, &args.set, &helm).and_then(|values| {
             secrets.extend(secret_strings(&values.json));
             lint(
                 args,
+                &helm,
                 files,
                 &values,
                 previous.as_ref(),
@@ -142,6 +151,7 @@ fn named(files: &[String]) -> String {
 /// Chooses product, chart version and schema, then runs every check.
 fn lint(
     args: &Args,
+    helm: &helm_read::HelmInUse,
     files: &[String],
     values: &Values,
     previous: Option<&Values>,
@@ -163,12 +173,19 @@ fn lint(
     let chart = chart.or(assumed);
     let chart_defaults = args.schema.as_deref().and_then(defaults_beside);
     let defaults = match &chart_defaults {
-        Some(file) => Some(Values::read(std::slice::from_ref(file), &[])?.for_validation(None)),
+        Some(file) => {
+            Some(Values::read_with(std::slice::from_ref(file), &[], helm)?.for_validation(None))
+        }
         None => None,
     };
     let instance = match args.schema {
         Some(_) => values.for_validation(defaults.as_ref()),
         None => values.json.clone(),
+    };
+    // Helm 3 writes the values out as YAML and reads them back before validating: a key named `<<` merges then.
+    let instance = match helm_read::has_merge_named_key(&instance) && helm.major()? == Helm::V3 {
+        true => helm_read::helm3_merge_keys(instance),
+        false => instance,
     };
     // A bundled schema is compiled for these values only (see reach.rs); a --schema file is compiled whole,
     // once per run, so that an invalid schema fails as it fails in Helm.

@@ -59,6 +59,16 @@ pub static RULES: &[Rule] = &[
         generic: true,
     },
     Rule {
+        code: "OL003",
+        name: "duplicate-key",
+        severity: Severity::Warning,
+        summary: "A key is written twice in the same mapping of a values file; the later one wins.",
+        doc: "Helm reads such a file without a word and keeps the value written last, so the earlier one silently \
+              does nothing: almost always a mistake (two edits of one setting, a paste in the wrong place). \
+              Reported at the later key, naming the line of the earlier one.",
+        generic: false,
+    },
+    Rule {
         code: "OL101",
         name: "join-token-missing",
         severity: Severity::Error,
@@ -311,6 +321,7 @@ pub type Check = fn(&Context) -> Vec<Finding>;
 /// Every check, in the order their findings are produced.
 pub static CHECKS: &[Check] = &[
     super::schema::check,
+    duplicate_keys,
     required_secrets,
     sticky_flags,
     dropped_keys,
@@ -322,6 +333,24 @@ pub static CHECKS: &[Check] = &[
     product_version_tag,
     inline_secrets,
 ];
+
+/// OL003: keys written twice in one mapping.
+fn duplicate_keys(ctx: &Context) -> Vec<Finding> {
+    ctx.values
+        .duplicates
+        .iter()
+        .map(|d| Finding {
+            rule: rule("OL003"),
+            severity: rule("OL003").severity,
+            message: format!(
+                "\"{}\" is written again here (first on line {}); Helm keeps this later value",
+                d.name, d.first_line
+            ),
+            path: None,
+            location: locate(ctx.values, Some(&d.origin)),
+        })
+        .collect()
+}
 
 /// Runs every check and settles overlaps: a generic finding gives way to a specific finding at the same key
 /// or above it. Findings are sorted by file, line, column and code.

@@ -1,7 +1,9 @@
-//! Reading values the way Helm does: several files merge in order (later files win, maps merge deeply, `null`
-//! deletes a key), then `--set` pairs apply last. Every key path remembers where it was set, so a finding can
-//! point at the right file, line and column.
+//! Reading values the way Helm does: each file read as Helm reads it (helm_read.rs: its documents merged in
+//! order), several files merge in order (later files win, maps merge deeply, `null` deletes a key), then `--set`
+//! pairs apply last. Every key path remembers where it was set, so a finding can point at the right file, line
+//! and column.
 
+use super::helm_read::{self, Helm, HelmInUse};
 use crate::paths::{Path, Seg};
 use crate::source::Source;
 use crate::yaml::{Node, Value};
@@ -40,17 +42,34 @@ pub struct Values {
     pub sets: Vec<String>,
     /// Keys whose last word was `null` (deleted from `json`; Helm keeps them when the chart has no default).
     nulls: BTreeMap<String, Path>,
+    /// Keys written twice in one mapping (the later one wins, as in Helm).
+    pub duplicates: Vec<DuplicateKey>,
+}
+
+/// A key written again in the same mapping of a values file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    /// Where the winning (later) key stands.
+    pub origin: Origin,
+    pub name: String,
+    /// The line of the key it replaced.
+    pub first_line: usize,
 }
 
 impl Values {
-    /// Reads and merges values files, then applies `--set` arguments.
+    /// Reads and merges values files as Helm 4 does, then applies `--set` arguments.
     pub fn read(files: &[String], sets: &[String]) -> Result<Values> {
+        Values::read_with(files, sets, &HelmInUse::default())
+    }
+
+    /// Reads and merges values files as the Helm in use does, then applies `--set` arguments.
+    pub fn read_with(files: &[String], sets: &[String], helm: &HelmInUse) -> Result<Values> {
         let mut values = Values {
             json: Json::Object(Map::new()),
             ..Values::default()
         };
         for file in files {
-            values.add_file(read_source(file)?)?;
+            values.add_file_with(read_values_source(file, helm)?, helm)?;
         }
         for arg in sets {
             values.add_set(arg)?;
@@ -65,16 +84,41 @@ impl Values {
         Ok(values)
     }
 
-    /// Merges one more values source over the current values.
+    /// Merges one more values source over the current values, read as Helm 4 reads it.
     pub fn add_file(&mut self, source: Source) -> Result<()> {
-        let doc = top_mapping(&source)?;
+        self.add_file_with(source, &HelmInUse::default())
+    }
+
+    /// Merges one more values source over the current values, read as the Helm in use reads it: its documents
+    /// merge in order, as files do.
+    pub fn add_file_with(&mut self, source: Source, helm: &HelmInUse) -> Result<()> {
+        let major = match helm_read::differs(&source.text) {
+            true => helm.major()?,
+            false => Helm::V4,
+        };
+        let read = helm_read::read(&source.text, major)
+            .map_err(|e| anyhow!("{}:{}:{}: {}", source.name, e.line, e.col, e.message))?;
         let index = self.sources.len();
         let mut merger = Merger {
             origins: &mut self.origins,
             nulls: &mut self.nulls,
             source: index,
         };
-        merger.merge_map(&mut self.json, &doc, &Path::root());
+        for doc in &read.docs {
+            merger.merge_map(&mut self.json, doc, &Path::root());
+        }
+        for d in read.duplicates {
+            self.duplicates.push(DuplicateKey {
+                origin: Origin::File {
+                    source: index,
+                    line: d.key.start.line,
+                    col: d.key.start.col,
+                    len: key_width(&d.key),
+                },
+                name: d.name,
+                first_line: d.first.start.line,
+            });
+        }
         self.sources.push(source);
         Ok(())
     }
@@ -219,6 +263,11 @@ fn prefixes(path: &Path) -> Vec<Path> {
 
 /// Reads one values file with a size limit checked before reading.
 pub fn read_source(file: &str) -> Result<Source> {
+    check_size(file)?;
+    Source::read(file)
+}
+
+fn check_size(file: &str) -> Result<()> {
     if file != "-" {
         if let Ok(meta) = std::fs::metadata(file) {
             if meta.is_file() && meta.len() > MAX_FILE_BYTES {
@@ -230,32 +279,63 @@ pub fn read_source(file: &str) -> Result<Source> {
             }
         }
     }
-    Source::read(file)
+    Ok(())
 }
 
-/// The one document of a values file, which must be a mapping.
-fn top_mapping(source: &Source) -> Result<Node> {
-    let mut docs = source.yaml()?;
-    let name = &source.name;
-    match docs.len() {
-        0 => bail!(
-            "{name}: is empty; a values file must be a YAML mapping (write `{{}}` for no values)"
-        ),
-        1 => {}
-        n => bail!("{name}: holds {n} YAML documents; a values file holds one mapping"),
+/// Reads one values file as Helm's YAML reader takes its bytes: UTF-8, or UTF-16 with a byte order mark
+/// (big-endian for both Helms; little-endian only for Helm 3, as Helm 4's line reader cuts its last character).
+fn read_values_source(file: &str, helm: &HelmInUse) -> Result<Source> {
+    check_size(file)?;
+    let (name, bytes) = crate::source::read_bytes(file)?;
+    if !bytes.starts_with(&[0xFE, 0xFF]) && !bytes.starts_with(&[0xFF, 0xFE]) {
+        return Source::from_bytes(&name, bytes);
     }
-    let doc = docs.remove(0);
-    let (line, col) = (doc.span.start.line, doc.span.start.col);
-    let kind = match &doc.value {
-        Value::Map(_) => return Ok(doc),
-        Value::Null => bail!(
-            "{name}: is empty; a values file must be a YAML mapping (write `{{}}` for no values)"
-        ),
-        Value::Seq(_) => "a list",
-        Value::Str(_) => "a string",
-        _ => "a scalar",
-    };
-    bail!("{name}:{line}:{col}: the top level is {kind}; a values file must be a mapping of keys to values")
+    let big_endian = bytes.starts_with(&[0xFE, 0xFF]);
+    if !big_endian && helm.major()? == Helm::V4 {
+        bail!("{name}: is UTF-16 little-endian text, which Helm 4 cannot read (its line reader cuts the last character); save it as UTF-8");
+    }
+    let units: Vec<u16> = bytes[2..]
+        .chunks(2)
+        .map(|c| match (big_endian, c) {
+            (true, [a, b]) => u16::from_be_bytes([*a, *b]),
+            (false, [a, b]) => u16::from_le_bytes([*a, *b]),
+            (_, [a]) => u16::from(*a),
+            _ => 0,
+        })
+        .collect();
+    let text =
+        String::from_utf16(&units).map_err(|_| anyhow!("{name}: is not valid UTF-16 text"))?;
+    Source::from_bytes(&name, text.into_bytes())
+}
+
+/// The width of a key's `^^^` marker: its length on one line, else 1.
+fn key_width(span: &crate::yaml::Span) -> usize {
+    let len = span.end.col.saturating_sub(span.start.col);
+    match span.end.line == span.start.line {
+        true => len.max(1),
+        false => 1,
+    }
+}
+
+/// Origins are kept down to this depth; a finding deeper points at the nearest key above it. (A path per
+/// level of a 10,000-level value would take memory quadratic in its depth.)
+const ORIGIN_DEPTH: usize = 64;
+
+/// Helm's `MergeMaps`, for values deeper than origins are kept: maps merge deeply, anything else replaces.
+fn merge_json(dst: &mut Json, src: Json) {
+    match (dst, src) {
+        (Json::Object(mine), Json::Object(theirs)) => {
+            for (k, v) in theirs {
+                match mine.get_mut(&k) {
+                    Some(slot) if slot.is_object() && v.is_object() => merge_json(slot, v),
+                    _ => {
+                        mine.insert(k, v);
+                    }
+                }
+            }
+        }
+        (dst, src) => *dst = src,
+    }
 }
 
 struct Merger<'a> {
@@ -266,13 +346,11 @@ struct Merger<'a> {
 
 impl Merger<'_> {
     fn origin(&self, key: &Node) -> Origin {
-        let len = key.span.end.col.saturating_sub(key.span.start.col);
-        let same_line = key.span.end.line == key.span.start.line;
         Origin::File {
             source: self.source,
             line: key.span.start.line,
             col: key.span.start.col,
-            len: if same_line { len.max(1) } else { 1 },
+            len: key_width(&key.span),
         }
     }
 
@@ -281,6 +359,10 @@ impl Merger<'_> {
         let Value::Map(entries) = &node.value else {
             return;
         };
+        if here.0.len() >= ORIGIN_DEPTH {
+            merge_json(dst, node.to_json());
+            return;
+        }
         if !dst.is_object() {
             *dst = Json::Object(Map::new());
         }
@@ -319,6 +401,9 @@ impl Merger<'_> {
 
     /// Records the origins of everything inside a replaced value (list items and the maps inside them).
     fn record(&mut self, node: &Node, here: &Path) {
+        if here.0.len() >= ORIGIN_DEPTH {
+            return;
+        }
         match &node.value {
             Value::Seq(items) => {
                 for (i, item) in items.iter().enumerate() {
@@ -666,11 +751,9 @@ mod tests {
     #[test]
     fn the_top_level_must_be_one_mapping() {
         for (text, wanted) in [
-            ("", "is empty"),
-            ("# only a comment\n", "is empty"),
             ("- a\n- b\n", "f.yaml:1:1: the top level is a list"),
-            ("a: 1\n---\nb: 2\n", "holds 2 YAML documents"),
             ("just text\n", "the top level is a string"),
+            ("a: 1\n---\n- b\n", "f.yaml:3:1: the top level is a list"),
         ] {
             let e = Values::default()
                 .add_file(Source::new("f.yaml", text))
@@ -678,5 +761,31 @@ mod tests {
                 .to_string();
             assert!(e.contains(wanted), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn empty_files_are_no_values_and_documents_merge_in_order() {
+        for text in ["", "# only a comment\n", "~\n", "---\n", "null\n"] {
+            let v = values(&[("f.yaml", text)], &[]);
+            assert_eq!(v.json, json!({}), "{text:?}");
+        }
+        let v = values(
+            &[("f.yaml", "a: {x: 1, z: 2}\n---\na: {z: 3}\nb: 1\nb: 2\n")],
+            &[],
+        );
+        assert_eq!(v.json, json!({"a": {"x": 1, "z": 3}, "b": 2}));
+        assert_eq!(at(&v, "a.z"), ("f.yaml".into(), 3, 5));
+        assert_eq!(at(&v, "a.x"), ("f.yaml".into(), 1, 5));
+        assert_eq!(v.duplicates.len(), 1);
+        assert_eq!(v.duplicates[0].name, "b");
+        assert_eq!(v.duplicates[0].first_line, 4);
+        assert!(matches!(
+            v.duplicates[0].origin,
+            Origin::File {
+                line: 5,
+                col: 1,
+                ..
+            }
+        ));
     }
 }
