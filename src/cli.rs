@@ -47,6 +47,9 @@ pub enum Command {
     /// After an upgrade: every pod of the release Ready, on the locked digests and the pinned Dapr version.
     #[command(after_help = EXIT_CODES)]
     Verify(crate::verify::Args),
+    /// Install Helm 4's post-renderer plugin (opsta-lint-postrender), which runs this binary.
+    #[command(after_help = EXIT_CODES)]
+    InstallPostrenderer(crate::install::Args),
 }
 
 /// Seconds one request to the Kubernetes API server may take by default.

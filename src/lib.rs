@@ -9,6 +9,7 @@ pub mod exit;
 pub mod image;
 pub mod image_policy;
 pub mod images_in;
+pub mod install;
 pub mod lines;
 pub mod lint;
 pub mod lock;
@@ -25,6 +26,7 @@ pub mod yaml;
 
 /// Runs a parsed command line and returns the process exit code. Errors are the caller's to print.
 pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
+    install::warn_if_plugin_differs();
     match cli.command {
         cli::Command::Lint(args) => lint::run(&args),
         cli::Command::Postrender(args) => postrender::run(&args),
@@ -34,5 +36,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Release(args) => release::run(&args),
         cli::Command::Rules(args) => lint::run_rules(&args),
         cli::Command::Verify(args) => verify::run(&args),
+        cli::Command::InstallPostrenderer(args) => install::run(&args),
     }
 }
