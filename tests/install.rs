@@ -484,10 +484,13 @@ fn assert_fails_closed(machine: &Machine, kube: &FakeKube, command: &str) {
     );
 }
 
+type Case = (&'static str, &'static [(&'static str, u8)], u8);
+
 #[test]
 fn documented_post_renderers_fail_closed_without_opsta_lint() {
     let server = Server::serve(release().to_path_buf());
-    let cases: [(&str, &[(&str, u8)], u8); 3] = [
+    // (the test whose blocks hold the invocation, the Helm binaries on PATH, the Helm that installs the CLI plugin)
+    let cases: [Case; 3] = [
         ("helm3_post_renderer_pins_as_documented", &[("helm", 3)], 3),
         ("helm4_post_renderer_pins_as_documented", &[("helm", 4)], 4),
         (
