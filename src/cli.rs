@@ -82,6 +82,9 @@ pub enum Command {
     /// Before an upgrade: the release is not busy, the lock is the target's, no downgrade, majors acknowledged.
     #[command(after_help = crate::preflight::HELP_FOOTER)]
     Preflight(crate::preflight::Args),
+    /// Install Helm 4's post-renderer plugin (opsta-lint-postrender), which runs this binary.
+    #[command(after_help = example!("helm opsta-lint install-postrenderer"))]
+    InstallPostrenderer(crate::install::Args),
 }
 
 /// The command line with `lint` put in front when no subcommand is named: `opsta-lint [LINT FLAGS] FILE...`

@@ -10,6 +10,7 @@ pub mod image;
 pub mod image_fields;
 pub mod image_policy;
 pub mod images_in;
+pub mod install;
 pub mod lines;
 pub mod lint;
 pub mod lock;
@@ -29,6 +30,7 @@ pub mod yaml;
 
 /// Runs a parsed command line and returns the process exit code. Errors are the caller's to print.
 pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
+    install::warn_if_plugin_differs();
     match cli.command {
         cli::Command::Lint(args) => lint::run(&args),
         cli::Command::Postrender(args) => postrender::run(&args),
@@ -41,5 +43,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::MirrorCheck(args) => registry::run_mirror_check(&args),
         cli::Command::Upgrade(args) => upgrade::run(&args),
         cli::Command::Preflight(args) => preflight::run(&args),
+        cli::Command::InstallPostrenderer(args) => install::run(&args),
     }
 }

@@ -4,10 +4,18 @@
 //! big render into memory (docs/performance.md). An allocation of 4 MiB or more is therefore marked for
 //! transparent huge pages (`madvise(MADV_HUGEPAGE)`), which a kernel with THP in `madvise` mode (the common
 //! default) backs with 2 MiB pages: one fault each instead of 512. Where THP is off, or off Linux, nothing changes.
+//!
+//! The static release binaries link musl, whose own malloc is much slower than glibc's on this tool's many small
+//! allocations; there the allocator underneath is mimalloc instead (docs/install.md, "Static binaries").
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 
-/// The system allocator, advising huge pages for big blocks.
+#[cfg(target_env = "musl")]
+use mimalloc::MiMalloc as Inner;
+#[cfg(not(target_env = "musl"))]
+use std::alloc::System as Inner;
+
+/// The system allocator (mimalloc on musl), advising huge pages for big blocks.
 pub struct BigOnHugePages;
 
 /// Blocks from this size on are advised: smaller ones would rarely cover a whole aligned 2 MiB page.
@@ -17,22 +25,22 @@ const BIG: usize = 4 << 20;
 // inside a block the system allocator has just returned, and does not change their contents.
 unsafe impl GlobalAlloc for BigOnHugePages {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        advise(System.alloc(layout), layout.size())
+        advise(Inner.alloc(layout), layout.size())
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        advise(System.alloc_zeroed(layout), layout.size())
+        advise(Inner.alloc_zeroed(layout), layout.size())
     }
 
     unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
-        System.dealloc(block, layout);
+        Inner.dealloc(block, layout);
     }
 
     /// Not advised: advice on part of a mapping splits it, and the system allocator grows a big block by
     /// moving its mapping (`mremap`), which fails on a split one and falls back to copying the block, with many
     /// more page faults (docs/performance.md).
     unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        System.realloc(block, layout, new_size)
+        Inner.realloc(block, layout, new_size)
     }
 }
 

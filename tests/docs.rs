@@ -537,7 +537,14 @@ fn subcommands() -> Vec<String> {
 }
 
 /// Subcommands whose example needs a cluster; a doc block marked `# tested by:` shows the same command.
-const NEED_A_CLUSTER: [&str; 5] = ["release", "verify", "mirror-check", "upgrade", "preflight"];
+const NEED_A_CLUSTER: [&str; 6] = [
+    "release",
+    "verify",
+    "mirror-check",
+    "upgrade",
+    "preflight",
+    "install-postrenderer",
+];
 
 #[test]
 fn every_help_page_has_an_example_that_runs_and_the_exit_codes() {

@@ -1,6 +1,6 @@
 //! The post-renderer under the real Helm 3 and Helm 4 binaries: `helm template` of testdata/charts/pin-demo through
-//! `opsta-lint postrender` (Helm 3: the binary's path; Helm 4: the `opsta-lint-postrender` plugin installed into a
-//! temporary plugins folder).
+//! `opsta-lint postrender` (Helm 3: the binary's path; Helm 4: the `opsta-lint-postrender` plugin installed by
+//! `helm opsta-lint install-postrenderer` into a temporary Helm home).
 
 mod common;
 
@@ -63,30 +63,28 @@ fn helm3_template(home: &Path, lock: &Path, extra: &[&str]) -> Output {
         .expect("runs helm 3")
 }
 
-/// Installs plugins/postrender into the temporary Helm home, with the test binary as its bin/opsta-lint.
+/// Installs the Helm 4 post-renderer plugin into the temporary Helm home as docs/install.md says: the CLI plugin
+/// (its install hook copies the test binary, OPSTA_LINT_BIN), then `helm opsta-lint install-postrenderer`.
 fn install_helm4_plugin(home: &Path) {
-    let source = home.join("opsta-lint-postrender");
-    std::fs::create_dir_all(source.join("bin")).unwrap();
-    for file in ["plugin.yaml", "postrender.sh"] {
-        std::fs::copy(
-            common::root().join("plugins/postrender").join(file),
-            source.join(file),
-        )
-        .unwrap();
-    }
-    std::os::unix::fs::symlink(
-        env!("CARGO_BIN_EXE_opsta-lint"),
-        source.join("bin/opsta-lint"),
-    )
-    .unwrap();
+    let source = common::cli_plugin_source(home);
     let out = helm(4, home)
         .args(["plugin", "install"])
         .arg(&source)
+        .env("OPSTA_LINT_BIN", env!("CARGO_BIN_EXE_opsta-lint"))
         .output()
         .unwrap();
     assert!(
         out.status.success(),
         "helm 4 plugin install: {:?}",
+        text(&out)
+    );
+    let out = helm(4, home)
+        .args(["opsta-lint", "install-postrenderer"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "install-postrenderer: {:?}",
         text(&out)
     );
     let list = helm(4, home).args(["plugin", "list"]).output().unwrap();
@@ -288,7 +286,14 @@ fn helm3_loses_every_plugin_beside_the_helm4_plugin_and_the_readme_setup_avoids_
         )
     );
 
-    install_helm4_plugin(shared.path());
+    // What an install into the shared folder would do (install-postrenderer chooses another folder beside a Helm 3).
+    let shared_plugins = shared.path().join("data/plugins");
+    let forced = common::bin()
+        .args(["install-postrenderer", "--plugins-dir"])
+        .arg(&shared_plugins)
+        .output()
+        .unwrap();
+    assert!(forced.status.success(), "{:?}", text(&forced));
     let broken = helm3(&["opsta-lint", "--version"]);
     let (_, stderr) = text(&broken);
     assert_ne!(broken.status.code(), Some(0), "{stderr}");
@@ -297,7 +302,7 @@ fn helm3_loses_every_plugin_beside_the_helm4_plugin_and_the_readme_setup_avoids_
         "Helm 3 no longer drops its plugins beside a v1 plugin: update the hazard note of docs/postrender.md\n{stderr}"
     );
 
-    std::fs::remove_file(shared.path().join("data/plugins/opsta-lint-postrender")).unwrap();
+    std::fs::remove_dir_all(shared_plugins.join("opsta-lint-postrender")).unwrap();
     let own = tempfile::tempdir().unwrap();
     install_helm4_plugin(own.path());
     assert_eq!(version(&helm3(&["opsta-lint", "--version"])), ok);

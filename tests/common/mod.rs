@@ -78,11 +78,15 @@ pub fn helm_env(home: &std::path::Path) -> Vec<(String, PathBuf)> {
 }
 
 /// The CLI plugin (plugin.yaml and its install hook) copied into `dir/opsta-lint-plugin`, ready for
-/// `helm plugin install`; the hook links OPSTA_LINT_BIN when that is set.
+/// `helm plugin install`; the hook copies OPSTA_LINT_BIN when that is set.
 pub fn cli_plugin_source(dir: &std::path::Path) -> PathBuf {
     let plugin = dir.join("opsta-lint-plugin");
     std::fs::create_dir_all(plugin.join("scripts")).unwrap();
-    for file in ["plugin.yaml", "scripts/helm-plugin-install.sh"] {
+    for file in [
+        "plugin.yaml",
+        "scripts/helm-plugin-install.sh",
+        "scripts/project.env",
+    ] {
         std::fs::copy(root().join(file), plugin.join(file)).unwrap();
     }
     plugin
