@@ -5,8 +5,8 @@
 //! error naming the lock's file, line and column: a post-renderer must not guess which digest was tested.
 
 use crate::image::{check_digest, ImageRef};
-use crate::printable::shown;
 use crate::images_in::Location;
+use crate::printable::shown;
 use crate::source::Source;
 use crate::yaml::{Node, Value};
 use anyhow::{bail, Result};

@@ -423,7 +423,7 @@ fn require_postrender_plugin(helm: &Helm) -> Result<()> {
     if !String::from_utf8_lossy(&out.stdout).contains("opsta-lint-postrender") {
         bail!(
             "Helm 4 runs post-renderers only as plugins, and opsta-lint-postrender is not installed: install it \
-             with `helm plugin install ./plugins/postrender` (from opsta-lint's source folder), then run again"
+             with `helm opsta-lint install-postrenderer` (docs/install.md), then run again"
         );
     }
     Ok(())
