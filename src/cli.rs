@@ -83,7 +83,7 @@ pub enum Command {
     #[command(after_help = crate::preflight::HELP_FOOTER)]
     Preflight(crate::preflight::Args),
     /// Install Helm 4's post-renderer plugin (opsta-lint-postrender), which runs this binary.
-    #[command(after_help = example!("helm opsta-lint install-postrenderer"))]
+    #[command(after_help = example!("opsta-lint install-postrenderer"))]
     InstallPostrenderer(crate::install::Args),
 }
 

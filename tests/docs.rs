@@ -565,7 +565,8 @@ fn every_help_page_has_an_example_that_runs_and_the_exit_codes() {
             problems.push(format!("`{command} --help` has no `Example:`"));
             continue;
         };
-        if !example.starts_with(&format!("opsta-lint {command} ")) {
+        let named = format!("opsta-lint {command}");
+        if example != named && !example.starts_with(&format!("{named} ")) {
             problems.push(format!(
                 "`{command} --help`: the example `{example}` runs another command"
             ));
@@ -596,4 +597,34 @@ fn help_pages_say_what_release_means_for_each_command() {
     let words = help.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(words.contains("verify: the release to check"), "{help}");
     assert!(!help.contains("\"previous\""), "{help}");
+}
+
+/// tests/install.rs runs the blocks of docs/install.md as written; a block of README.md that names one of its tests
+/// must be that very block, so the copy users read first is the one the test runs.
+#[test]
+fn readme_install_blocks_are_the_ones_install_tests_run() {
+    let install: Vec<Vec<String>> = blocks(&read(Path::new("docs/install.md")))
+        .into_iter()
+        .map(|b| b.body)
+        .collect();
+    let mut copies = 0;
+    for block in blocks(&read(Path::new("README.md"))) {
+        let Some(first) = block.body.first() else {
+            continue;
+        };
+        if block.lang == "sh" && first.starts_with("# tested by: tests/install.rs::") {
+            copies += 1;
+            assert!(
+                install.contains(&block.body),
+                "README.md:{}: this block is not a block of docs/install.md, so tests/install.rs does not run it \
+                 as written:\n{}",
+                block.line,
+                block.body.join("\n")
+            );
+        }
+    }
+    assert!(
+        copies >= 3,
+        "README.md's Install section shows {copies} install blocks"
+    );
 }
