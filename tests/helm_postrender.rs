@@ -63,36 +63,9 @@ fn helm3_template(home: &Path, lock: &Path, extra: &[&str]) -> Output {
         .expect("runs helm 3")
 }
 
-/// Installs the Helm 4 post-renderer plugin into the temporary Helm home as docs/install.md says: the CLI plugin
-/// (its install hook copies the test binary, OPSTA_LINT_BIN), then `helm opsta-lint install-postrenderer`.
+/// Installs the Helm 4 post-renderer plugin into the temporary Helm home as docs/install.md says.
 fn install_helm4_plugin(home: &Path) {
-    let source = common::cli_plugin_source(home);
-    let out = helm(4, home)
-        .args(["plugin", "install"])
-        .arg(&source)
-        .env("OPSTA_LINT_BIN", env!("CARGO_BIN_EXE_opsta-lint"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "helm 4 plugin install: {:?}",
-        text(&out)
-    );
-    let out = helm(4, home)
-        .args(["opsta-lint", "install-postrenderer"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "install-postrenderer: {:?}",
-        text(&out)
-    );
-    let list = helm(4, home).args(["plugin", "list"]).output().unwrap();
-    let (stdout, _) = text(&list);
-    assert!(
-        stdout.contains("opsta-lint-postrender") && stdout.contains("postrenderer/v1"),
-        "{stdout}"
-    );
+    common::install_helm4_postrenderer(home, || helm(4, home));
 }
 
 fn helm4_template(home: &Path, args: &[String], extra: &[&str]) -> Output {

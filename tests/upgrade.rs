@@ -117,30 +117,7 @@ fn installed(major: u8) -> Setup {
         text(&out)
     );
     if major == 4 {
-        // As docs/install.md says: the CLI plugin (its hook copies OPSTA_LINT_BIN), then its install-postrenderer.
-        let source = common::cli_plugin_source(dir.path());
-        let out = kube
-            .helm(&common::helm(4))
-            .args(["plugin", "install"])
-            .arg(&source)
-            .env("OPSTA_LINT_BIN", env!("CARGO_BIN_EXE_opsta-lint"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "helm 4 plugin install: {:?}",
-            text(&out)
-        );
-        let out = kube
-            .helm(&common::helm(4))
-            .args(["opsta-lint", "install-postrenderer"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "install-postrenderer: {:?}",
-            text(&out)
-        );
+        common::install_helm4_postrenderer(dir.path(), || kube.helm(&common::helm(4)));
     }
     let chart = chart(dir.path(), "1.76.0");
     Setup {

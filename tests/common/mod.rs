@@ -92,6 +92,39 @@ pub fn cli_plugin_source(dir: &std::path::Path) -> PathBuf {
     plugin
 }
 
+/// Installs Helm 4's post-renderer plugin as docs/install.md says: the CLI plugin from `dir` (its install hook copies
+/// the test binary, OPSTA_LINT_BIN), then `helm opsta-lint install-postrenderer`. `helm` makes a command of the
+/// Helm 4 binary with the test's Helm home; the plugin list must then show the post-renderer.
+pub fn install_helm4_postrenderer(dir: &std::path::Path, helm: impl Fn() -> std::process::Command) {
+    let source = cli_plugin_source(dir);
+    let run = |mut cmd: std::process::Command, what: &str| {
+        let out = cmd.output().unwrap();
+        let shown = format!(
+            "{what}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{shown}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let mut install = helm();
+    install
+        .args(["plugin", "install"])
+        .arg(&source)
+        .env("OPSTA_LINT_BIN", env!("CARGO_BIN_EXE_opsta-lint"));
+    run(install, "helm 4 plugin install");
+    let mut postrenderer = helm();
+    postrenderer.args(["opsta-lint", "install-postrenderer"]);
+    run(postrenderer, "install-postrenderer");
+    let mut list = helm();
+    list.args(["plugin", "list"]);
+    let listed = run(list, "helm plugin list");
+    assert!(
+        listed.contains("opsta-lint-postrender") && listed.contains("postrenderer/v1"),
+        "{listed}"
+    );
+}
+
 pub mod fakekube;
 
 /// A fake but well-formed digest, different for each `n`.
