@@ -44,17 +44,6 @@ fn main() {
     table.push_str("];\n");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("schema_files.rs"), table).expect("OUT_DIR is writable");
-    link_at_a_fixed_address();
-}
-
-/// Links the program as a position-dependent executable where the target allows it: the loader then has no
-/// relocations to apply at start-up (a position-independent build carries tens of thousands, and writing them
-/// copies pages), which is most of the start-up cost of a short run (docs/performance.md).
-fn link_at_a_fixed_address() {
-    let target = std::env::var("TARGET").unwrap_or_default();
-    if target.contains("-linux-gnu") {
-        println!("cargo:rustc-link-arg-bins=-no-pie");
-    }
 }
 
 /// The path of a data file relative to schema/, with `/`.

@@ -66,14 +66,9 @@ fn usage_error_code() -> u8 {
 fn end_quietly_on_closed_stdout() {
     #[cfg(unix)]
     {
-        extern "C" {
-            fn signal(signum: i32, handler: usize) -> usize;
-        }
-        const SIGPIPE: i32 = 13;
-        const SIG_DFL: usize = 0;
         // SAFETY: sets the default action of one signal at start-up, before any other thread exists.
         unsafe {
-            signal(SIGPIPE, SIG_DFL);
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
 }

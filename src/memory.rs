@@ -49,17 +49,13 @@ fn advise(block: *mut u8, size: usize) -> *mut u8 {
     #[cfg(target_os = "linux")]
     if size >= BIG && !block.is_null() {
         const HUGE_PAGE: usize = 2 << 20;
-        const MADV_HUGEPAGE: i32 = 14;
-        extern "C" {
-            fn madvise(addr: *mut u8, len: usize, advice: i32) -> i32;
-        }
         let start = (block as usize).next_multiple_of(HUGE_PAGE);
         let end = (block as usize + size) & !(HUGE_PAGE - 1);
         if end > start {
             // SAFETY: [start, end) lies inside the block; the advice is a hint that cannot fail harmfully
             // (an error, e.g. THP not built in, leaves the pages as they were).
             unsafe {
-                madvise(start as *mut u8, end - start, MADV_HUGEPAGE);
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
             }
         }
     }

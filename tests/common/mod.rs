@@ -173,19 +173,6 @@ pub struct Measured {
     pub peak_rss_kib: u64,
 }
 
-#[repr(C)]
-#[derive(Default)]
-struct Rusage {
-    utime: [std::ffi::c_long; 2],
-    stime: [std::ffi::c_long; 2],
-    maxrss: std::ffi::c_long,
-    rest: [std::ffi::c_long; 13],
-}
-
-extern "C" {
-    fn wait4(pid: i32, status: *mut i32, options: i32, usage: *mut Rusage) -> i32;
-}
-
 /// Runs `command` to the end, stdin from `stdin` (else empty), stdout and stderr captured, and measures the
 /// child's own peak memory (other tests' children do not count, as they would with RUSAGE_CHILDREN).
 pub fn run_measured(mut command: Command, stdin: Option<&std::path::Path>) -> Measured {
@@ -220,26 +207,28 @@ pub fn wait_measured(mut child: std::process::Child) -> Measured {
         }
         text
     });
-    let pid = child.id() as i32;
+    let pid = child.id() as libc::pid_t;
     let mut status = 0;
-    let mut usage = Rusage::default();
+    // SAFETY: rusage is plain integers, for which all zeroes is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: wait4 writes only into the two out-parameters, which live until it returns.
-    let waited = unsafe { wait4(pid, &mut status, 0, &mut usage) };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(
         waited,
         pid,
         "wait4 failed: {}",
         std::io::Error::last_os_error()
     );
-    let (code, signal) = match status & 0x7f {
-        0 => (Some((status >> 8) & 0xff), None),
-        sig => (None, Some(sig)),
+    let (code, signal) = if libc::WIFEXITED(status) {
+        (Some(libc::WEXITSTATUS(status)), None)
+    } else {
+        (None, Some(libc::WTERMSIG(status)))
     };
     Measured {
         code,
         signal,
         stdout: stdout.join().unwrap(),
         stderr: stderr.join().unwrap(),
-        peak_rss_kib: usage.maxrss as u64,
+        peak_rss_kib: usage.ru_maxrss as u64,
     }
 }
