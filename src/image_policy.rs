@@ -1,15 +1,15 @@
-//! Product checks on the images of a render, from the product data (`schema/<product>/product.yaml`):
-//! a component the chart version pins (Catalyst: Dapr) must appear in one version only, the pinned one; the
-//! images of a product that ships as one version (Opsta AI Gateway) must all carry that version; and a lock
-//! written for another release than the one rendered is refused.
+//! Product checks on the images of a render, as the product policy decides them (`src/policy.rs`): a component
+//! the chart version pins (Catalyst: Dapr) must appear in one version only, the pinned one (PR005); the images of
+//! a product that ships as one version (Opsta AI Gateway) must all carry that version (PR006); and a lock written
+//! for another release than the one rendered is refused.
 
 use crate::image::ImageRef;
 use crate::images_in::{split_chart_label, Site};
 use crate::lint::rules::Severity;
+use crate::policy::{self, Off, ProductTag, ProductVersion};
 use crate::postrender::{rules, Finding};
 use crate::product::{parse_version, Product};
-use anyhow::{anyhow, Result};
-use regex::Regex;
+use anyhow::Result;
 use semver::Version;
 
 /// The product a render belongs to and the chart version it was rendered from, with where each came from.
@@ -108,74 +108,33 @@ fn lock_matches_release(
     }
 }
 
-fn pattern(text: &str, owner: &str) -> Result<Regex> {
-    Regex::new(text).map_err(|e| {
-        anyhow!("product data: the image pattern of {owner} is not a valid regex: {e}")
-    })
-}
-
-/// The tag stands for `version` when equal, or equal after a leading `v`.
-fn tag_is(tag: &str, version: &str) -> bool {
-    tag == version || tag.strip_prefix('v') == Some(version)
-}
-
-/// The vendor's own builds of a pinned component carry the chart version as their tag (Catalyst: every Diagrid
-/// image from chart 1.12 on, the Dapr `sidecar` included); that tag stands for the pinned version.
-fn chart_tagged(release: &Release, tag: &str) -> bool {
-    release
-        .version
-        .as_ref()
-        .is_some_and(|v| tag_is(tag, &v.to_string()))
-}
-
 fn pinned_components(
     release: &Release,
     images: &[(&Site, ImageRef)],
     input_name: &str,
     findings: &mut Vec<Finding>,
 ) -> Result<()> {
-    for component in &release.product.pinned_components {
-        let Some(text) = &component.image_pattern else {
-            continue;
-        };
-        let re = pattern(text, &component.name)?;
-        let matching: Vec<_> = images
-            .iter()
-            .filter(|(_, image)| {
-                re.is_match(&image.without_digest().raw) || re.is_match(&image.name_and_tag())
-            })
-            .filter_map(|(site, image)| image.tag.as_deref().map(|tag| (site, image, tag)))
-            .filter(|(_, _, tag)| !chart_tagged(release, tag))
-            .collect();
-        let expected = release
-            .version
-            .as_ref()
-            .and_then(|v| release.product.pinned_version(&component.name, v));
-        let first_tag = matching.first().map(|(_, _, tag)| *tag);
-        for (site, image, tag) in &matching {
-            let message = match (expected, first_tag) {
-                (Some(want), _) if !tag_is(tag, want) => format!(
-                    "{}, {}: {} image \"{}\" is version {tag}, but chart {} {} pins {} {want}; {} is upgraded only \
-                     with the chart",
+    for mut component in policy::pinned_images(&release.product, release.version.as_ref())? {
+        let name = component.name().to_string();
+        for (site, image) in images {
+            let message = match component.check(image) {
+                Some(Off::NotPinned { tag, want }) => format!(
+                    "{}, {}: {name} image \"{}\" is version {tag}, but chart {} {} pins {name} {want}; {name} is \
+                     upgraded only with the chart",
                     site.resource,
                     site.place,
-                    component.name,
                     image.without_digest(),
                     release.product.chart,
                     release.version.as_ref().map(Version::to_string).unwrap_or_default(),
-                    component.name,
-                    component.name
                 ),
-                (None, Some(first)) if first != *tag => format!(
-                    "{}, {}: {} image \"{}\" is version {tag} while another is {first}: one release runs one {} \
-                     version",
+                Some(Off::Mixed { tag, first }) => format!(
+                    "{}, {}: {name} image \"{}\" is version {tag} while another is {first}: one release runs one \
+                     {name} version",
                     site.resource,
                     site.place,
-                    component.name,
                     image.without_digest(),
-                    component.name
                 ),
-                _ => continue,
+                None => continue,
             };
             findings.push(finding(
                 rules::PINNED_COMPONENT_VERSION,
@@ -193,29 +152,22 @@ fn product_version(
     input_name: &str,
     findings: &mut Vec<Finding>,
 ) -> Result<()> {
-    let Some(rule) = &release.product.product_version_tag else {
+    let Some(rule) = ProductVersion::of(&release.product, release.version.as_ref()) else {
         return Ok(());
     };
-    let Some(text) = &rule.image_pattern else {
+    let Some(re) = rule.images(&release.product.name)? else {
         return Ok(());
     };
-    let re = pattern(text, &format!("{} productVersionTag", release.product.name))?;
-    let want = release
-        .version
-        .as_ref()
-        .map(|v| format!("{}{v}", rule.tag_prefix));
     for (site, image) in images.iter().filter(|(_, i)| re.is_match(&i.name())) {
         let tag = image.tag_or_latest();
-        let mutable = rule.mutable.iter().any(|m| m == tag);
-        let wrong = want.as_deref().is_some_and(|w| w != tag);
-        if !(mutable || wrong) {
+        let Some(problem) = rule.tag(tag) else {
             continue;
-        }
-        let expected = want.as_deref().map_or_else(
+        };
+        let expected = rule.want.as_deref().map_or_else(
             || "the product version".to_string(),
             |w| format!("{w} (from {})", release.version_from),
         );
-        let why = if mutable {
+        let why = if problem == ProductTag::Mutable {
             format!(", and {tag} is a mutable tag")
         } else {
             String::new()

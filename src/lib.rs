@@ -16,6 +16,7 @@ pub mod lint;
 pub mod lock;
 pub mod memory;
 pub mod paths;
+pub mod policy;
 pub mod postrender;
 pub mod preflight;
 pub mod printable;

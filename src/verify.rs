@@ -8,9 +8,9 @@
 use crate::cli::ClusterArgs;
 use crate::image::ImageRef;
 use crate::lock::{Lock, Verdict};
+use crate::policy::{self, Off, PinnedImages};
 use crate::product::Product;
 use anyhow::{anyhow, Result};
-use regex::Regex;
 use semver::Version;
 use serde_json::Value as Json;
 use std::borrow::Cow;
@@ -69,9 +69,8 @@ pub struct Expectations<'a> {
 
 /// Every problem of `pods` against `expect`, in pod order.
 pub fn check(pods: &[PodState], expect: &Expectations) -> Result<Vec<Problem>> {
-    let components = pinned_components(expect)?;
+    let mut components = pinned_components(expect)?;
     let mut problems = Vec::new();
-    let mut seen_versions: Vec<Option<String>> = vec![None; components.len()];
     for pod in pods {
         let mut report = |container: &str, problem: String| {
             problems.push(Problem {
@@ -100,8 +99,9 @@ pub fn check(pods: &[PodState], expect: &Expectations) -> Result<Vec<Problem>> {
                     report(&container.name, problem);
                 }
             }
-            for (component, seen) in components.iter().zip(seen_versions.iter_mut()) {
-                if let Some(problem) = component.problem(&image, seen) {
+            for component in &mut components {
+                let chart = expect.chart_version.as_ref();
+                if let Some(problem) = component_problem(component, &image, chart) {
                     report(&container.name, problem);
                 }
             }
@@ -140,71 +140,30 @@ fn lock_problem(lock: &Lock, image: &ImageRef, image_id: &str) -> Option<String>
     }
 }
 
-/// A component whose version the chart version pins, found by its image pattern.
-struct Component {
-    name: String,
-    pattern: Regex,
-    /// The pinned version, when the data knows the deployed chart version.
-    pinned: Option<String>,
-    chart_version: Option<String>,
+/// A checker for each component whose version the chart version pins (`src/policy.rs`).
+fn pinned_components<'a>(expect: &Expectations<'a>) -> Result<Vec<PinnedImages<'a>>> {
+    match expect.product {
+        Some(product) => policy::pinned_images(product, expect.chart_version.as_ref()),
+        None => Ok(Vec::new()),
+    }
 }
 
-fn pinned_components(expect: &Expectations) -> Result<Vec<Component>> {
-    let Some(product) = expect.product else {
-        return Ok(Vec::new());
-    };
-    let with_pattern = product
-        .pinned_components
-        .iter()
-        .filter_map(|c| Some((c, c.image_pattern.as_ref()?)));
-    with_pattern
-        .map(|(component, pattern)| {
-            let pattern = Regex::new(pattern).map_err(|e| {
-                anyhow!(
-                    "product data: the image pattern of {} is not a valid regex: {e}",
-                    component.name
-                )
-            })?;
-            let version = expect.chart_version.as_ref();
-            Ok(Component {
-                name: component.name.clone(),
-                pattern,
-                pinned: version
-                    .and_then(|v| product.pinned_version(&component.name, v))
-                    .map(str::to_string),
-                chart_version: version.map(Version::to_string),
-            })
-        })
-        .collect()
-}
-
-impl Component {
-    /// The problem with `image` when it is this component's and runs another version than the pinned one (or, when
-    /// the pin is unknown, than the first one seen).
-    fn problem(&self, image: &ImageRef, first_seen: &mut Option<String>) -> Option<String> {
-        let name_and_tag = image.without_digest().raw;
-        if !(self.pattern.is_match(&name_and_tag) || self.pattern.is_match(&image.name_and_tag())) {
-            return None;
-        }
-        let tag = image.tag.as_deref()?;
-        let is = |version: &str| tag == version || tag.strip_prefix('v') == Some(version);
-        let chart = self.chart_version.as_deref().unwrap_or("?");
-        match (&self.pinned, first_seen.as_deref()) {
-            (Some(pinned), _) if !is(pinned) => Some(format!(
-                "{} is version {tag}, but the deployed chart {chart} pins {} {pinned}",
-                self.name, self.name
-            )),
-            (Some(_), _) => None,
-            (None, Some(first)) if !is(first) => Some(format!(
-                "{} is version {tag} while another pod runs {first}: one region runs one {} version",
-                self.name, self.name
-            )),
-            (None, Some(_)) => None,
-            (None, None) => {
-                *first_seen = Some(tag.to_string());
-                None
-            }
-        }
+/// The problem with `image` when it is the component's and runs another version than the pinned one (or, when
+/// the pin is unknown, than the first one seen).
+fn component_problem(
+    component: &mut PinnedImages,
+    image: &ImageRef,
+    chart: Option<&Version>,
+) -> Option<String> {
+    let name = component.name().to_string();
+    match component.check(image)? {
+        Off::NotPinned { tag, want } => Some(format!(
+            "{name} is version {tag}, but the deployed chart {} pins {name} {want}",
+            chart.map_or_else(|| "?".to_string(), Version::to_string)
+        )),
+        Off::Mixed { tag, first } => Some(format!(
+            "{name} is version {tag} while another pod runs {first}: one region runs one {name} version"
+        )),
     }
 }
 
@@ -369,10 +328,10 @@ fn summary(found: &Found, expect: &Expectations, problems: &[Problem]) -> String
         namespaces.join(", ")
     );
     for component in pinned_components(expect).unwrap_or_default() {
-        if let Some(pinned) = &component.pinned {
+        if let Some(pinned) = component.pin.version {
             text.push_str(&format!(
                 "{} pinned by the chart: {pinned}\n",
-                component.name
+                component.name()
             ));
         }
     }
@@ -398,7 +357,7 @@ fn summary_json(found: &Found, expect: &Expectations, problems: &[Problem]) -> J
     let pinned: serde_json::Map<String, Json> = pinned_components(expect)
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|c| Some((c.name.to_string(), Json::from(c.pinned.clone()?))))
+        .filter_map(|c| Some((c.name().to_string(), Json::from(c.pin.version?))))
         .collect();
     let problems: Vec<Json> = problems
         .iter()

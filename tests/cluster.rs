@@ -1041,3 +1041,128 @@ fn helm_3_and_4_refuse_a_broken_document_the_post_renderer_passes_unparsed() {
         );
     }
 }
+
+/// Runs `opsta-lint lint -o json` on `values` (product and chart version given); the finding codes.
+fn lint_codes(work: &std::path::Path, product: &str, chart: &str, values: &str) -> Vec<String> {
+    let file = work.join("values.yaml");
+    std::fs::write(&file, values).unwrap();
+    let args = [
+        "lint",
+        "--product",
+        product,
+        "--chart-version",
+        chart,
+        "-o",
+        "json",
+    ];
+    let output = common::bin().args(args).arg(&file).output().unwrap();
+    codes(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// Post-renders one Deployment of chart `product`-`chart` running `image`, with a lock holding it; the stderr
+/// report.
+fn postrender_report(work: &std::path::Path, product: &str, chart: &str, image: &str) -> String {
+    let digest = format!("sha256:{}", "1".repeat(64));
+    let lock = work.join("lock.yaml");
+    let lock_text = format!(
+        "apiVersion: opsta-lint/v1\nkind: ReleaseLock\nproduct: {product}\nversion: {chart}\nimages:\n\
+         - {{image: \"{image}\", digest: {digest}}}\n"
+    );
+    std::fs::write(&lock, lock_text).unwrap();
+    let render = work.join("render.yaml");
+    let render_text = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  namespace: ns\n  labels:\n    \
+         helm.sh/chart: {product}-{chart}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        \
+         image: \"{image}\"\n"
+    );
+    std::fs::write(&render, render_text).unwrap();
+    let output = common::bin()
+        .arg("postrender")
+        .arg("--lock")
+        .arg(&lock)
+        .arg("--input")
+        .arg(&render)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// One policy (src/policy.rs) decides whether a tag runs the Dapr version chart 1.89.0 pins: lint (OL404, the
+/// tag a values file sets), the post-renderer (PR005, an image of the render) and verify (an image a pod runs)
+/// agree on every case. The chart version itself is the vendor's own build, which moves with the chart.
+#[test]
+fn lint_postrender_and_verify_agree_on_the_pinned_dapr_version() {
+    // (tag, runs the version the chart pins)
+    let cases = [
+        ("1.89.0", true),
+        ("v1.89.0", true),
+        ("1.19.0-20260806-catalyst.1", true),
+        ("1.18.2-rc.2-catalyst.1", false),
+        ("1.17.3", false),
+    ];
+    let work = tempfile::tempdir().unwrap();
+    let kube = installed("secret");
+    for (i, (tag, _)) in cases.iter().enumerate() {
+        let ns = format!("prj-{i}");
+        kube.insert(namespace(&ns));
+        let image = format!("{REGISTRY}/dapr:{tag}");
+        kube.insert(pod(&ns, "app", Value::Null, "daprd", &image, true));
+    }
+    let verify = ["verify", "--release", "cat", "-n", NS, "-o", "json"];
+    let (_, stdout, stderr) = opsta(&kube.kubeconfig(), "secret", &verify);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(report["pinned"]["dapr"], "1.19.0-20260806-catalyst.1");
+    let flagged_by_verify: Vec<String> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["namespace"].as_str().unwrap().to_string())
+        .collect();
+    for (i, (tag, keeps_pin)) in cases.into_iter().enumerate() {
+        let values = format!(
+            "join_token: jt-1\nagent:\n  config:\n    internal_dapr:\n      sentry:\n        image:\n          \
+             tag: \"{tag}\"\n"
+        );
+        let lint = lint_codes(work.path(), "catalyst", "1.89.0", &values);
+        let image = format!("{REGISTRY}/dapr:{tag}");
+        let postrender = postrender_report(work.path(), "catalyst", "1.89.0", &image);
+        let verdicts = (
+            !lint.iter().any(|c| c == "OL404"),
+            !postrender.contains("PR005"),
+            !flagged_by_verify.contains(&format!("prj-{i}")),
+        );
+        assert_eq!(
+            verdicts,
+            (keeps_pin, keeps_pin, keeps_pin),
+            "tag {tag}: (lint, postrender, verify) keep the pin?\nlint: {lint:?}\npostrender: {postrender}\nverify: \
+             {stdout}"
+        );
+    }
+}
+
+/// Lint (OL501, the tag a values file sets) and the post-renderer (PR006, a product image of the render) agree on
+/// which tags carry the Opsta AI Gateway product version 1.25.0.
+#[test]
+fn lint_and_postrender_agree_on_the_product_version_tag() {
+    let work = tempfile::tempdir().unwrap();
+    for (tag, carries_version) in [
+        ("v1.25.0", true),
+        ("1.25.0", false),
+        ("v1.24.0", false),
+        ("dev", false),
+        ("latest", false),
+    ] {
+        let values = format!("images:\n  builtTag: \"{tag}\"\n");
+        let lint = lint_codes(work.path(), "opsta-ai-gateway", "1.25.0", &values);
+        let image = format!("ghcr.io/opsta/opsta-ai-gateway/gateway:{tag}");
+        let postrender = postrender_report(work.path(), "opsta-ai-gateway", "1.25.0", &image);
+        assert_eq!(
+            (
+                !lint.iter().any(|c| c == "OL501"),
+                !postrender.contains("PR006")
+            ),
+            (carries_version, carries_version),
+            "tag {tag}: (lint, postrender) accept it?\nlint: {lint:?}\npostrender: {postrender}"
+        );
+    }
+}

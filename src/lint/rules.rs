@@ -639,10 +639,9 @@ fn pinned_components(ctx: &Context) -> Vec<Finding> {
     };
     let mut out = Vec::new();
     for component in &product.pinned_components {
-        let pinned = ctx
-            .chart
-            .as_ref()
-            .and_then(|c| product.pinned_version(&component.name, c))
+        let pin = crate::policy::Pin::new(product, component, ctx.chart.as_ref());
+        let pinned = pin
+            .version
             .map(|v| {
                 format!(
                     " (chart {} pins {} {v})",
@@ -654,9 +653,10 @@ fn pinned_components(ctx: &Context) -> Vec<Finding> {
         for pattern in &component.forbidden_paths {
             for path in crate::paths::find(&ctx.values.json, pattern) {
                 let value = path.lookup(&ctx.values.json);
-                if is_chart_version(value, ctx.chart.as_ref())
-                    || super::surface::is_target_default(ctx, pattern, value)
-                {
+                let keeps_pin = value
+                    .and_then(Json::as_str)
+                    .is_some_and(|tag| pin.tag(tag).keeps_pin());
+                if keeps_pin || super::surface::is_target_default(ctx, pattern, value) {
                     continue;
                 }
                 out.push(ctx.finding(
@@ -670,26 +670,19 @@ fn pinned_components(ctx: &Context) -> Vec<Finding> {
     out
 }
 
-/// A tag equal to the chart version being installed is what the chart itself writes there (every vendor
-/// image tag follows the chart version), so it moves with the chart.
-fn is_chart_version(value: Option<&Json>, chart: Option<&Version>) -> bool {
-    match (value, chart) {
-        (Some(Json::String(s)), Some(chart)) => s.trim_start_matches('v') == chart.to_string(),
-        _ => false,
-    }
-}
-
 // ---- OL501: product version tag ----
 
 fn product_version_tag(ctx: &Context) -> Vec<Finding> {
     let (Some(product), Some(chart)) = (ctx.product, &ctx.chart) else {
         return Vec::new();
     };
-    let Some(tag) = &product.product_version_tag else {
+    let Some(rule) = crate::policy::ProductVersion::of(product, Some(chart)) else {
+        return Vec::new();
+    };
+    let (tag, Some(wanted)) = (rule.rule, &rule.want) else {
         return Vec::new();
     };
     let path = dotted(&tag.path);
-    let wanted = format!("{}{chart}", tag.tag_prefix);
     let problem = match ctx.values.get(&path) {
         None => {
             let default = tag
@@ -702,13 +695,13 @@ fn product_version_tag(ctx: &Context) -> Vec<Finding> {
                 tag.path
             )
         }
-        Some(Json::String(s)) if tag.mutable.iter().any(|m| m == s) => {
+        Some(Json::String(s)) if rule.tag(s) == Some(crate::policy::ProductTag::Mutable) => {
             format!(
                 "{} is {s}, a mutable tag: set it to {wanted}, the product version being installed",
                 tag.path
             )
         }
-        Some(Json::String(s)) if *s == wanted => return Vec::new(),
+        Some(Json::String(s)) if rule.tag(s).is_none() => return Vec::new(),
         Some(other) => {
             let shown = match other {
                 Json::String(s) => s.clone(),
