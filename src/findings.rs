@@ -441,7 +441,10 @@ mod tests {
             assert!(
                 rule.summary.ends_with('.')
                     && !rule.doc.is_empty()
-                    && rule.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                    && rule
+                        .name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
                 "{}",
                 rule.code
             );

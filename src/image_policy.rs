@@ -3,9 +3,9 @@
 //! images of a product that ships as one version (Opsta AI Gateway) must all carry that version; and a lock
 //! written for another release than the one rendered is refused.
 
+use crate::findings::{Code, Location, Severity};
 use crate::image::ImageRef;
 use crate::images_in::{split_chart_label, Site};
-use crate::findings::{Code, Location, Severity};
 use crate::postrender::{rules, Finding};
 use crate::product::{parse_version, Product};
 use anyhow::{anyhow, Result};

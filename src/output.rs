@@ -142,12 +142,17 @@ pub fn place_of(finding: &Finding) -> Place {
             container,
         } => Place::Logical {
             kind: "resource".into(),
-            name: [Some(kind.as_str()), Some(namespace), Some(name), container.as_deref()]
-                .into_iter()
-                .flatten()
-                .filter(|p| !p.is_empty())
-                .collect::<Vec<_>>()
-                .join("/"),
+            name: [
+                Some(kind.as_str()),
+                Some(namespace),
+                Some(name),
+                container.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("/"),
         },
         Location::CommandLine { .. } => Place::Nowhere,
     }
@@ -415,7 +420,12 @@ mod tests {
             result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
             "Pod/ns/p/c"
         );
-        let rules = value["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
-        assert_eq!(rules[result["ruleIndex"].as_u64().unwrap() as usize]["id"], "VF001");
+        let rules = value["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap();
+        assert_eq!(
+            rules[result["ruleIndex"].as_u64().unwrap() as usize]["id"],
+            "VF001"
+        );
     }
 }

@@ -10,10 +10,10 @@
 //! on stdout. Helm 4 throws a post-renderer's stderr away, so findings also go to `--report FILE` and to the
 //! controlling terminal.
 
-use crate::image::ImageRef;
-use crate::images_in::{self, Doubt, Pin, Site, Unsure};
 pub use crate::findings::Finding;
 use crate::findings::{Code, Location, Severity};
+use crate::image::ImageRef;
+use crate::images_in::{self, Doubt, Pin, Site, Unsure};
 use crate::lock::{Lock, Verdict};
 use crate::product::Product;
 use crate::source::Source;
@@ -709,7 +709,9 @@ fn templates(render: &str) -> Vec<(usize, Option<String>)> {
         let named = trimmed
             .strip_prefix("# Source: ")
             .or_else(|| {
-                let rest = trimmed.trim_start().strip_prefix(HELM4_FILENAME_ANNOTATION)?;
+                let rest = trimmed
+                    .trim_start()
+                    .strip_prefix(HELM4_FILENAME_ANNOTATION)?;
                 rest.strip_prefix(':')
             })
             .map(|name| name.trim().trim_matches(['"', '\'']).to_string())

@@ -1,8 +1,8 @@
 //! `opsta-lint preflight --release NAME -n NS --chart-version V`: what must hold before an upgrade is applied,
 //! each check a rule with a PF code. `upgrade` runs the same checks.
 
-use crate::release::Release;
 use crate::findings::Code;
+use crate::release::Release;
 use anyhow::{bail, Context, Result};
 use semver::Version;
 use std::process::Command;

@@ -150,7 +150,10 @@ fn lock_problem(lock: &Lock, image: &ImageRef, image_id: &str) -> Option<(Code, 
         )),
         Verdict::Unlocked => Some((
             Code::VF005,
-            format!("image \"{}\" is not in the lock", image.without_digest().raw),
+            format!(
+                "image \"{}\" is not in the lock",
+                image.without_digest().raw
+            ),
         )),
     }
 }
@@ -425,7 +428,7 @@ pub fn finding(problem: &Problem) -> Finding {
 }
 
 /// The problems as SARIF, each at its pod and container as a logical location.
-fn sarif(problems: &[Problem]) -> String {
+pub fn sarif(problems: &[Problem]) -> String {
     let results: Vec<_> = problems
         .iter()
         .map(|p| crate::output::result_of(&finding(p)))
@@ -643,7 +646,9 @@ mod tests {
         );
         let table = table(&problems);
         assert!(
-            table.starts_with("NAMESPACE  POD  CONTAINER  CODE   PROBLEM\nprj-a      app  -          VF001  "),
+            table.starts_with(
+                "NAMESPACE  POD  CONTAINER  CODE   PROBLEM\nprj-a      app  -          VF001  "
+            ),
             "{table}"
         );
     }

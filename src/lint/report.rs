@@ -3,8 +3,8 @@
 //! the text through the final secret redaction before anything is written.
 
 use super::rules::{Finding, Location, Severity};
-use crate::output::{Place, SarifResult};
 pub use crate::output::Format;
+use crate::output::{Place, SarifResult};
 use crate::printable::{message, one_line, shown};
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;

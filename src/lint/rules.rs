@@ -161,9 +161,8 @@ pub fn run(ctx: &Context) -> Vec<Finding> {
             .then(a.code.as_str().cmp(b.code.as_str()))
             .then(a.message.cmp(&b.message))
     });
-    findings.dedup_by(|a, b| {
-        a.code == b.code && a.location == b.location && a.message == b.message
-    });
+    findings
+        .dedup_by(|a, b| a.code == b.code && a.location == b.location && a.message == b.message);
     findings
 }
 
