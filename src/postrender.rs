@@ -296,6 +296,7 @@ impl Pinning<'_> {
     }
 
     /// The pinned (and mirrored) reference and a warning to give, or the finding that stops the run.
+    #[allow(clippy::result_large_err)] // one finding per image site, never on a hot path
     fn pinned(&self, site: &Site) -> Result<(ImageRef, Option<Finding>), Finding> {
         let finding = |code, severity, message: String| Finding {
             code,

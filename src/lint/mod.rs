@@ -105,11 +105,13 @@ pub fn run(args: &Args) -> Result<u8> {
                 previous.as_ref(),
                 previous_chart.as_deref(),
                 &mut schemas,
-                &ignored,
             )
         });
         match run {
-            Ok(run) => runs.push(run),
+            Ok(mut run) => {
+                crate::findings::ignore(&mut run.findings, &ignored);
+                runs.push(run)
+            }
             // With --each, a file that cannot be linted is reported and the others still are.
             Err(err) if args.each => {
                 failed = true;
@@ -150,7 +152,6 @@ fn lint(
     previous: Option<&Values>,
     previous_chart: Option<&str>,
     schemas: &mut Compiled,
-    ignored: &[crate::findings::Code],
 ) -> Result<Run> {
     let (product, inferred_from) =
         choose_product(args, values).map_err(|e| e.context(named(files)))?;
@@ -209,8 +210,7 @@ fn lint(
         allow_major: args.allow_major,
         surface: surface.as_ref(),
     };
-    let mut findings = rules::run(&ctx);
-    crate::findings::ignore(&mut findings, ignored);
+    let findings = rules::run(&ctx);
     Ok(Run {
         files: files.to_vec(),
         product: product.map(|p| p.name),
