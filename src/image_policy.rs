@@ -3,9 +3,9 @@
 //! a product that ships as one version (Opsta AI Gateway) must all carry that version (PR006); and a lock written
 //! for another release than the one rendered is refused.
 
+use crate::findings::{Code, Location, Severity};
 use crate::image::ImageRef;
 use crate::images_in::{split_chart_label, Site};
-use crate::lint::rules::Severity;
 use crate::policy::{self, Off, ProductTag, ProductVersion};
 use crate::postrender::{rules, Finding};
 use crate::product::{parse_version, Product};
@@ -74,17 +74,13 @@ pub fn check(
     Ok(findings)
 }
 
-fn finding(code: &'static str, at: Option<String>, message: String) -> Finding {
-    Finding {
-        code,
-        severity: Severity::Error,
-        at,
-        message,
-    }
+fn finding(code: Code, at: Option<Location>, message: String) -> Finding {
+    let at = at.unwrap_or_else(Location::command_line);
+    Finding::new(code, at, message).with_severity(Severity::Error)
 }
 
-fn at(site: &Site, input_name: &str) -> Option<String> {
-    Some(format!("{input_name}:{}:{}", site.line, site.col))
+fn at(site: &Site, input_name: &str) -> Option<Location> {
+    Some(Location::at(input_name, site.line, site.col))
 }
 
 fn lock_matches_release(

@@ -22,9 +22,7 @@ fn main() -> ExitCode {
     match run_on_a_deep_stack(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            let message = opsta_lint::secrets::mask_message(&format!("{err:#}"));
-            let message = opsta_lint::printable::one_line(&message);
-            eprintln!("opsta-lint: error: {message}");
+            opsta_lint::output::print_error(&err);
             ExitCode::from(opsta_lint::exit::FAILURE)
         }
     }

@@ -10,9 +10,10 @@
 //! on stdout. Helm 4 throws a post-renderer's stderr away, so findings also go to `--report FILE` and to the
 //! controlling terminal.
 
+pub use crate::findings::Finding;
+use crate::findings::{Code, Location, Severity};
 use crate::image::ImageRef;
 use crate::images_in::{self, Doubt, Pin, Site, Unsure};
-use crate::lint::rules::{Rule, Severity};
 use crate::lock::{Lock, Verdict};
 use crate::product::Product;
 use crate::source::Source;
@@ -47,9 +48,17 @@ pub struct Args {
     /// Make values that may be images (PR008, PR009) errors instead of warnings.
     #[arg(long)]
     pub strict: bool,
-    /// Also write the findings to FILE (Helm 4 discards a post-renderer's stderr).
+    /// Also write the findings to FILE, in the --output format (Helm 4 discards a post-renderer's stderr).
     #[arg(long, value_name = "FILE")]
     pub report: Option<String>,
+    /// Format of the findings report: human lines, JSON or SARIF 2.1.0. It goes to --report FILE (else stderr),
+    /// never to stdout, which carries the manifests.
+    #[arg(short = 'o', long, value_enum, default_value = "human")]
+    pub output: crate::output::Format,
+    /// Rule codes (or names) whose warnings are not reported (comma-separated or repeated), e.g. PR007. Errors
+    /// cannot be ignored: they stop the render.
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub ignore: Vec<String>,
     /// The product whose checks apply (default: the lock's `product`, else the chart named by the
     /// `helm.sh/chart` labels). `opsta-lint versions` lists the products the data knows.
     #[arg(long, value_name = "NAME")]
@@ -112,105 +121,23 @@ fn under<'a>(name: &'a str, prefix: &str) -> Option<&'a str> {
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
-/// One finding: a stable code, where, whose, and a one-line message.
-#[derive(Debug, Clone)]
-pub struct Finding {
-    pub code: &'static str,
-    pub severity: Severity,
-    /// `file:line:col`, when the finding points at a place in the input.
-    pub at: Option<String>,
-    pub message: String,
-}
-
-impl std::fmt::Display for Finding {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let severity = self.severity.as_str();
-        if let Some(at) = &self.at {
-            write!(f, "{at}: ")?;
-        }
-        write!(f, "{severity}[{}]: {}", self.code, self.message)
-    }
-}
-
 /// Rule codes of the post-renderer (documented in docs/postrender.md).
 pub mod rules {
-    pub const UNLOCKED: &str = "PR001";
-    pub const DIGEST_MISMATCH: &str = "PR002";
-    pub const INVALID_REFERENCE: &str = "PR003";
-    pub const NOT_MIRRORED: &str = "PR004";
-    pub const PINNED_COMPONENT_VERSION: &str = "PR005";
-    pub const PRODUCT_VERSION: &str = "PR006";
-    pub const HELM3_HOOKS: &str = "PR007";
-    pub const UNSURE_VALUE: &str = "PR008";
-    pub const UNRECOGNISED_KEY: &str = "PR009";
-    pub const NOT_PINNED_IN_PLACE: &str = "PR010";
+    use crate::findings::Code;
+
+    pub const UNLOCKED: Code = Code::PR001;
+    pub const DIGEST_MISMATCH: Code = Code::PR002;
+    pub const INVALID_REFERENCE: Code = Code::PR003;
+    pub const NOT_MIRRORED: Code = Code::PR004;
+    pub const PINNED_COMPONENT_VERSION: Code = Code::PR005;
+    pub const PRODUCT_VERSION: Code = Code::PR006;
+    pub const HELM3_HOOKS: Code = Code::PR007;
+    pub const UNSURE_VALUE: Code = Code::PR008;
+    pub const UNRECOGNISED_KEY: Code = Code::PR009;
+    pub const NOT_PINNED_IN_PLACE: Code = Code::PR010;
 
     /// The codes `--strict` makes errors.
-    pub const UNSURE: [&str; 2] = [UNSURE_VALUE, UNRECOGNISED_KEY];
-}
-
-/// The post-renderer's rules, listed by `opsta-lint rules` beside the lint rules.
-pub static RULES: &[Rule] = &[
-    pr(rules::UNLOCKED, "image-unlocked", Severity::Error,
-        "An image of the render is not in the lock (a warning with --allow-unlocked).",
-        "Every image the render uses must be in the release lock with its tested digest. Add it with its digest, or \
-         fix the values that changed it. The run exits 1 with nothing on stdout."),
-    pr(rules::DIGEST_MISMATCH, "digest-mismatch", Severity::Error,
-        "An image carries a digest the lock does not hold for it.",
-        "The reference already names a digest, and it is not the tested one: a drifted or hand-edited image."),
-    pr(rules::INVALID_REFERENCE, "invalid-reference", Severity::Error,
-        "An image value is not a reference the container runtime accepts.",
-        "The value cannot be parsed as an image reference, is written as a block scalar, or is an alias of a value \
-         that is not an image."),
-    pr(rules::NOT_MIRRORED, "not-mirrored", Severity::Error,
-        "--mirror was given but no mirror covers the image.",
-        "With any --mirror, every image must end up under a mirror: an air-gapped cluster cannot pull the rest."),
-    pr(rules::PINNED_COMPONENT_VERSION, "pinned-version", Severity::Error,
-        "A component the chart version pins (Catalyst: Dapr) runs another version.",
-        "Every image of a pinned component (control plane, sidecars, env values such as SIDECAR_IMAGE) must carry \
-         the one version the product data pins for the chart version."),
-    pr(rules::PRODUCT_VERSION, "product-version", Severity::Error,
-        "A product image does not carry the product version, or the lock is for another release.",
-        "Products shipped as one version (Opsta AI Gateway) tag every image with the product version; mutable tags \
-         (dev, latest) and a lock whose version differs from the rendered chart version are refused."),
-    pr(rules::HELM3_HOOKS, "helm3-hooks-unpinned", Severity::Warning,
-        "Helm 3 does not post-render hooks: hook images are not covered.",
-        "Helm 3 input (# Source: comments, no postrender-filename annotation) never contains hooks; pin hook images \
-         through the chart's values instead, or use Helm 4."),
-    pr(rules::UNSURE_VALUE, "image-unsure-value", Severity::Warning,
-        "A value under a key that names an image is not a reference opsta-lint can be sure of (an error with --strict).",
-        "Outside known image fields (containers, schema/images.yaml, --image-field, the lock's fields), a value under a \
-         key such as `fooImage` or `IMAGE_NAME` counts as an image only when reference-shaped: a registry host, or a \
-         `/` and a tag or digest. A bare word (`catalyst-all`, `nats:2.10`) is reported, never read as a docker.io \
-         image. Declare the field if it is one, or write the full reference."),
-    pr(rules::UNRECOGNISED_KEY, "image-unrecognised-key", Severity::Warning,
-        "A reference-shaped value sits under a key that names no image, in a kind that runs containers (an error with --strict).",
-        "In a workload or a custom resource with known image fields, a value such as `ghcr.io/x/y:1` under an \
-         unrecognised key may be an image the operator runs. Declare the field (--image-field KIND:PATH or the \
-         lock's fields) so it is pinned."),
-    pr(rules::NOT_PINNED_IN_PLACE, "image-not-pinned-in-place", Severity::Warning,
-        "A locked image cannot be pinned in place: it runs by tag, and `opsta-lint verify` checks its digest.",
-        "An image written in separate keys without one for a digest (Catalyst's agent config image_registry, \
-         image_name, image_tag), or inside a string that is not a literal block, is checked against the lock by its \
-         reference but left as written. After the upgrade, `opsta-lint verify` compares the digests the pods run \
-         with the lock."),
-];
-
-const fn pr(
-    code: &'static str,
-    name: &'static str,
-    severity: Severity,
-    summary: &'static str,
-    doc: &'static str,
-) -> Rule {
-    Rule {
-        code,
-        name,
-        severity,
-        summary,
-        doc,
-        generic: false,
-    }
+    pub const UNSURE: [Code; 2] = [UNSURE_VALUE, UNRECOGNISED_KEY];
 }
 
 /// The outcome of pinning one render.
@@ -355,7 +282,8 @@ impl Pinning<'_> {
         Finding {
             code: rules::NOT_PINNED_IN_PLACE,
             severity: Severity::Warning,
-            at: Some(format!("{}:{}:{}", self.input_name, site.line, site.col)),
+            path: None,
+            location: Location::at(self.input_name, site.line, site.col),
             message: format!(
                 "{}, {}: image \"{}\" is in the lock but not pinned in place: {why}; it runs by tag, and \
                  `opsta-lint verify` checks that it runs {} after the upgrade",
@@ -368,11 +296,13 @@ impl Pinning<'_> {
     }
 
     /// The pinned (and mirrored) reference and a warning to give, or the finding that stops the run.
+    #[allow(clippy::result_large_err)] // one finding per image site, never on a hot path
     fn pinned(&self, site: &Site) -> Result<(ImageRef, Option<Finding>), Finding> {
         let finding = |code, severity, message: String| Finding {
             code,
             severity,
-            at: Some(format!("{}:{}:{}", self.input_name, site.line, site.col)),
+            path: None,
+            location: Location::at(self.input_name, site.line, site.col),
             message: format!("{}, {}: {message}", site.resource, site.place),
         };
         if matches!(site.style, Style::Literal | Style::Folded) {
@@ -437,7 +367,8 @@ impl Pinning<'_> {
         Finding {
             code: rules::INVALID_REFERENCE,
             severity: Severity::Error,
-            at: Some(format!("{}:{}:{}", self.input_name, site.line, site.col)),
+            path: None,
+            location: Location::at(self.input_name, site.line, site.col),
             message: format!(
                 "{}, {}: the image \"{}\" is an alias of a value anchored at line {} that is not an image; \
                  pinning it would change that value too: write the image itself here",
@@ -514,7 +445,8 @@ pub fn unsure(input_name: &str, unsure: &Unsure) -> Finding {
     Finding {
         code,
         severity: Severity::Warning,
-        at: Some(format!("{}:{}:{}", input_name, unsure.line, unsure.col)),
+        path: None,
+        location: Location::at(input_name, unsure.line, unsure.col),
         message: format!("{}, {}: {message}", unsure.resource, unsure.place),
     }
 }
@@ -561,7 +493,8 @@ fn helm3_hooks() -> Finding {
     Finding {
         code: rules::HELM3_HOOKS,
         severity: Severity::Warning,
-        at: None,
+        path: None,
+        location: Location::command_line(),
         message: "this looks like Helm 3 output, and Helm 3 never post-renders hooks: hook images (jobs annotated \
                   helm.sh/hook) are not pinned; pin them through the chart's values (an image digest or a tag@digest \
                   in the image value), or use Helm 4, which post-renders hooks too"
@@ -570,6 +503,7 @@ fn helm3_hooks() -> Finding {
 }
 
 pub fn run(args: &Args) -> Result<u8> {
+    let ignored = Code::parse_list("PR", &args.ignore)?;
     let mut lock = Lock::read(&args.lock)?;
     lock.fields.extend(args.image_field.iter().cloned());
     crate::image_fields::Known::get()?;
@@ -592,11 +526,20 @@ pub fn run(args: &Args) -> Result<u8> {
     if args.strict {
         strict(&mut outcome.findings);
     }
+    // Fail closed: an error stops the render whatever --ignore says.
+    outcome
+        .findings
+        .retain(|f| f.severity == Severity::Error || !ignored.contains(&f.code));
     outcome
         .findings
         .sort_by_key(|f| std::cmp::Reverse(f.severity));
     let summary = summary(&outcome, &lock);
-    report(&outcome.findings, &summary, args.report.as_deref())?;
+    let report_to = Report {
+        file: args.report.as_deref(),
+        format: args.output,
+        render: (args.input == "-").then_some(source.text.as_str()),
+    };
+    report(&outcome.findings, &summary, &report_to)?;
     if outcome.failed() {
         return Ok(exit::FINDINGS);
     }
@@ -660,25 +603,127 @@ fn summary(outcome: &Outcome, lock: &Lock) -> String {
     }
 }
 
+/// Where and how the findings are reported.
+struct Report<'a> {
+    file: Option<&'a str>,
+    format: crate::output::Format,
+    /// The render, when it came on stdin: SARIF names each result's file by its document's template.
+    render: Option<&'a str>,
+}
+
 /// Findings go to stderr, to the report file, and to the terminal when stderr is not one (Helm 4 swallows it).
-fn report(findings: &[Finding], summary: &str, file: Option<&str>) -> Result<()> {
+/// As JSON or SARIF they go to the report file (else stderr); people still get the lines on the terminal.
+fn report(findings: &[Finding], summary: &str, to: &Report) -> Result<()> {
+    use crate::output::Format;
     let mut text = String::new();
     for finding in findings {
         let line = secrets::mask_text(&finding.to_string());
         text.push_str(&crate::printable::one_line(&line));
         text.push('\n');
     }
-    let _ = std::io::stderr().write_all(format!("{text}{summary}\n").as_bytes());
-    if let Some(path) = file {
-        std::fs::write(path, format!("{text}{summary}\n"))
+    let human = format!("{text}{summary}\n");
+    let document = match to.format {
+        Format::Human => human.clone(),
+        Format::Json => secrets::mask_text(&json_report(findings, summary)),
+        Format::Sarif => secrets::mask_text(&sarif_report(findings, to.render)),
+    };
+    let stderr_text = match (to.format, to.file) {
+        (Format::Human, _) | (_, Some(_)) => &human,
+        (_, None) => &document,
+    };
+    let _ = std::io::stderr().write_all(stderr_text.as_bytes());
+    if let Some(path) = to.file {
+        std::fs::write(path, &document)
             .with_context(|| format!("cannot write the report to {path}"))?;
     }
     if !findings.is_empty() && !std::io::stderr().is_terminal() {
         if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
-            let _ = tty.write_all(format!("{text}{summary}\n").as_bytes());
+            let _ = tty.write_all(human.as_bytes());
         }
     }
     Ok(())
+}
+
+/// The findings as JSON: code, name, severity, file, line, column and message of each, and the summary.
+fn json_report(findings: &[Finding], summary: &str) -> String {
+    let findings: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            let (file, line, col) = match &f.location {
+                Location::File {
+                    file, line, col, ..
+                } => (Some(file.as_str()), Some(*line), Some(*col)),
+                _ => (None, None, None),
+            };
+            serde_json::json!({
+                "code": f.code, "name": f.code.name(), "severity": f.severity.as_str(),
+                "file": file, "line": line, "column": col, "message": f.message,
+            })
+        })
+        .collect();
+    let value = serde_json::json!({ "findings": findings, "summary": summary });
+    crate::printable::json(&value).unwrap_or_default()
+}
+
+/// The findings as SARIF. A render read from stdin has no file of its own: each result names the template its
+/// document came from (the `# Source:` comment, or Helm 4's filename annotation), and the message keeps the
+/// line of the render.
+fn sarif_report(findings: &[Finding], render: Option<&str>) -> String {
+    let documents = render.map(templates).unwrap_or_default();
+    let results: Vec<crate::output::SarifResult> = findings
+        .iter()
+        .map(|f| {
+            let mut result = crate::output::result_of(f);
+            if let (Some(_), Location::File { line, col, .. }) = (render, &f.location) {
+                let template = documents
+                    .iter()
+                    .rev()
+                    .find(|(start, _)| start <= line)
+                    .and_then(|(_, name)| name.clone());
+                result.message = format!("rendered line {line}, column {col}: {}", f.message);
+                result.place = match template {
+                    Some(file) => crate::output::Place::File {
+                        file,
+                        line: 0,
+                        col: 0,
+                        len: 0,
+                    },
+                    None => crate::output::Place::Nowhere,
+                };
+            }
+            result
+        })
+        .collect();
+    crate::output::sarif("PR", &results)
+}
+
+/// The documents of a render: the line each starts on, and the template it came from, when it says.
+fn templates(render: &str) -> Vec<(usize, Option<String>)> {
+    let mut documents = vec![(1, None)];
+    for (i, line) in render.lines().enumerate() {
+        let line_number = i + 1;
+        let trimmed = line.trim_end_matches('\r');
+        if trimmed == "---" || trimmed.starts_with("--- ") {
+            documents.push((line_number + 1, None));
+            continue;
+        }
+        let named = trimmed
+            .strip_prefix("# Source: ")
+            .or_else(|| {
+                let rest = trimmed
+                    .trim_start()
+                    .strip_prefix(HELM4_FILENAME_ANNOTATION)?;
+                rest.strip_prefix(':')
+            })
+            .map(|name| name.trim().trim_matches(['"', '\'']).to_string())
+            .filter(|name| !name.is_empty());
+        if let (Some(name), Some(last)) = (named, documents.last_mut()) {
+            if last.1.is_none() {
+                last.1 = Some(name);
+            }
+        }
+    }
+    documents
 }
 
 #[cfg(test)]
@@ -811,6 +856,23 @@ mod tests {
         assert_eq!(quoted("[::1]:5000/a", Style::Plain), "\"[::1]:5000/a\"");
         assert_eq!(quoted("x", Style::DoubleQuoted), "\"x\"");
         assert!(!plain_is_safe("true") && !plain_is_safe("1234"));
+    }
+
+    #[test]
+    fn names_each_document_by_its_template() {
+        let render = format!(
+            "---\n# Source: c/templates/a.yaml\nkind: Pod\n---\nkind: Job\nmetadata:\n  annotations:\n    \
+             {HELM4_FILENAME_ANNOTATION}: 'c/templates/hooks/b.yaml'\n---\nkind: X\n"
+        );
+        assert_eq!(
+            templates(&render),
+            [
+                (1, None),
+                (2, Some("c/templates/a.yaml".to_string())),
+                (5, Some("c/templates/hooks/b.yaml".to_string())),
+                (10, None)
+            ]
+        );
     }
 
     #[test]

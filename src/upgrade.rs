@@ -475,8 +475,9 @@ fn unpinned_hooks(rendered: &Release, lock: &str) -> Result<()> {
         return Ok(());
     }
     eprintln!(
-        "error[PF002]: Helm 3 does not post-render hooks, and these hook images are not pinned: {}. Pin them \
+        "error[{}]: Helm 3 does not post-render hooks, and these hook images are not pinned: {}. Pin them \
          through the chart's values (the image's digest from {lock}), or upgrade with Helm 4; nothing was applied",
+        crate::findings::Code::PF002,
         unpinned.join(", ")
     );
     Err(stop(crate::exit::FINDINGS))
@@ -488,7 +489,7 @@ fn show_diff(args: &Args, deployed: &Release, rendered: &Release) -> Result<bool
     let new = Source::new("pinned render", rendered.rendered_source().text);
     let opts = crate::diff::Options {
         format: args.output,
-        color: anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never,
+        color: crate::output::colored_stdout(crate::output::ColorWhen::Auto),
         ..crate::diff::Options::default()
     };
     let shown = crate::diff::show(&old, &new, &opts)?;

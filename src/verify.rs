@@ -6,6 +6,7 @@
 //! one version the deployed chart version pins. The problems are printed as a table; any problem exits 1.
 
 use crate::cli::ClusterArgs;
+use crate::findings::{Code, Finding, Location};
 use crate::image::ImageRef;
 use crate::lock::{Lock, Verdict};
 use crate::policy::{self, Off, PinnedImages};
@@ -23,9 +24,13 @@ pub struct Args {
     /// Image lock (opsta-lint ReleaseLock or imgpkg ImagesLock) whose digests every container must run.
     #[arg(long, value_name = "FILE")]
     pub lock: Option<String>,
-    /// Output format: a summary and a table of problems, or the same as one JSON object.
-    #[arg(short = 'o', long, value_enum, default_value_t = crate::release::Format::Text)]
-    pub output: crate::release::Format,
+    /// Output format: a summary and a table of problems, the same as one JSON object, or the problems as
+    /// SARIF 2.1.0 (each result at its pod and container, as a logical location).
+    #[arg(short = 'o', long, value_enum, default_value = "human")]
+    pub output: crate::output::Format,
+    /// Rule codes (or names) not to report (comma-separated or repeated), e.g. VF001.
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub ignore: Vec<String>,
 }
 
 /// What verify looks at in a pod.
@@ -53,6 +58,7 @@ pub struct ContainerState {
 /// One thing that is off.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
+    pub code: Code,
     pub namespace: String,
     pub pod: String,
     /// The container, or "-" for the pod as a whole.
@@ -72,8 +78,9 @@ pub fn check(pods: &[PodState], expect: &Expectations) -> Result<Vec<Problem>> {
     let mut components = pinned_components(expect)?;
     let mut problems = Vec::new();
     for pod in pods {
-        let mut report = |container: &str, problem: String| {
+        let mut report = |code: Code, container: &str, problem: String| {
             problems.push(Problem {
+                code,
                 namespace: pod.namespace.clone(),
                 pod: pod.name.clone(),
                 container: container.to_string(),
@@ -81,13 +88,15 @@ pub fn check(pods: &[PodState], expect: &Expectations) -> Result<Vec<Problem>> {
             })
         };
         if pod.phase != "Succeeded" && !pod.ready {
-            report("-", format!("not Ready ({}): {}", pod.phase, pod.not_ready));
+            let problem = format!("not Ready ({}): {}", pod.phase, pod.not_ready);
+            report(Code::VF001, "-", problem);
         }
         for container in &pod.containers {
             let image = match ImageRef::parse(&container.image) {
                 Ok(image) => image,
                 Err(err) => {
                     report(
+                        Code::VF002,
                         &container.name,
                         format!("image \"{}\" cannot be read: {err}", container.image),
                     );
@@ -95,14 +104,14 @@ pub fn check(pods: &[PodState], expect: &Expectations) -> Result<Vec<Problem>> {
                 }
             };
             if let Some(lock) = expect.lock {
-                if let Some(problem) = lock_problem(lock, &image, &container.image_id) {
-                    report(&container.name, problem);
+                if let Some((code, problem)) = lock_problem(lock, &image, &container.image_id) {
+                    report(code, &container.name, problem);
                 }
             }
             for component in &mut components {
                 let chart = expect.chart_version.as_ref();
                 if let Some(problem) = component_problem(component, &image, chart) {
-                    report(&container.name, problem);
+                    report(Code::VF006, &container.name, problem);
                 }
             }
         }
@@ -111,7 +120,7 @@ pub fn check(pods: &[PodState], expect: &Expectations) -> Result<Vec<Problem>> {
 }
 
 /// The digest a container runs (from the runtime's image ID, else the spec's digest) against the lock.
-fn lock_problem(lock: &Lock, image: &ImageRef, image_id: &str) -> Option<String> {
+fn lock_problem(lock: &Lock, image: &ImageRef, image_id: &str) -> Option<(Code, String)> {
     let running = image_id
         .rsplit_once('@')
         .map(|(_, digest)| digest.to_string())
@@ -119,23 +128,32 @@ fn lock_problem(lock: &Lock, image: &ImageRef, image_id: &str) -> Option<String>
     match lock.verdict(image) {
         Verdict::Pinned(locked) => match running {
             Some(running) if running == locked => None,
-            Some(running) => Some(format!(
-                "runs {} {running}, the lock says {locked}",
-                image.name()
+            Some(running) => Some((
+                Code::VF003,
+                format!("runs {} {running}, the lock says {locked}", image.name()),
             )),
-            None => Some(format!(
-                "the running digest of {} is not known yet, the lock says {locked}",
-                image.raw
+            None => Some((
+                Code::VF004,
+                format!(
+                    "the running digest of {} is not known yet, the lock says {locked}",
+                    image.raw
+                ),
             )),
         },
-        Verdict::Mismatch { locked } => Some(format!(
-            "image \"{}\" is not the digest the lock holds ({})",
-            image.raw,
-            locked.join(", ")
+        Verdict::Mismatch { locked } => Some((
+            Code::VF003,
+            format!(
+                "image \"{}\" is not the digest the lock holds ({})",
+                image.raw,
+                locked.join(", ")
+            ),
         )),
-        Verdict::Unlocked => Some(format!(
-            "image \"{}\" is not in the lock",
-            image.without_digest().raw
+        Verdict::Unlocked => Some((
+            Code::VF005,
+            format!(
+                "image \"{}\" is not in the lock",
+                image.without_digest().raw
+            ),
         )),
     }
 }
@@ -232,15 +250,16 @@ pub fn glob_matches(pattern: &str, name: &str) -> bool {
 
 /// The problems as an aligned table.
 pub fn table(problems: &[Problem]) -> String {
-    let header = ["NAMESPACE", "POD", "CONTAINER", "PROBLEM"];
+    let header = ["NAMESPACE", "POD", "CONTAINER", "CODE", "PROBLEM"];
     use crate::printable::{one_line, shown};
-    let rows: Vec<[Cow<str>; 4]> = problems
+    let rows: Vec<[Cow<str>; 5]> = problems
         .iter()
         .map(|p| {
             [
                 shown(&p.namespace),
                 shown(&p.pod),
                 shown(&p.container),
+                Cow::Borrowed(p.code.as_str()),
                 one_line(&p.problem),
             ]
         })
@@ -252,19 +271,21 @@ pub fn table(problems: &[Problem]) -> String {
             .max()
             .unwrap_or(0)
     };
-    let widths = [width(0), width(1), width(2)];
+    let widths = [width(0), width(1), width(2), width(3)];
     let mut out = String::new();
     let header = header.map(Cow::Borrowed);
     for row in std::iter::once(&header).chain(rows.iter()) {
         out.push_str(&format!(
-            "{:w0$}  {:w1$}  {:w2$}  {}\n",
+            "{:w0$}  {:w1$}  {:w2$}  {:w3$}  {}\n",
             row[0],
             row[1],
             row[2],
             row[3],
+            row[4],
             w0 = widths[0],
             w1 = widths[1],
-            w2 = widths[2]
+            w2 = widths[2],
+            w3 = widths[3]
         ));
     }
     out
@@ -272,6 +293,7 @@ pub fn table(problems: &[Problem]) -> String {
 
 /// `opsta-lint verify`.
 pub fn run(args: &Args) -> Result<u8> {
+    let ignored = Code::parse_list("VF", &args.ignore)?;
     let name = args.cluster.release.as_deref();
     let name =
         name.ok_or_else(|| anyhow!("verify needs the release: --release NAME -n NAMESPACE"))?;
@@ -288,17 +310,20 @@ pub fn run(args: &Args) -> Result<u8> {
     let mut problems = check(&found.pods, &expect)?;
     if found.pods.is_empty() {
         problems.push(Problem {
+            code: Code::VF007,
             namespace: found.namespace.clone(),
             pod: "-".into(),
             container: "-".into(),
             problem: format!("no pods found for the workloads of release {name}"),
         });
     }
+    problems.retain(|p| !ignored.contains(&p.code));
     let text = match args.output {
-        crate::release::Format::Text => summary(&found, &expect, &problems),
-        crate::release::Format::Json => {
+        crate::output::Format::Human => summary(&found, &expect, &problems),
+        crate::output::Format::Json => {
             crate::printable::json(&summary_json(&found, &expect, &problems))?
         }
+        crate::output::Format::Sarif => sarif(&problems),
     };
     print!(
         "{}",
@@ -349,6 +374,27 @@ fn summary(found: &Found, expect: &Expectations, problems: &[Problem]) -> String
     text
 }
 
+/// A problem as a finding at its pod (and container) in the cluster.
+pub fn finding(problem: &Problem) -> Finding {
+    let container = (problem.container != "-").then(|| problem.container.clone());
+    let location = Location::Cluster {
+        kind: "Pod".into(),
+        namespace: problem.namespace.clone(),
+        name: problem.pod.clone(),
+        container,
+    };
+    Finding::new(problem.code, location, problem.problem.clone())
+}
+
+/// The problems as SARIF, each at its pod and container as a logical location.
+pub fn sarif(problems: &[Problem]) -> String {
+    let results: Vec<_> = problems
+        .iter()
+        .map(|p| crate::output::result_of(&finding(p)))
+        .collect();
+    crate::output::sarif("VF", &results)
+}
+
 /// The summary as JSON: the release, the versions the chart pins, and every problem (`ok` when there are none).
 fn summary_json(found: &Found, expect: &Expectations, problems: &[Problem]) -> Json {
     let mut namespaces: Vec<&str> = found.pods.iter().map(|p| p.namespace.as_str()).collect();
@@ -363,7 +409,8 @@ fn summary_json(found: &Found, expect: &Expectations, problems: &[Problem]) -> J
         .iter()
         .map(|p| {
             serde_json::json!({
-                "namespace": p.namespace, "pod": p.pod, "container": p.container, "problem": p.problem,
+                "code": p.code, "namespace": p.namespace, "pod": p.pod, "container": p.container,
+                "problem": p.problem,
             })
         })
         .collect();
@@ -558,7 +605,9 @@ mod tests {
         );
         let table = table(&problems);
         assert!(
-            table.starts_with("NAMESPACE  POD  CONTAINER  PROBLEM\nprj-a      app  -  "),
+            table.starts_with(
+                "NAMESPACE  POD  CONTAINER  CODE   PROBLEM\nprj-a      app  -          VF001  "
+            ),
             "{table}"
         );
     }
@@ -566,6 +615,7 @@ mod tests {
     #[test]
     fn hostile_pod_names_stay_in_their_cell() {
         let problems = [Problem {
+            code: Code::VF002,
             namespace: "ns".into(),
             pod: "p\nFORGED".into(),
             container: "c\u{1b}[2J".into(),
@@ -574,8 +624,8 @@ mod tests {
         let table = table(&problems);
         assert_eq!(
             table,
-            "NAMESPACE  POD          CONTAINER     PROBLEM\n\
-             ns         \"p\\nFORGED\"  \"c\\u001b[2J\"  image x\\u000ay\n"
+            "NAMESPACE  POD          CONTAINER     CODE   PROBLEM\n\
+             ns         \"p\\nFORGED\"  \"c\\u001b[2J\"  VF002  image x\\u000ay\n"
         );
     }
 

@@ -554,6 +554,38 @@ fn verify_reports_unready_pods_and_dapr_off_the_pinned_version() {
     );
     assert!(rows[1].contains("dapr is version 1.18.2-rc.2-catalyst.1, but the deployed chart 1.89.0 pins dapr 1.19.0-20260806-catalyst.1"));
     assert_eq!(rows[2], "2 problem(s)");
+    let sarif_verify: Vec<&str> = verify.iter().copied().chain(["-o", "sarif"]).collect();
+    let (code, stdout, stderr) = opsta(&kube.kubeconfig(), "secret", &sarif_verify);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let log: Value = serde_json::from_str(&stdout).expect("verify -o sarif is JSON");
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let at: Vec<(&str, &str)> = results
+        .iter()
+        .map(|r| {
+            let name = &r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"];
+            (r["ruleId"].as_str().unwrap(), name.as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        at,
+        [
+            ("VF001", "Pod/cra-agent/catalyst-management-7d9f"),
+            ("VF006", "Pod/prj-payments/payments-9b1a/daprd")
+        ],
+        "{stdout}"
+    );
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &stdout).unwrap();
+    let valid = std::process::Command::new(common::tool("venv/bin/check-jsonschema"))
+        .args(["--regex-variant", "python", "--schemafile"])
+        .arg(common::root().join("testdata/sarif/sarif-2.1.0-rtm.5.json"))
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert!(
+        valid.status.success(),
+        "verify -o sarif is valid SARIF 2.1.0: {valid:?}"
+    );
     let reads_only = kube.requests().iter().all(|r| r.starts_with("GET "));
     assert!(reads_only, "{:?}", kube.requests());
 }

@@ -1101,8 +1101,15 @@ fn rules_lists_every_rule_and_shows_one() {
         .collect();
     let lint_rules = listed.iter().filter(|c| c.starts_with("OL")).count();
     let postrender_rules = listed.iter().filter(|c| c.starts_with("PR")).count();
+    let other_jobs = ["VF", "PF", "RG"]
+        .iter()
+        .map(|p| listed.iter().filter(|c| c.starts_with(p)).count())
+        .collect::<Vec<_>>();
     assert!(
-        lint_rules >= 13 && postrender_rules == 10 && lint_rules + postrender_rules == listed.len(),
+        lint_rules >= 13
+            && postrender_rules == 10
+            && other_jobs.iter().all(|n| *n > 0)
+            && lint_rules + postrender_rules + other_jobs.iter().sum::<usize>() == listed.len(),
         "{listed:?}"
     );
     let o = run_in(dir.path(), &["rules", "OL101"]);

@@ -293,12 +293,15 @@ pub fn check_pinning(
     };
     let lines = input.split_inclusive(['\n', '\r']).count().max(1);
     for finding in &outcome.findings {
-        let Some(at) = &finding.at else { continue };
-        let place = at
-            .strip_prefix("in.yaml:")
-            .expect("a finding names another file");
-        let (line, col) = place.split_once(':').expect("a finding without a column");
-        let (line, col): (usize, usize) = (line.parse().unwrap(), col.parse().unwrap());
+        let opsta_lint::findings::Location::File {
+            file, line, col, ..
+        } = &finding.location
+        else {
+            continue;
+        };
+        assert_eq!(file, "in.yaml", "a finding names another file");
+        let (line, col) = (*line, *col);
+        let at = format!("{file}:{line}:{col}");
         assert!(
             (1..=lines).contains(&line) && col >= 1,
             "a finding at {at}, outside the input's {lines} lines"

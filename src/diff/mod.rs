@@ -55,7 +55,7 @@ pub struct Args {
     pub find_renames: Option<f64>,
     /// When to color the output (auto: on a terminal, unless NO_COLOR is set).
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
-    pub color: ColorWhen,
+    pub color: crate::output::ColorWhen,
     /// `--release NAME`: compare the deployed release with NEW.
     #[command(flatten)]
     pub cluster: crate::cli::ClusterArgs,
@@ -70,12 +70,7 @@ pub enum Format {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ColorWhen {
-    Auto,
-    Always,
-    Never,
-}
+pub use crate::output::ColorWhen;
 
 /// What to compare and how to show it (for callers inside opsta-lint: the post-renderer, the release reader).
 #[derive(Debug, Clone)]
@@ -188,7 +183,10 @@ pub fn show_to_person(old: &Source, new: &Source, file: Option<&str>) -> Result<
             .open("/dev/tty")
             .ok(),
     };
-    let color = tty.is_some() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = match &tty {
+        Some(tty) => crate::output::colored_terminal(tty),
+        None => false,
+    };
     let opts = Options {
         color,
         ..Options::default()
@@ -244,7 +242,7 @@ fn compare_with(old: &Source, new: &str, args: &Args) -> Result<bool> {
         format: args.output,
         full: args.full,
         show_secrets: args.show_secrets,
-        color: use_color(args.color),
+        color: crate::output::colored_stdout(args.color),
         namespace: args.cluster.namespace.clone(),
         find_renames: args.find_renames,
     };
@@ -259,21 +257,10 @@ fn finish(args: &Args, outcome: Result<bool>) -> Result<u8> {
         (Ok(changed), true) => Ok(if changed { 2 } else { exit::OK }),
         (Ok(_), false) => Ok(exit::OK),
         (Err(e), true) => {
-            let message = crate::secrets::mask_message(&format!("{e:#}"));
-            eprintln!("opsta-lint: error: {message}");
+            crate::output::print_error(&e);
             Ok(1)
         }
         (Err(e), false) => Err(e),
-    }
-}
-
-fn use_color(when: ColorWhen) -> bool {
-    match when {
-        ColorWhen::Always => true,
-        ColorWhen::Never => false,
-        ColorWhen::Auto => {
-            anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
-        }
     }
 }
 

@@ -45,6 +45,9 @@ pub struct Args {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "human")]
     pub output: Format,
+    /// When to colour the human output (auto: on a terminal, unless NO_COLOR is set).
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: crate::output::ColorWhen,
     /// Accept an upgrade across chart majors (after following the vendor's upgrade guide).
     #[arg(long)]
     pub allow_major: bool,
@@ -66,14 +69,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<u8> {
-    for code in &args.ignore {
-        if !rules::RULES
-            .iter()
-            .any(|r| r.code == code || r.name == code)
-        {
-            bail!("--ignore {code}: no such rule (see `opsta-lint rules`)");
-        }
-    }
+    let ignored = crate::findings::Code::parse_list("OL", &args.ignore)?;
     let helm = helm_read::HelmInUse::new(args.helm.as_deref());
     let explicit = !args.previous_values.is_empty() && args.previous_chart_version.is_some();
     let deployed = match explicit {
@@ -112,15 +108,14 @@ pub fn run(args: &Args) -> Result<u8> {
             )
         });
         match run {
-            Ok(run) => runs.push(run),
+            Ok(mut run) => {
+                crate::findings::ignore(&mut run.findings, &ignored);
+                runs.push(run)
+            }
             // With --each, a file that cannot be linted is reported and the others still are.
             Err(err) if args.each => {
                 failed = true;
-                let message = crate::secrets::mask_message(&format!("{err:#}"));
-                eprintln!(
-                    "opsta-lint: error: {}",
-                    crate::printable::one_line(&message)
-                );
+                crate::output::print_error(&err);
             }
             Err(err) => return Err(err),
         }
@@ -129,8 +124,8 @@ pub fn run(args: &Args) -> Result<u8> {
     std::mem::forget(schemas);
     let text = redact(&report::render(&runs, args.output), &secrets);
     match args.output {
-        Format::Human => write_styled(&text)?,
-        _ => write_plain(&text)?,
+        Format::Human => crate::output::write_stdout(&text, args.color)?,
+        _ => crate::output::write_plain(&text)?,
     }
     Ok(match (failed, report::count(&runs, Severity::Error)) {
         (true, _) => crate::exit::FAILURE,
@@ -215,13 +210,7 @@ fn lint(
         allow_major: args.allow_major,
         surface: surface.as_ref(),
     };
-    let mut findings = rules::run(&ctx);
-    findings.retain(|f| {
-        !args
-            .ignore
-            .iter()
-            .any(|i| i == f.rule.code || i == f.rule.name)
-    });
+    let findings = rules::run(&ctx);
     Ok(Run {
         files: files.to_vec(),
         product: product.map(|p| p.name),
@@ -316,22 +305,6 @@ fn redact(text: &str, secrets: &[String]) -> String {
     text
 }
 
-fn write_styled(text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut out = anstream::stdout();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(())
-}
-
-fn write_plain(text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(())
-}
-
 /// `opsta-lint rules [CODE]`: the rule list, or one rule's doc.
 #[derive(Debug, clap::Args)]
 pub struct RulesArgs {
@@ -343,7 +316,7 @@ pub fn run_rules(args: &RulesArgs) -> Result<u8> {
     let mut out = String::new();
     match &args.rule {
         None => {
-            for r in rules::RULES.iter().chain(crate::postrender::RULES) {
+            for r in rules::RULES {
                 out.push_str(&format!(
                     "{}  {:<22} {:<8} {}\n",
                     r.code,
@@ -354,13 +327,10 @@ pub fn run_rules(args: &RulesArgs) -> Result<u8> {
             }
         }
         Some(wanted) => {
-            let Some(r) = rules::RULES
-                .iter()
-                .chain(crate::postrender::RULES)
-                .find(|r| r.code.eq_ignore_ascii_case(wanted) || r.name == wanted)
-            else {
+            let Some(code) = crate::findings::Code::find(wanted) else {
                 bail!("no rule {wanted} (see `opsta-lint rules`)");
             };
+            let r = code.rule();
             out.push_str(&format!(
                 "{} {} ({})\n\n{}\n\n{}\n",
                 r.code,

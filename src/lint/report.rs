@@ -2,18 +2,13 @@
 //! `sarif` (SARIF 2.1.0 for GitHub code scanning). All three are rendered to text first, so the caller can pass
 //! the text through the final secret redaction before anything is written.
 
-use super::rules::{Finding, Location, Severity, RULES};
+use super::rules::{Finding, Location, Severity};
+pub use crate::output::Format;
+use crate::output::{Place, SarifResult};
 use crate::printable::{message, one_line, shown};
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 use std::fmt::Write as _;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Human,
-    Json,
-    Sarif,
-}
 
 /// One lint run: the files merged together and what was checked against.
 #[derive(Debug, Clone)]
@@ -123,13 +118,13 @@ fn human_finding(out: &mut String, f: &Finding) {
         Location::File {
             file, line, col, ..
         } => format!("{}:{line}:{col}", one_line(file)),
-        Location::Set { arg } => format!("--set {}", shown(arg)),
-        Location::Args => "<command line>".to_string(),
+        Location::CommandLine { arg: Some(arg) } => format!("--set {}", shown(arg)),
+        _ => "<command line>".to_string(),
     };
     let _ = writeln!(
         out,
         "{BOLD}{place}{BOLD:#}: {style}{} {}{style:#}: {}",
-        f.rule.code,
+        f.code,
         f.severity.as_str(),
         one_line(&f.message)
     );
@@ -243,8 +238,8 @@ fn json_run(run: &Run) -> JsonRun<'_> {
             .findings
             .iter()
             .map(|f| JsonFinding {
-                code: f.rule.code,
-                name: f.rule.name,
+                code: f.code.as_str(),
+                name: f.code.name(),
                 severity: f.severity.as_str(),
                 message: &f.message,
                 path: f.path.as_ref().map(ToString::to_string),
@@ -262,8 +257,8 @@ fn json_run(run: &Run) -> JsonRun<'_> {
                         column: *col,
                         end_column: col + len,
                     },
-                    Location::Set { arg } => JsonLocation::Set { arg },
-                    Location::Args => JsonLocation::Args,
+                    Location::CommandLine { arg: Some(arg) } => JsonLocation::Set { arg },
+                    _ => JsonLocation::Args,
                 },
             })
             .collect(),
@@ -272,136 +267,12 @@ fn json_run(run: &Run) -> JsonRun<'_> {
 
 // ---- sarif ----
 
-#[derive(Serialize)]
-struct Sarif {
-    #[serde(rename = "$schema")]
-    schema: &'static str,
-    version: &'static str,
-    runs: [SarifRun; 1],
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SarifRun {
-    tool: SarifTool,
-    column_kind: &'static str,
-    results: Vec<SarifResult>,
-}
-
-#[derive(Serialize)]
-struct SarifTool {
-    driver: SarifDriver,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SarifDriver {
-    name: &'static str,
-    version: &'static str,
-    semantic_version: &'static str,
-    rules: Vec<SarifRule>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SarifRule {
-    id: &'static str,
-    name: &'static str,
-    short_description: SarifText<&'static str>,
-    full_description: SarifText<&'static str>,
-    help: SarifText<&'static str>,
-    default_configuration: SarifConfiguration,
-}
-
-#[derive(Serialize)]
-struct SarifText<T> {
-    text: T,
-}
-
-#[derive(Serialize)]
-struct SarifConfiguration {
-    level: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SarifResult {
-    rule_id: &'static str,
-    rule_index: usize,
-    level: &'static str,
-    message: SarifText<String>,
-    locations: Vec<SarifLocation>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SarifLocation {
-    physical_location: SarifPhysical,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SarifPhysical {
-    artifact_location: SarifArtifact,
-    region: SarifRegion,
-}
-
-#[derive(Serialize)]
-struct SarifArtifact {
-    uri: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SarifRegion {
-    start_line: usize,
-    start_column: usize,
-    end_line: usize,
-    end_column: usize,
-}
-
-fn level(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    }
-}
-
 fn sarif(runs: &[Run]) -> String {
-    let rules = RULES
-        .iter()
-        .map(|r| SarifRule {
-            id: r.code,
-            name: r.name,
-            short_description: SarifText { text: r.summary },
-            full_description: SarifText { text: r.doc },
-            help: SarifText { text: r.doc },
-            default_configuration: SarifConfiguration {
-                level: level(r.severity),
-            },
-        })
-        .collect();
-    let results = runs
+    let results: Vec<SarifResult> = runs
         .iter()
         .flat_map(|run| run.findings.iter().map(move |f| sarif_result(run, f)))
         .collect();
-    let report = Sarif {
-        schema: "https://json.schemastore.org/sarif-2.1.0.json",
-        version: "2.1.0",
-        runs: [SarifRun {
-            tool: SarifTool {
-                driver: SarifDriver {
-                    name: "opsta-lint",
-                    version: env!("CARGO_PKG_VERSION"),
-                    semantic_version: env!("CARGO_PKG_VERSION"),
-                    rules,
-                },
-            },
-            column_kind: "unicodeCodePoints",
-            results,
-        }],
-    };
-    crate::printable::json(&report).expect("plain data serializes")
+    crate::output::sarif("OL", &results)
 }
 
 /// Findings from `--set` or the command line have no line of their own: code scanning needs a location, so they
@@ -412,61 +283,25 @@ fn sarif_result(run: &Run, f: &Finding) -> SarifResult {
         .last()
         .map(String::as_str)
         .unwrap_or("values.yaml");
-    let (file, line, col, len, prefix) = match &f.location {
-        Location::File {
-            file,
-            line,
-            col,
-            len,
-            ..
-        } => (file.as_str(), *line, *col, *len, String::new()),
-        Location::Set { arg } => (fallback, 1, 1, 0, format!("--set {arg}: ")),
-        Location::Args => (fallback, 1, 1, 0, "command line: ".to_string()),
+    let at_top = |prefix: String| {
+        let place = Place::File {
+            file: fallback.to_string(),
+            line: 1,
+            col: 1,
+            len: 0,
+        };
+        (place, prefix)
+    };
+    let (place, prefix) = match &f.location {
+        Location::CommandLine { arg: Some(arg) } => at_top(format!("--set {arg}: ")),
+        Location::CommandLine { arg: None } => at_top("command line: ".to_string()),
+        _ => (crate::output::place_of(f), String::new()),
     };
     SarifResult {
-        rule_id: f.rule.code,
-        rule_index: RULES
-            .iter()
-            .position(|r| r.code == f.rule.code)
-            .expect("listed rule"),
-        level: level(f.severity),
-        message: SarifText {
-            text: format!("{prefix}{}", f.message),
-        },
-        locations: vec![SarifLocation {
-            physical_location: SarifPhysical {
-                artifact_location: SarifArtifact { uri: uri(file) },
-                region: SarifRegion {
-                    start_line: line,
-                    start_column: col,
-                    end_line: line,
-                    end_column: col + len.max(1),
-                },
-            },
-        }],
-    }
-}
-
-/// A relative path as a URI reference (what code scanning resolves against the repository root).
-fn uri(file: &str) -> String {
-    let file = file.replace('\\', "/");
-    let file = file.strip_prefix("./").unwrap_or(&file);
-    let mut out = String::new();
-    for c in file.chars() {
-        match c {
-            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '.' | '_' | '~' | '/' => out.push(c),
-            c => {
-                let mut buf = [0u8; 4];
-                for b in c.encode_utf8(&mut buf).bytes() {
-                    let _ = write!(out, "%{b:02X}");
-                }
-            }
-        }
-    }
-    if file.starts_with('/') {
-        format!("file://{out}")
-    } else {
-        out
+        code: f.code,
+        severity: f.severity,
+        message: format!("{prefix}{}", f.message),
+        place,
     }
 }
 
@@ -475,16 +310,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn uris_are_relative_references_or_file_uris() {
-        assert_eq!(uri("./charts/my values.yaml"), "charts/my%20values.yaml");
-        assert_eq!(uri("/abs/v.yaml"), "file:///abs/v.yaml");
-    }
-
-    #[test]
     fn escape_sequences_from_the_values_never_reach_the_terminal() {
         let hostile = "bad\u{1b}[2J\u{9b}key";
         let finding = Finding {
-            rule: &RULES[0],
+            code: crate::findings::Code::OL001,
             severity: Severity::Error,
             message: format!("unknown key {hostile}"),
             path: None,

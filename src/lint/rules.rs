@@ -8,224 +8,7 @@ use crate::product::{Level, Product};
 use semver::Version;
 use serde_json::Value as Json;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
-
-/// A rule's identity and documentation.
-#[derive(Debug)]
-pub struct Rule {
-    pub code: &'static str,
-    pub name: &'static str,
-    /// The severity it reports with unless product policy says otherwise.
-    pub severity: Severity,
-    pub summary: &'static str,
-    pub doc: &'static str,
-    /// A generic finding gives way to a specific rule's finding at the same key (or above it).
-    pub generic: bool,
-}
-
-pub static RULES: &[Rule] = &[
-    Rule {
-        code: "OL001",
-        name: "schema-violation",
-        severity: Severity::Error,
-        summary: "A value does not match the chart major's values schema.",
-        doc: "The merged values (files and --set) are validated against the JSON Schema of the target chart major \
-              (bundled for --product, or the file given with --schema). Every violation is reported at the key \
-              that set the value: wrong types, values outside an enum, patterns, missing required keys. \
-              Helm 4 refuses to render such values, so the upgrade would fail.",
-        generic: true,
-    },
-    Rule {
-        code: "OL002",
-        name: "unknown-key",
-        severity: Severity::Error,
-        summary: "A key the schema does not allow: a typo, or a key of another chart version.",
-        doc: "The schema closes this map (additionalProperties or unevaluatedProperties is false), so the key is \
-              either misspelled or belongs to another chart version; a key the chart never reads silently does \
-              nothing. The message suggests the closest key the schema knows.",
-        generic: true,
-    },
-    Rule {
-        code: "OL003",
-        name: "duplicate-key",
-        severity: Severity::Warning,
-        summary: "A key is written twice in the same mapping of a values file; the later one wins.",
-        doc: "Helm reads such a file without a word and keeps the value written last, so the earlier one silently \
-              does nothing: almost always a mistake (two edits of one setting, a paste in the wrong place). \
-              Reported at the later key, naming the line of the earlier one.",
-        generic: false,
-    },
-    Rule {
-        code: "OL101",
-        name: "join-token-missing",
-        severity: Severity::Error,
-        summary: "A required secret (Catalyst's join_token) is missing, empty or a placeholder.",
-        doc: "The chart needs the secret on install and on every upgrade, unless the alternative key named by the \
-              product data is set (Catalyst: agent.existingJoinTokenSecret.name). Empty strings and placeholders \
-              such as ${JOIN_TOKEN}, <join-token> or changeme count as missing, and so does any whole value written \
-              as ${...} or <...>. The value is never printed.",
-        generic: false,
-    },
-    Rule {
-        code: "OL102",
-        name: "join-token-set-only",
-        severity: Severity::Warning,
-        summary: "A required secret is given only with --set; keep it in a values (secrets) file.",
-        doc: "A secret given only on the command line is easily forgotten on the next upgrade, which then fails or \
-              reconnects with nothing. Keep it in a git-ignored secrets values file passed with -f on every upgrade.",
-        generic: false,
-    },
-    Rule {
-        code: "OL201",
-        name: "sticky-flag-dropped",
-        severity: Severity::Error,
-        summary: "A sticky setting that was on in the previous values is now off or absent.",
-        doc: "Some settings mirror how the product was created and must stay on across upgrades (Catalyst: \
-              management.config.tunnel.enabled mirrors the region's --enable-public-management-api). Needs \
-              --previous-values. The message says what the product was created with and what to pass again.",
-        generic: false,
-    },
-    Rule {
-        code: "OL202",
-        name: "key-dropped",
-        severity: Severity::Warning,
-        summary: "A key set in the previous values is absent now; Helm resets it to the chart default.",
-        doc: "With --previous-values, every key set before but absent now is reported, where it was set before. \
-              Helm does not keep values that are not passed again: the upgrade silently returns them to the \
-              chart's defaults.",
-        generic: true,
-    },
-    Rule {
-        code: "OL301",
-        name: "renamed-key",
-        severity: Severity::Error,
-        summary: "A key the target chart version renamed or removed.",
-        doc: "The chart no longer reads this key from the named version on, so its setting would silently be \
-              lost. The message names the new key and the version that renamed it, or says it was removed.",
-        generic: false,
-    },
-    Rule {
-        code: "OL302",
-        name: "key-added-later",
-        severity: Severity::Error,
-        summary: "A key that only a later chart version reads: the target chart version ignores it.",
-        doc: "The values surface of every known release (schema/<product>/surface.json, derived from the chart's \
-              own default values, schema and README) says which keys each release reads. A key that the target \
-              chart version does not read but a later release does was added after it: the setting would silently \
-              do nothing (e.g. shared.scheduling.nodeSelector on Catalyst 1.48.0, added in 1.51.0). Between two \
-              known releases the keys of both count as read. See docs/versions.md.",
-        generic: false,
-    },
-    Rule {
-        code: "OL401",
-        name: "major-crossing",
-        severity: Severity::Error,
-        summary: "The upgrade crosses a chart major version without --allow-major.",
-        doc: "Vendors reserve breaking value changes for major versions. With --previous-chart-version, an upgrade \
-              from one major to another is an error (or a warning, by product policy) unless --allow-major says \
-              the major's upgrade guide was followed.",
-        generic: false,
-    },
-    Rule {
-        code: "OL402",
-        name: "downgrade",
-        severity: Severity::Error,
-        summary: "The target chart version is older than the previous one.",
-        doc: "With --previous-chart-version. Product policy decides: Opsta AI Gateway refuses downgrades (database \
-              migrations are forward-only); Catalyst warns (rollback is safe only between adjacent versions).",
-        generic: false,
-    },
-    Rule {
-        code: "OL403",
-        name: "default-changed",
-        severity: Severity::Warning,
-        summary: "The upgrade crosses a release that changed a default these values rely on.",
-        doc: "With --previous-chart-version. A release changed a default in a way that alters behaviour (Catalyst \
-              1.76: a self-hosted PostgreSQL by default, Dapr scheduler moved from etcd to PostgreSQL without \
-              migration). Reported when the values leave every key of that decision unset.",
-        generic: false,
-    },
-    Rule {
-        code: "OL404",
-        name: "pinned-component",
-        severity: Severity::Error,
-        summary: "Values set the version or image of a component the chart version pins (Catalyst: Dapr).",
-        doc: "The chart version pins the component, and it moves only with the chart: mixing versions is \
-              unsupported. Values must not set the keys the product data lists as the component's version or \
-              image tag; a value equal to the chart version being installed is what the chart itself writes \
-              there (vendor image tags follow the chart version) and is accepted.",
-        generic: false,
-    },
-    Rule {
-        code: "OL501",
-        name: "product-version-tag",
-        severity: Severity::Error,
-        summary: "The shared image tag is mutable (dev, latest) or differs from the product version installed.",
-        doc: "Opsta AI Gateway pins every image with one tag, images.builtTag, which must equal the product \
-              version being installed (e.g. v1.25.0). Its default, dev, is a mutable tag that is never right in \
-              production.",
-        generic: false,
-    },
-    Rule {
-        code: "OL502",
-        name: "inline-secret",
-        severity: Severity::Warning,
-        summary: "A secret is written in a values file that is not the secrets file.",
-        doc: "Secrets belong in the separate, git-ignored secrets values file (Opsta AI Gateway: \
-              secrets-values.yaml, applied with -f values.yaml -f secrets-values.yaml), never in the values file \
-              that is committed.",
-        generic: false,
-    },
-];
-
-/// The rule with this code.
-pub fn rule(code: &str) -> &'static Rule {
-    RULES
-        .iter()
-        .find(|r| r.code == code)
-        .unwrap_or_else(|| panic!("rule {code} is listed in RULES"))
-}
-
-/// Where a finding points.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
-    File {
-        file: String,
-        line: usize,
-        col: usize,
-        len: usize,
-        /// The source line, with secrets masked.
-        text: String,
-    },
-    Set {
-        /// The `--set` argument, with secrets masked.
-        arg: String,
-    },
-    /// A command-line setting such as --previous-chart-version.
-    Args,
-}
-
-#[derive(Debug, Clone)]
-pub struct Finding {
-    pub rule: &'static Rule,
-    pub severity: Severity,
-    pub message: String,
-    pub path: Option<Path>,
-    pub location: Location,
-}
+pub use crate::findings::{Code, Finding, Location, Rule, Severity, RULES};
 
 /// Everything the checks read.
 pub struct Context<'a> {
@@ -243,10 +26,10 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    pub(super) fn finding(&self, code: &str, path: &Path, message: String) -> Finding {
+    pub(super) fn finding(&self, code: Code, path: &Path, message: String) -> Finding {
         Finding {
-            rule: rule(code),
-            severity: rule(code).severity,
+            code,
+            severity: code.severity(),
             message,
             location: locate(self.values, self.values.locate(path)),
             path: Some(path.clone()),
@@ -256,7 +39,7 @@ impl Context<'_> {
     fn finding_in_previous(
         &self,
         previous: &Values,
-        code: &str,
+        code: Code,
         path: &Path,
         message: String,
     ) -> Finding {
@@ -266,14 +49,8 @@ impl Context<'_> {
         }
     }
 
-    fn args_finding(&self, code: &str, severity: Severity, message: String) -> Finding {
-        Finding {
-            rule: rule(code),
-            severity,
-            message,
-            path: None,
-            location: Location::Args,
-        }
+    fn args_finding(&self, code: Code, severity: Severity, message: String) -> Finding {
+        Finding::new(code, Location::command_line(), message).with_severity(severity)
     }
 }
 
@@ -299,8 +76,8 @@ pub fn locate(values: &Values, origin: Option<&Origin>) -> Location {
                 text: crate::secrets::mask_text(text),
             }
         }
-        Some(Origin::Set { arg, .. }) => Location::Set {
-            arg: values.set_text(*arg),
+        Some(Origin::Set { arg, .. }) => Location::CommandLine {
+            arg: Some(values.set_text(*arg)),
         },
         None => match values.sources.last() {
             Some(source) => Location::File {
@@ -310,7 +87,7 @@ pub fn locate(values: &Values, origin: Option<&Origin>) -> Location {
                 len: 0,
                 text: String::new(),
             },
-            None => Location::Args,
+            None => Location::command_line(),
         },
     }
 }
@@ -339,15 +116,12 @@ fn duplicate_keys(ctx: &Context) -> Vec<Finding> {
     ctx.values
         .duplicates
         .iter()
-        .map(|d| Finding {
-            rule: rule("OL003"),
-            severity: rule("OL003").severity,
-            message: format!(
+        .map(|d| {
+            let message = format!(
                 "\"{}\" is written again here (first on line {}); Helm keeps this later value",
                 d.name, d.first_line
-            ),
-            path: None,
-            location: locate(ctx.values, Some(&d.origin)),
+            );
+            Finding::new(Code::OL003, locate(ctx.values, Some(&d.origin)), message)
         })
         .collect()
 }
@@ -358,18 +132,18 @@ pub fn run(ctx: &Context) -> Vec<Finding> {
     let mut findings: Vec<Finding> = CHECKS.iter().flat_map(|check| check(ctx)).collect();
     // A key of the target release is never unknown, whatever the newest release's schema says.
     findings.retain(|f| {
-        f.rule.code != "OL002"
+        f.code != Code::OL002
             || f.path
                 .as_ref()
                 .is_none_or(|p| !super::surface::read_by_target(ctx, p))
     });
     let specific: Vec<Path> = findings
         .iter()
-        .filter(|f| !f.rule.generic)
+        .filter(|f| !f.code.rule().generic)
         .filter_map(|f| f.path.clone())
         .collect();
     findings.retain(|f| {
-        !f.rule.generic
+        !f.code.rule().generic
             || f.path
                 .as_ref()
                 .is_none_or(|p| !specific.iter().any(|s| p.starts_with(s)))
@@ -378,18 +152,17 @@ pub fn run(ctx: &Context) -> Vec<Finding> {
         Location::File {
             file, line, col, ..
         } => (0, file_rank(ctx, file), *line, *col),
-        Location::Set { .. } => (1, 0, 0, 0),
-        Location::Args => (2, 0, 0, 0),
+        Location::CommandLine { arg: Some(_) } => (1, 0, 0, 0),
+        _ => (2, 0, 0, 0),
     };
     findings.sort_by(|a, b| {
         order(a)
             .cmp(&order(b))
-            .then(a.rule.code.cmp(b.rule.code))
+            .then(a.code.as_str().cmp(b.code.as_str()))
             .then(a.message.cmp(&b.message))
     });
-    findings.dedup_by(|a, b| {
-        a.rule.code == b.rule.code && a.location == b.location && a.message == b.message
-    });
+    findings
+        .dedup_by(|a, b| a.code == b.code && a.location == b.location && a.message == b.message);
     findings
 }
 
@@ -446,13 +219,13 @@ fn required_secrets(ctx: &Context) -> Vec<Finding> {
                 "is missing"
             };
             out.push(ctx.finding(
-                "OL101",
+                Code::OL101,
                 &path,
                 format!("{} {what}: chart {chart} requires it on install and on every upgrade{or_alternative}", secret.path),
             ));
         } else if matches!(ctx.values.origin(&path), Some(Origin::Set { .. })) {
             out.push(ctx.finding(
-                "OL102",
+                Code::OL102,
                 &path,
                 format!("{} is given only with --set; keep it in a git-ignored secrets values file passed with -f on every upgrade", secret.path),
             ));
@@ -491,7 +264,7 @@ fn sticky_flags(ctx: &Context) -> Vec<Finding> {
                 "is now absent"
             };
             out.push(ctx.finding(
-                "OL201",
+                Code::OL201,
                 &path,
                 format!(
                     "{} was on in the previous values (created with {}) and {state}: set {}: true and pass {} again ({})",
@@ -524,7 +297,7 @@ fn dropped_keys(ctx: &Context) -> Vec<Finding> {
         };
         out.push(ctx.finding_in_previous(
             previous,
-            "OL202",
+            Code::OL202,
             &leaf,
             format!("{leaf} was set in the previous values{place} but is absent now: Helm resets it to the chart default"),
         ));
@@ -556,7 +329,7 @@ fn renamed_keys(ctx: &Context) -> Vec<Finding> {
                     rename.version
                 ),
             };
-            out.push(ctx.finding("OL301", &path, message));
+            out.push(ctx.finding(Code::OL301, &path, message));
         }
     }
     out
@@ -573,7 +346,7 @@ fn version_moves(ctx: &Context) -> Vec<Finding> {
     if chart.major != previous.major && !ctx.allow_major {
         if let Some(severity) = severity_of(policy.cross_major) {
             out.push(ctx.args_finding(
-                "OL401",
+                Code::OL401,
                 severity,
                 format!(
                     "upgrading from chart {previous} to {chart} crosses major {} to {}: follow the vendor's upgrade guide for the new major, then pass --allow-major",
@@ -590,7 +363,7 @@ fn version_moves(ctx: &Context) -> Vec<Finding> {
                 "rolling back is safe only between adjacent versions"
             };
             out.push(ctx.args_finding(
-                "OL402",
+                Code::OL402,
                 severity,
                 format!("chart {chart} is older than the previous chart {previous}: {why}"),
             ));
@@ -623,7 +396,7 @@ fn default_changes(ctx: &Context) -> Vec<Finding> {
         .map(|c| {
             let keys = c.paths.join(", ");
             ctx.args_finding(
-                "OL403",
+                Code::OL403,
                 Severity::Warning,
                 format!("upgrading from {previous} to {chart} crosses chart {}: {} (these values set none of: {keys})", c.version, c.message),
             )
@@ -660,7 +433,7 @@ fn pinned_components(ctx: &Context) -> Vec<Finding> {
                     continue;
                 }
                 out.push(ctx.finding(
-                    "OL404",
+                    Code::OL404,
                     &path,
                     format!("{path} sets {} on its own{pinned}: it moves only with the chart; remove the key (or set it to the chart version)", component.name),
                 ));
@@ -710,7 +483,7 @@ fn product_version_tag(ctx: &Context) -> Vec<Finding> {
             format!("{} is {shown} but the product version being installed is {chart}: set it to {wanted}", tag.path)
         }
     };
-    vec![ctx.finding("OL501", &path, problem)]
+    vec![ctx.finding(Code::OL501, &path, problem)]
 }
 
 // ---- OL502: inline secrets ----
@@ -736,7 +509,7 @@ fn inline_secrets(ctx: &Context) -> Vec<Finding> {
                     .unwrap_or_default();
                 if base != *hint {
                     out.push(ctx.finding(
-                        "OL502",
+                        Code::OL502,
                         &leaf,
                         format!("{leaf} is a secret written in {file}: move it to {hint} (git-ignored, passed with -f after the values file)"),
                     ));
@@ -762,23 +535,6 @@ fn collect_leaves(values: &Json, path: &Path, out: &mut Vec<Path>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn codes_are_unique_and_docs_present() {
-        let mut codes: Vec<&str> = RULES.iter().map(|r| r.code).collect();
-        codes.sort_unstable();
-        codes.dedup();
-        assert_eq!(codes.len(), RULES.len());
-        for r in RULES {
-            assert!(
-                r.summary.ends_with('.')
-                    && !r.doc.is_empty()
-                    && r.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
-                "{}",
-                r.code
-            );
-        }
-    }
 
     #[test]
     fn placeholders_and_templates_count_as_blank() {

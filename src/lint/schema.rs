@@ -126,7 +126,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
                     };
                     out.push(finding(
                         ctx,
-                        "OL002",
+                        super::rules::Code::OL002,
                         &path,
                         format!("unknown key {} {inside}{hint}", shown(key)),
                     ));
@@ -144,7 +144,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
                 };
                 out.push(finding(
                     ctx,
-                    "OL001",
+                    super::rules::Code::OL001,
                     &path,
                     format!("required key {} is missing {inside}", shown(&name)),
                 ));
@@ -154,7 +154,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
                 let value = error.instance();
                 out.push(finding(
                     ctx,
-                    "OL001",
+                    super::rules::Code::OL001,
                     &at,
                     format!("{at}: {}", describe(kind, value, secret)),
                 ));
@@ -164,11 +164,10 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
     out
 }
 
-fn finding(ctx: &Context, code: &str, path: &Path, message: String) -> Finding {
-    let rule = super::rules::rule(code);
+fn finding(ctx: &Context, code: super::rules::Code, path: &Path, message: String) -> Finding {
     Finding {
-        rule,
-        severity: rule.severity,
+        code,
+        severity: code.severity(),
         message,
         location: super::rules::locate(ctx.values, ctx.values.locate(path)),
         path: Some(path.clone()),

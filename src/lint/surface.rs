@@ -203,7 +203,7 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
             match surface.known(&window, &child_key) {
                 Known::Read => walk.push((child_path, child_key, child)),
                 Known::AddedIn(version) => out.push(ctx.finding(
-                    "OL302",
+                    super::rules::Code::OL302,
                     &child_path,
                     format!("{child_path} was added in chart {version}; chart {chart} ignores it"),
                 )),

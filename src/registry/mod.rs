@@ -11,64 +11,26 @@ pub mod client;
 #[cfg(feature = "registry")]
 pub mod credentials;
 
-use crate::lint::rules::{Rule, Severity};
+use crate::findings::Code;
 use crate::postrender::Mirror;
 use anyhow::Result;
 use serde::Serialize;
 
 /// Rule codes of the registry checks.
 pub mod rules {
-    pub const MIRROR_MISSING: &str = "RG001";
-    pub const TAG_MOVED: &str = "RG002";
-    pub const IMAGE_NOT_FOUND: &str = "RG003";
-    pub const PLATFORM_MISSING: &str = "RG004";
-    pub const NOT_MIRRORED: &str = "RG005";
-}
+    use crate::findings::Code;
 
-/// The registry rules (a registry of their own until the rule lists are merged into one).
-pub static RULES: &[Rule] = &[
-    rg(rules::MIRROR_MISSING, "mirror-missing", 
-        "The mirror does not hold a locked digest (or one platform's manifest of a locked index).",
-        "mirror-check asks the mirror for every locked image by digest, and for a multi-platform image for the \
-         index and each platform's manifest. A missing one would stop the upgrade half-way in ImagePullBackOff; \
-         the finding carries the `skopeo copy --all` line that copies it."),
-    rg(rules::TAG_MOVED, "tag-moved",
-        "A locked tag now points at another digest than the one tested.",
-        "lock verify asks the registry (or with --mirror, the mirror) where each locked tag points. A tag moved \
-         since the lock was written means the image was retagged: the finding names both digests."),
-    rg(rules::IMAGE_NOT_FOUND, "image-not-found",
-        "The registry does not have an image (tag or digest) the render or the lock names.",
-        "The registry answered 404 (manifest unknown) for the tag or digest: a typo in the values, an image not \
-         yet pushed or mirrored, or a tag deleted upstream."),
-    rg(rules::PLATFORM_MISSING, "platform-missing",
-        "An image does not provide a platform given with --platform.",
-        "lock resolve --platform os/arch checks each image's index (or, for a single-platform image, its config) \
-         for the platform the cluster's nodes run."),
-    rg(rules::NOT_MIRRORED, "not-mirrored",
-        "No --mirror covers a locked image.",
-        "With mirrors, every locked image must have one: an air-gapped cluster cannot pull the rest."),
-];
-
-const fn rg(
-    code: &'static str,
-    name: &'static str,
-    summary: &'static str,
-    doc: &'static str,
-) -> Rule {
-    Rule {
-        code,
-        name,
-        severity: Severity::Error,
-        summary,
-        doc,
-        generic: false,
-    }
+    pub const MIRROR_MISSING: Code = Code::RG001;
+    pub const TAG_MOVED: Code = Code::RG002;
+    pub const IMAGE_NOT_FOUND: Code = Code::RG003;
+    pub const PLATFORM_MISSING: Code = Code::RG004;
+    pub const NOT_MIRRORED: Code = Code::RG005;
 }
 
 /// One finding of a registry check.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    pub code: &'static str,
+    pub code: Code,
     pub name: &'static str,
     pub severity: &'static str,
     /// The image as the lock or the render names it.
@@ -80,15 +42,11 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(code: &'static str, image: &str, message: String) -> Finding {
-        let rule = RULES
-            .iter()
-            .find(|r| r.code == code)
-            .expect("a listed RG rule");
+    pub fn new(code: Code, image: &str, message: String) -> Finding {
         Finding {
             code,
-            name: rule.name,
-            severity: rule.severity.as_str(),
+            name: code.name(),
+            severity: code.severity().as_str(),
             image: image.to_string(),
             message,
             fix: None,
@@ -96,12 +54,7 @@ impl Finding {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    #[value(alias = "text")]
-    Human,
-    Json,
-}
+pub use crate::output::Format;
 
 /// How to reach registries: shared by `lock resolve`, `lock verify` and `mirror-check`.
 #[derive(Debug, Clone, clap::Args)]
@@ -278,22 +231,20 @@ pub fn render(findings: &[Finding], summary: &str, format: Format) -> String {
             let value = serde_json::json!({ "findings": findings, "summary": summary });
             crate::printable::json(&value).unwrap_or_default()
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_rule_has_a_code_in_the_registry_range_once() {
-        let mut codes: Vec<&str> = RULES.iter().map(|r| r.code).collect();
-        codes.sort();
-        codes.dedup();
-        assert_eq!(codes.len(), RULES.len());
-        for code in codes {
-            let n: u32 = code.strip_prefix("RG").unwrap().parse().unwrap();
-            assert!((1..=99).contains(&n), "{code}");
+        Format::Sarif => {
+            let results: Vec<crate::output::SarifResult> = findings
+                .iter()
+                .map(|f| crate::output::SarifResult {
+                    code: f.code,
+                    severity: f.code.severity(),
+                    message: f.message.clone(),
+                    place: crate::output::Place::Logical {
+                        kind: "object".into(),
+                        name: f.image.clone(),
+                    },
+                })
+                .collect();
+            crate::output::sarif("RG", &results)
         }
     }
 }
