@@ -15,7 +15,7 @@ Exit codes:
     };
 }
 
-/// A subcommand's help footer: one example (run from the repository root by tests/docs.rs), then the exit codes.
+/// A subcommand's help footer: one example (run from the repository root by tests/it/docs.rs), then the exit codes.
 macro_rules! example {
     ($command:literal) => {
         concat!("Example:\n  ", $command, "\n\n", exit_codes!())

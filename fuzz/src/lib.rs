@@ -1,6 +1,6 @@
 //! The invariants the fuzz targets check, one function per target. Each takes the raw input bytes and panics
 //! when opsta-lint breaks a promise on them. The same functions run the saved crash inputs in the normal test
-//! suite (`tests/fuzz_regressions.rs` includes this file), so every past crash stays fixed on stable Rust.
+//! suite (`tests/it/fuzz_regressions.rs` includes this file), so every past crash stays fixed on stable Rust.
 
 /// Declares a fuzz target that runs `$check` on each input, the same way whatever ran before it.
 ///
@@ -12,7 +12,7 @@
 /// `getrandom` with fixed bytes (std looks the function up by name, to allow this), runs each input on a
 /// fresh thread (whose keys start again from those bytes), and `postrender` gives each input its own copy of
 /// the product data (a cloned `Regex` starts with empty caches). `init` reads the fixed data once, before
-/// libFuzzer counts. Only the fuzz binaries get this: `tests/fuzz_regressions.rs` never expands the macro.
+/// libFuzzer counts. Only the fuzz binaries get this: `tests/it/fuzz_regressions.rs` never expands the macro.
 #[macro_export]
 macro_rules! target {
     ($check:path) => {

@@ -1,5 +1,5 @@
 //! opsta-lint against releases written by the real Helm 3 and Helm 4 into a fake Kubernetes API server.
-mod common;
+use crate::common;
 
 use common::fakekube::FakeKube;
 use serde_json::Value;

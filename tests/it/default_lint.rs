@@ -1,7 +1,7 @@
 //! `opsta-lint [LINT FLAGS] FILE...` without a subcommand runs `lint`, directly and as the Helm CLI plugin
 //! (`helm opsta-lint values.yaml`) under the real Helm 3.17 and 4.1 binaries.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

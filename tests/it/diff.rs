@@ -1,6 +1,6 @@
 //! `opsta-lint diff` on real Catalyst renders (a cut in testdata/diff, the full renders from ../shared when
 //! present), and on small hand-written manifests for the edges.
-mod common;
+use crate::common;
 
 use serde_json::Value;
 use std::collections::BTreeSet;

@@ -12,10 +12,10 @@
 //! - README's rules table and docs/rules/ hold what the rule registry holds (`opsta-lint rules`);
 //! - every subcommand's `--help` ends with one example and the exit codes, and the example runs.
 //!
-//! `UPDATE_DOCS=1 cargo test --test docs` rewrites the generated parts instead of comparing them: the rules table,
+//! `UPDATE_DOCS=1 cargo test --test it docs::` rewrites the generated parts instead of comparing them: the rules table,
 //! docs/rules/, and the output blocks that have no `...` line.
 
-mod common;
+use crate::common;
 
 use regex::Regex;
 use std::path::{Path, PathBuf};
@@ -253,7 +253,7 @@ fn every_shell_block_runs_as_written() {
 fn a_failing_block_is_reported_where_it_is_with_what_it_printed() {
     let text = "# Doc\n\n```sh\nopsta-lint rules OL999\n```\n\n```sh\n# exit: 2\nopsta-lint rules OL999\n```\n\n\
                 ```sh\necho one\n```\n\n```text\ntwo\n```\n\n```sh\nprintf 'a\\nb\\nc\\n'\n```\n```text\na\n...\n```\n\n\
-                ```sh\n# tested by: tests/docs.rs::no_such_test\nkubectl get pods\n```\n";
+                ```sh\n# tested by: tests/it/docs.rs::no_such_test\nkubectl get pods\n```\n";
     let checked = check_shell_blocks(Path::new("docs/example.md"), text);
     assert_eq!(checked.ran, 4);
     let problems = checked.problems;
@@ -273,7 +273,7 @@ fn a_failing_block_is_reported_where_it_is_with_what_it_printed() {
     );
     assert_eq!(
         problems[2],
-        "docs/example.md:28: `# tested by:` names no_such_test, which tests/docs.rs does not define"
+        "docs/example.md:28: `# tested by:` names no_such_test, which tests/it/docs.rs does not define"
     );
 }
 
@@ -454,14 +454,14 @@ fn rule_page(code: &str) -> String {
     let text = String::from_utf8(out.stdout).unwrap();
     let (title, rest) = text.split_once('\n').unwrap_or((&text, ""));
     format!(
-        "<!-- generated from `opsta-lint rules {code}`: UPDATE_DOCS=1 cargo test --test docs -->\n# {title}\n\n{}\n",
+        "<!-- generated from `opsta-lint rules {code}`: UPDATE_DOCS=1 cargo test --test it docs:: -->\n# {title}\n\n{}\n",
         rest.trim()
     )
 }
 
 #[test]
 fn rules_table_and_pages_hold_the_registry() {
-    const START: &str = "<!-- rules:start (generated from the rule registry: UPDATE_DOCS=1 cargo test --test docs) -->\n";
+    const START: &str = "<!-- rules:start (generated from the rule registry: UPDATE_DOCS=1 cargo test --test it docs::) -->\n";
     const END: &str = "<!-- rules:end -->";
     let rows = rule_rows();
     assert!(rows.len() >= 20, "the registry lists its rules");
@@ -490,7 +490,7 @@ fn rules_table_and_pages_hold_the_registry() {
         }
         return;
     }
-    let fix = "run `UPDATE_DOCS=1 cargo test --test docs` to regenerate it from the registry";
+    let fix = "run `UPDATE_DOCS=1 cargo test --test it docs::` to regenerate it from the registry";
     assert_eq!(
         &readme[start + START.len()..end],
         table,
@@ -599,7 +599,7 @@ fn help_pages_say_what_release_means_for_each_command() {
     assert!(!help.contains("\"previous\""), "{help}");
 }
 
-/// tests/install.rs runs the blocks of docs/install.md as written; a block of README.md that names one of its tests
+/// tests/it/install.rs runs the blocks of docs/install.md as written; a block of README.md that names one of its tests
 /// must be that very block, so the copy users read first is the one the test runs.
 #[test]
 fn readme_install_blocks_are_the_ones_install_tests_run() {
@@ -612,11 +612,11 @@ fn readme_install_blocks_are_the_ones_install_tests_run() {
         let Some(first) = block.body.first() else {
             continue;
         };
-        if block.lang == "sh" && first.starts_with("# tested by: tests/install.rs::") {
+        if block.lang == "sh" && first.starts_with("# tested by: tests/it/install.rs::") {
             copies += 1;
             assert!(
                 install.contains(&block.body),
-                "README.md:{}: this block is not a block of docs/install.md, so tests/install.rs does not run it \
+                "README.md:{}: this block is not a block of docs/install.md, so tests/it/install.rs does not run it \
                  as written:\n{}",
                 block.line,
                 block.body.join("\n")

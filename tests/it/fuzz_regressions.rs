@@ -1,9 +1,7 @@
 //! Every input the fuzzers ever broke opsta-lint with (fuzz/regressions/<target>/) runs through the same invariant
 //! checks as the fuzz targets, on stable Rust. The working corpora (fuzz/corpus/, not in git) are the fuzzers' own.
 
-#[path = "../fuzz/src/lib.rs"]
-#[allow(dead_code)] // `init` and `alone` serve the fuzz binaries only
-mod checks;
+use crate::checks;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! `opsta-lint postrender` (Helm 3: the binary's path; Helm 4: the `opsta-lint-postrender` plugin installed by
 //! `helm opsta-lint install-postrenderer` into a temporary Helm home).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

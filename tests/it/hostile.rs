@@ -3,7 +3,7 @@
 //! failure left stdout empty (nothing half-written), and that the child's peak memory stayed under 512 MiB
 //! (measured with wait4's rusage, never a time limit). Big inputs are generated in a temp dir at test time.
 
-mod common;
+use crate::common;
 
 use common::{run_measured, Measured};
 use std::path::Path;

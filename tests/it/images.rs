@@ -3,7 +3,7 @@
 //! values the scan is unsure about, and fields a user adds. The census at the end proves, over every rendered
 //! manifest of testdata/ and ../shared/corpus, that every string under an image-like key is locked or classified.
 
-mod common;
+use crate::common;
 
 use opsta_lint::image::ImageRef;
 use serde_json::Value as Json;

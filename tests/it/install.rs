@@ -7,7 +7,7 @@
 //! mapped by git's `url.<base>.insteadOf` (GIT_CONFIG_* variables) to a local repository holding the plugin's
 //! files at tag v<version>; Helm, HOME and the cluster (a fake API server) are private to each test.
 
-mod common;
+use crate::common;
 
 use common::fakekube::FakeKube;
 use std::ffi::OsString;
@@ -48,10 +48,10 @@ fn tarball() -> String {
     format!("opsta-lint_{VERSION}_{}.tar.gz", platform())
 }
 
-/// The ```sh blocks of docs/install.md whose first line is `# tested by: tests/install.rs::<test>`.
+/// The ```sh blocks of docs/install.md whose first line is `# tested by: tests/it/install.rs::<test>`.
 fn blocks(test: &str) -> Vec<String> {
     let docs = std::fs::read_to_string(common::root().join("docs/install.md")).unwrap();
-    let marker = format!("# tested by: tests/install.rs::{test}\n");
+    let marker = format!("# tested by: tests/it/install.rs::{test}\n");
     let found: Vec<String> = docs
         .split("```sh\n")
         .skip(1)
@@ -748,11 +748,11 @@ fn install_docs_name_the_project_and_only_tests_that_exist() {
     for block in docs.split("```sh\n").skip(1) {
         let first = block.lines().next().unwrap();
         let test = first
-            .strip_prefix("# tested by: tests/install.rs::")
+            .strip_prefix("# tested by: tests/it/install.rs::")
             .unwrap_or_else(|| panic!("every block of docs/install.md names its test: {first}"));
         assert!(
             source.contains(&format!("fn {test}()")),
-            "no test {test} in tests/install.rs"
+            "no test {test} in tests/it/install.rs"
         );
     }
     for file in ["plugin.yaml", "plugins/postrender/plugin.yaml"] {

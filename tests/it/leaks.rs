@@ -4,7 +4,7 @@
 //! and its `--diff-file`). None may show, as written or as base64. Names that only point at a secret stay
 //! visible. (There is no `upgrade` command yet.)
 
-mod common;
+use crate::common;
 
 use common::fakekube::FakeKube;
 use std::path::Path;

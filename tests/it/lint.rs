@@ -1,7 +1,7 @@
 //! `opsta-lint lint`, `rules` and `versions` end to end: every rule firing and not firing, where findings point,
 //! the three output formats, bad input, secrets, and generic mode against the real Helm 4.
 
-mod common;
+use crate::common;
 
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! `opsta-lint postrender` and `opsta-lint lock` as a user runs them: pinned output faithful to the input byte for
 //! byte, failures that print nothing on stdout, and the proof on real rendered charts.
 
-mod common;
+use crate::common;
 
 use opsta_lint::yaml;
 use serde_json::Value as Json;

@@ -4,9 +4,7 @@
 //! output reads back as the same documents except those images (the fuzz target's checks, `check_pinning`).
 //! A small seeded generator keeps it reproducible: a failure names its seed.
 
-#[path = "../fuzz/src/lib.rs"]
-#[allow(dead_code)]
-mod checks;
+use crate::checks;
 
 /// xorshift64*: enough randomness for test inputs, no dependency.
 struct Rng(u64);

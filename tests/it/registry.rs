@@ -3,7 +3,7 @@
 //! basic auth, each started and stopped by its test. Images are OCI layouts written by tests/registry/oci-image.sh
 //! and pushed with Debian's `skopeo` (both installed by scripts/install-tools.sh).
 
-mod common;
+use crate::common;
 
 use common::{bin, root};
 use std::collections::BTreeMap;
@@ -779,7 +779,7 @@ fn could_not_run_errors_are_one_line_exit_2_and_never_show_the_credential() {
 /// The `sh` blocks of docs/registry.md tagged with this test, in order.
 fn documented_blocks(test: &str) -> Vec<String> {
     let doc = std::fs::read_to_string(root().join("docs/registry.md")).unwrap();
-    let tag = format!("# tested by: tests/registry.rs::{test}\n");
+    let tag = format!("# tested by: tests/it/registry.rs::{test}\n");
     doc.split("```sh\n")
         .skip(1)
         .filter_map(|block| block.split("```").next())

@@ -1,7 +1,7 @@
 //! The product knowledge under schema/: every schema compiles, the vendors' own default values pass it once the
 //! renames of product.yaml are applied, typos and wrong types fail it, real Helm 3 and 4 agree with it, and the
 //! product files hold together (schemas exist, Dapr ranges ordered, renames true to the corpus).
-mod common;
+use crate::common;
 
 use opsta_lint::yaml;
 use semver::{Version, VersionReq};

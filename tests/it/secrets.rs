@@ -4,7 +4,7 @@
 //! (The post-renderer's stdout is the manifest itself, secrets included, as Helm must apply it: it is the one
 //! output not checked.)
 
-mod common;
+use crate::common;
 
 use common::fakekube::FakeKube;
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! `opsta-lint upgrade` end to end: the real Helm 3.17 and 4.1 install chart 1.75.0 of a Catalyst-shaped chart
 //! into the fake API server, then `opsta-lint upgrade` to 1.76.0 shows the diff and asks on a real terminal (tmux).
-mod common;
+use crate::common;
 
 use common::fakekube::FakeKube;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! 1 the schema rejects the values, 2 the file cannot be read. The test fails on any case where the two Helms
 //! agree and opsta-lint says otherwise, and prints the agreement figures.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

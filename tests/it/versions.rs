@@ -2,7 +2,7 @@
 //! release lint clean against that release and give exactly the listed findings against the next one; every
 //! rename's new key is an error on the release before it and its old key on the release that renamed it; the
 //! surface data agrees with the renames and is what scripts/derive-surface.py derives from the vendor's files.
-mod common;
+use crate::common;
 
 use opsta_lint::lint::surface::{Known, Surface};
 use opsta_lint::product::Product;
