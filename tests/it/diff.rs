@@ -1,6 +1,7 @@
 //! `opsta-lint diff` on real Catalyst renders (a cut in testdata/diff, the full renders from ../shared when
 //! present), and on small hand-written manifests for the edges.
 use crate::common;
+use common::write;
 
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -57,12 +58,6 @@ fn changed_paths(report: &str) -> BTreeSet<String> {
         }
     }
     out
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 fn check_tunnel_change(old: &Path, new: &Path) {

@@ -378,28 +378,8 @@ fn a_100_mb_render_is_pinned_and_diffed_within_a_bounded_multiple_of_its_size() 
     );
 }
 
-/// A release Secret as Helm stores it, with `payload` as its (Helm-encoded) `data.release`.
-fn release_secret(name: &str, payload: &[u8]) -> serde_json::Value {
-    use base64::Engine;
-    let api_base64 = base64::engine::general_purpose::STANDARD.encode(payload);
-    serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": "helm.sh/release.v1",
-        "metadata": {
-            "name": format!("sh.helm.release.v1.{name}.v1"),
-            "namespace": "ns",
-            "labels": {"owner": "helm", "name": name, "status": "deployed", "version": "1"},
-        },
-        "data": {"release": api_base64},
-    })
-}
-
 fn helm_base64(bytes: &[u8]) -> Vec<u8> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .encode(bytes)
-        .into_bytes()
+    common::b64(bytes).into_bytes()
 }
 
 fn gzip_of(parts: &[&[u8]], repeat_middle: usize) -> Vec<u8> {
@@ -452,7 +432,7 @@ fn hostile_release_payloads_fail_cleanly_naming_the_secret() {
         ),
     ];
     for (name, payload, says) in &cases {
-        kube.insert(release_secret(name, payload));
+        kube.insert(common::release_secret(name, "ns", payload));
         let mut command = common::bin();
         for var in ["HELM_NAMESPACE", "HELM_KUBECONTEXT", "HELM_DRIVER"] {
             command.env_remove(var);

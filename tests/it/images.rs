@@ -4,37 +4,16 @@
 //! manifest of testdata/ and ../shared/corpus, that every string under an image-like key is locked or classified.
 
 use crate::common;
+use common::Run;
 
 use opsta_lint::image::ImageRef;
 use serde_json::Value as Json;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 fn run(args: &[&str], input: &str) -> Run {
-    let mut child = common::bin()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs opsta-lint");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_string();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().ok();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut cmd = common::bin();
+    cmd.args(args);
+    common::run_with_stdin(cmd, input)
 }
 
 fn testdata(name: &str) -> PathBuf {
@@ -681,20 +660,13 @@ fn census(files: &[PathBuf]) {
     );
 }
 
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn census_of_image_values_in_testdata() {
-    let mut files = yaml_files(&common::root().join("testdata/postrender"));
-    files.extend(yaml_files(&common::root().join("testdata/diff")));
+    let mut files = common::files_ending(&common::root().join("testdata/postrender"), "yaml");
+    files.extend(common::files_ending(
+        &common::root().join("testdata/diff"),
+        "yaml",
+    ));
     assert!(files.len() >= 12, "{files:?}");
     census(&files);
 }
@@ -704,8 +676,11 @@ fn census_of_image_values_in_the_shared_corpus_needs_shared() {
     let Some(shared) = common::shared_dir() else {
         return;
     };
-    let mut files = yaml_files(&shared.join("corpus/real-charts"));
-    files.extend(yaml_files(&shared.join("corpus/catalyst/rendered")));
+    let mut files = common::files_ending(&shared.join("corpus/real-charts"), "yaml");
+    files.extend(common::files_ending(
+        &shared.join("corpus/catalyst/rendered"),
+        "yaml",
+    ));
     assert!(files.len() >= 19, "{files:?}");
     census(&files);
 }
@@ -715,20 +690,8 @@ fn census_of_image_values_in_the_shared_corpus_needs_shared() {
 #[test]
 fn the_commands_of_docs_images_md_run_as_written() {
     let doc = read(&common::root().join("docs/images.md"));
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_opsta-lint"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let blocks: Vec<&str> = doc
-        .split("```sh\n")
-        .skip(1)
-        .map(|b| b.split("```").next().unwrap())
-        .collect();
+    let path = common::path_with_bin();
+    let blocks = common::sh_blocks(&doc);
     assert!(blocks.len() >= 4, "{blocks:?}");
     for block in blocks {
         let expected: i32 = block

@@ -7,7 +7,7 @@
 use crate::common;
 
 use common::fakekube::FakeKube;
-use std::path::Path;
+use common::{b64, run_without_helm_settings as run, write};
 
 /// Each masking class and the secret put there; the old side holds `<secret>-old`, the new one `<secret>-new`.
 const CLASSES: &[(&str, &str)] = &[
@@ -54,11 +54,6 @@ const POINTERS: &[&str] = &[
     "visible-key-name",
     "visible-secret-name",
 ];
-
-fn b64(text: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(text)
-}
 
 fn secret(i: usize, side: &str) -> String {
     format!("{}-{side}", CLASSES[i].1)
@@ -219,41 +214,8 @@ fn values(side: &str) -> String {
     )
 }
 
-/// Runs opsta-lint in `dir` with no inherited Helm settings; returns (exit code, stdout + stderr).
-fn run(dir: &Path, args: &[&str], kubeconfig: Option<&Path>) -> (i32, String) {
-    let mut command = common::bin();
-    for var in [
-        "HELM_NAMESPACE",
-        "HELM_KUBECONTEXT",
-        "HELM_DRIVER",
-        "KUBECONFIG",
-    ] {
-        command.env_remove(var);
-    }
-    if let Some(path) = kubeconfig {
-        command.env("KUBECONFIG", path);
-    }
-    let out = command
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    std::fs::write(dir.join(name), text).unwrap();
-}
-
 /// A stored release (Helm's secret driver) whose values and manifest hold the old side's secrets.
 fn release_secret() -> serde_json::Value {
-    use std::io::Write;
     let config = old_values_json();
     let release = serde_json::json!({
         "name": "app", "namespace": "prod", "version": 1,
@@ -262,18 +224,7 @@ fn release_secret() -> serde_json::Value {
         "config": config,
         "manifest": manifest("old"),
     });
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(release.to_string().as_bytes()).unwrap();
-    use base64::Engine;
-    let payload = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
-    serde_json::json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
-        "metadata": {
-            "name": "sh.helm.release.v1.app.v1", "namespace": "prod",
-            "labels": {"owner": "helm", "name": "app", "status": "deployed", "version": "1"},
-        },
-        "data": {"release": b64(&payload)},
-    })
+    common::release_secret("app", "prod", &common::helm_encoded(&release))
 }
 
 /// The old side's `values` as the JSON a stored release holds.
@@ -441,38 +392,9 @@ fn no_secret_of_any_class_shows_from_a_stored_release() {
     let config = kube.kubeconfig();
     write(d, "new.yaml", &manifest("new"));
     write(d, "values.yaml", &values("new"));
-    let lint = [
-        "lint",
-        "--product",
-        "catalyst",
-        "--chart-version",
-        "1.90.0",
-        "--release",
-        "app",
-        "-n",
-        "prod",
-    ];
-    let runs: Vec<Vec<&str>> = vec![
-        vec!["release", "app", "-n", "prod"],
-        vec!["release", "app", "-n", "prod", "-o", "json"],
-        [&lint[..], &["values.yaml"]].concat(),
-        [&lint[..], &["-o", "json", "values.yaml"]].concat(),
-        [&lint[..], &["-o", "sarif", "values.yaml"]].concat(),
-        vec!["diff", "--release", "app", "-n", "prod", "new.yaml"],
-        vec![
-            "diff",
-            "--release",
-            "app",
-            "-n",
-            "prod",
-            "-o",
-            "json",
-            "--full",
-            "new.yaml",
-        ],
-    ];
-    for args in &runs {
-        let (code, text) = run(d, args, Some(&config));
+    for args in common::commands_reading_release("app", "prod") {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, text) = run(d, &args, Some(&config));
         assert!(matches!(code, 0 | 1), "{args:?} could not run: {text}");
         assert_hidden(&format!("{args:?}"), &text);
     }

@@ -2,48 +2,16 @@
 //! byte, failures that print nothing on stdout, and the proof on real rendered charts.
 
 use crate::common;
+use common::{run_with_stdin, write, Run};
 
 use opsta_lint::yaml;
 use serde_json::Value as Json;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run_with_stdin(mut cmd: Command, input: &str) -> Run {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs opsta-lint");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_string();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().ok();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 fn postrender(lock: &Path, args: &[&str], input: &str) -> Run {
     let mut cmd = common::bin();
     cmd.arg("postrender").arg("--lock").arg(lock).args(args);
     run_with_stdin(cmd, input)
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 fn testdata(name: &str) -> PathBuf {

@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use common::{bin, root};
+use common::{bin, output_text as text, root};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -269,13 +269,6 @@ fn push(image: &Image, registry: &Registry, repo_and_tag: &str) {
             .arg(format!("oci:{}:{}", image.layout.display(), image.tag))
             .arg(format!("docker://{}/{repo_and_tag}", registry.host)),
     );
-}
-
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// Fails when the test's password, or the base64 of `user:password`, shows anywhere in a run's output.
@@ -780,9 +773,8 @@ fn could_not_run_errors_are_one_line_exit_2_and_never_show_the_credential() {
 fn documented_blocks(test: &str) -> Vec<String> {
     let doc = std::fs::read_to_string(root().join("docs/registry.md")).unwrap();
     let tag = format!("# tested by: tests/it/registry.rs::{test}\n");
-    doc.split("```sh\n")
-        .skip(1)
-        .filter_map(|block| block.split("```").next())
+    common::sh_blocks(&doc)
+        .into_iter()
         .filter(|block| block.starts_with(&tag))
         .map(str::to_string)
         .collect()
@@ -817,15 +809,7 @@ fn the_documented_workflow_runs_as_written() {
     std::fs::write(dir.join("render.yaml"), render_text).unwrap();
     std::fs::copy(reg.ca_file(), dir.join("corp-ca.pem")).unwrap();
     let config = docker_config(&work.path().join("docker"), &h, PASSWORD);
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_opsta-lint"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = common::path_with_bin();
     for block in &blocks {
         let out = Command::new("bash")
             .args(["-euo", "pipefail", "-c", block])

@@ -7,18 +7,13 @@
 use crate::common;
 
 use common::fakekube::FakeKube;
-use std::path::Path;
+use common::{b64, run_without_helm_settings as run, write};
 
 const TOKEN: &str = "jt-SECRET-0d1f2e3c4b5a";
 const OLD_TOKEN: &str = "jt-SECRET-previous-77aa";
 const PASSWORD: &str = "hunter2-SECRET-9f8e";
 const SECRET_DATA: &str = "s3cr3t-SECRET-data-41";
 const NEW_SECRET_DATA: &str = "s3cr3t-SECRET-data-42";
-
-fn b64(text: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(text)
-}
 
 /// Every form a secret could leak in: as written, and as the base64 a Secret's `data` holds.
 fn forbidden() -> Vec<String> {
@@ -52,42 +47,9 @@ fn manifest(token: &str, data: &str, image: &str) -> String {
     )
 }
 
-/// Runs opsta-lint in `dir` with no inherited Helm settings; returns (exit code, stdout + stderr).
-fn run(dir: &Path, args: &[&str], kubeconfig: Option<&Path>) -> (i32, String) {
-    let mut command = common::bin();
-    for var in [
-        "HELM_NAMESPACE",
-        "HELM_KUBECONTEXT",
-        "HELM_DRIVER",
-        "KUBECONFIG",
-    ] {
-        command.env_remove(var);
-    }
-    if let Some(path) = kubeconfig {
-        command.env("KUBECONFIG", path);
-    }
-    let out = command
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    std::fs::write(dir.join(name), text).unwrap();
-}
-
 /// A stored release (Helm's secret driver) whose user values hold the old token and the password, and whose
 /// manifest holds the Secret and ConfigMap.
 fn release_secret() -> serde_json::Value {
-    use std::io::Write;
     let release = serde_json::json!({
         "name": "cat", "namespace": "cra-agent", "version": 1,
         "info": {"status": "deployed"},
@@ -97,22 +59,7 @@ fn release_secret() -> serde_json::Value {
         )).unwrap(),
         "manifest": manifest(OLD_TOKEN, SECRET_DATA, "nginx:1.27"),
     });
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(release.to_string().as_bytes()).unwrap();
-    let helm_payload = b64_bytes(&gz.finish().unwrap());
-    serde_json::json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
-        "metadata": {
-            "name": "sh.helm.release.v1.cat.v1", "namespace": "cra-agent",
-            "labels": {"owner": "helm", "name": "cat", "status": "deployed", "version": "1"},
-        },
-        "data": {"release": b64_bytes(helm_payload.as_bytes())},
-    })
-}
-
-fn b64_bytes(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    common::release_secret("cat", "cra-agent", &common::helm_encoded(&release))
 }
 
 #[test]
@@ -264,38 +211,9 @@ fn release_reading_shows_no_secret() {
         "new.yaml",
         &manifest(TOKEN, NEW_SECRET_DATA, "nginx:1.27"),
     );
-    let lint = [
-        "lint",
-        "--product",
-        "catalyst",
-        "--chart-version",
-        "1.90.0",
-        "--release",
-        "cat",
-        "-n",
-        "cra-agent",
-    ];
-    let runs: Vec<Vec<&str>> = vec![
-        vec!["release", "cat", "-n", "cra-agent"],
-        vec!["release", "cat", "-n", "cra-agent", "-o", "json"],
-        [&lint[..], &["values.yaml"]].concat(),
-        [&lint[..], &["-o", "json", "values.yaml"]].concat(),
-        [&lint[..], &["-o", "sarif", "values.yaml"]].concat(),
-        vec!["diff", "--release", "cat", "-n", "cra-agent", "new.yaml"],
-        vec![
-            "diff",
-            "--release",
-            "cat",
-            "-n",
-            "cra-agent",
-            "-o",
-            "json",
-            "--full",
-            "new.yaml",
-        ],
-    ];
-    for args in &runs {
-        let (code, text) = run(d, args, Some(&config));
+    for args in common::commands_reading_release("cat", "cra-agent") {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, text) = run(d, &args, Some(&config));
         assert!(matches!(code, 0 | 1), "{args:?} could not run: {text}");
         assert_hidden(&format!("{args:?}"), &text);
     }

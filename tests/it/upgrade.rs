@@ -3,6 +3,7 @@
 use crate::common;
 
 use common::fakekube::FakeKube;
+use common::output_text as text;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -127,13 +128,6 @@ fn installed(major: u8) -> Setup {
         chart,
         values,
     }
-}
-
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 impl Setup {

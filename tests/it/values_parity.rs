@@ -60,14 +60,7 @@ fn our_verdict(schema: &Path, file: &Path, helm: Option<&Path>) -> u8 {
 }
 
 fn cases() -> Vec<PathBuf> {
-    let dir = common::root().join("testdata/values-parity/cases");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
+    common::files_ending(&common::root().join("testdata/values-parity/cases"), "yaml")
 }
 
 fn percent(part: usize, whole: usize) -> String {

@@ -624,17 +624,8 @@ fn versions_keys_lists_what_a_release_adds_removes_and_renames() {
 #[test]
 fn the_shell_blocks_of_docs_versions_md_run_as_written() {
     let doc = std::fs::read_to_string(common::root().join("docs/versions.md")).unwrap();
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_opsta-lint"));
-    let path = format!(
-        "{}:{}",
-        bin.parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let blocks: Vec<&str> = doc
-        .split("```sh\n")
-        .skip(1)
-        .map(|rest| rest.split("```").next().unwrap())
-        .collect();
+    let path = common::path_with_bin();
+    let blocks = common::sh_blocks(&doc);
     assert_eq!(blocks.len(), 3, "{blocks:?}");
     for block in blocks {
         let expected = block

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: where the binary, the real tools and the shared corpus are.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The repository root.
@@ -242,4 +242,159 @@ pub fn wait_measured(mut child: std::process::Child) -> Measured {
         stderr: stderr.join().unwrap(),
         peak_rss_kib: usage.maxrss as u64,
     }
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The `.EXTENSION` files directly in `dir`, sorted.
+pub fn files_ending(dir: &Path, extension: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .collect();
+    files.sort();
+    files
+}
+
+/// What a finished run printed, as text.
+pub fn output_text(out: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// How a command fed on stdin ended: its exit code (-1 for a signal), stdout (which must be UTF-8) and stderr.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `cmd` with `input` on stdin (written from another thread, so a large input cannot dead-lock the pipes).
+pub fn run_with_stdin(mut cmd: Command, input: &str) -> Run {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs opsta-lint");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_string();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().ok();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs opsta-lint in `dir` with no inherited Helm settings (KUBECONFIG only when given), NO_COLOR set; returns
+/// (exit code, stdout + stderr).
+pub fn run_without_helm_settings(
+    dir: &Path,
+    args: &[&str],
+    kubeconfig: Option<&Path>,
+) -> (i32, String) {
+    let mut command = bin();
+    for var in [
+        "HELM_NAMESPACE",
+        "HELM_KUBECONTEXT",
+        "HELM_DRIVER",
+        "KUBECONFIG",
+    ] {
+        command.env_remove(var);
+    }
+    if let Some(path) = kubeconfig {
+        command.env("KUBECONFIG", path);
+    }
+    let out = command
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&out);
+    (out.status.code().unwrap_or(-1), stdout + &stderr)
+}
+
+/// PATH with the folder of the opsta-lint binary built for these tests first, for running documented commands.
+pub fn path_with_bin() -> String {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_opsta-lint"));
+    format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// The bodies of the ```sh blocks of a Markdown text, in order.
+pub fn sh_blocks(doc: &str) -> Vec<&str> {
+    doc.split("```sh\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .collect()
+}
+
+/// Base64 with the standard alphabet, as a Secret's `data` and Helm's release payload hold it.
+pub fn b64(bytes: impl AsRef<[u8]>) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A release as Helm's secret driver encodes it before the API's own base64: gzip of the JSON, then base64.
+pub fn helm_encoded(release: &serde_json::Value) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(release.to_string().as_bytes()).unwrap();
+    b64(gz.finish().unwrap()).into_bytes()
+}
+
+/// Revision 1 of release `name` as the Secret Helm stores, with `payload` (Helm-encoded) as its `data.release`.
+pub fn release_secret(name: &str, namespace: &str, payload: &[u8]) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "helm.sh/release.v1",
+        "metadata": {
+            "name": format!("sh.helm.release.v1.{name}.v1"),
+            "namespace": namespace,
+            "labels": {"owner": "helm", "name": name, "status": "deployed", "version": "1"},
+        },
+        "data": {"release": b64(payload)},
+    })
+}
+
+/// Every command that reads the stored release `name` in `namespace`, in each output format: `release`, `lint
+/// --release` (values.yaml against chart 1.90.0) and `diff --release` (new.yaml), for tests that check their output.
+pub fn commands_reading_release(name: &str, namespace: &str) -> Vec<Vec<String>> {
+    let release = ["--release", name, "-n", namespace];
+    let lint = [
+        &["lint", "--product", "catalyst", "--chart-version", "1.90.0"][..],
+        &release,
+    ]
+    .concat();
+    let diff = [&["diff"][..], &release].concat();
+    let runs: [Vec<&str>; 7] = [
+        vec!["release", name, "-n", namespace],
+        vec!["release", name, "-n", namespace, "-o", "json"],
+        [&lint[..], &["values.yaml"]].concat(),
+        [&lint[..], &["-o", "json", "values.yaml"]].concat(),
+        [&lint[..], &["-o", "sarif", "values.yaml"]].concat(),
+        [&diff[..], &["new.yaml"]].concat(),
+        [&diff[..], &["-o", "json", "--full", "new.yaml"]].concat(),
+    ];
+    runs.iter()
+        .map(|args| args.iter().map(|a| a.to_string()).collect())
+        .collect()
 }
