@@ -1,7 +1,7 @@
 //! A Helm release as Helm stores it: `data.release` of the release Secret or ConfigMap is
 //! base64(gzip(JSON)) (old releases lack the gzip). Helm 3 and Helm 4 write the same fields; unknown ones are ignored.
 
-use crate::cli::ClusterArgs;
+use crate::cluster::ClusterArgs;
 use crate::source::Source;
 use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine;
@@ -185,39 +185,6 @@ pub fn previous(args: &ClusterArgs) -> Result<Option<Previous>> {
     }))
 }
 
-/// Arguments of `opsta-lint release`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// The release to show (or --release NAME).
-    #[arg(value_name = "NAME")]
-    pub name: Option<String>,
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
-    pub output: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
-
-/// `opsta-lint release NAME -n NS`: what the upgrade rules compare against, with secrets masked.
-pub fn run(args: &Args) -> Result<u8> {
-    let name = args.name.as_ref().or(args.cluster.release.as_ref());
-    let name =
-        name.ok_or_else(|| anyhow!("name the release: opsta-lint release NAME -n NAMESPACE"))?;
-    let release = read_deployed(&args.cluster, name)?;
-    let text = match args.output {
-        Format::Text => release.show(),
-        Format::Json => crate::printable::json(&release.summary())?,
-    };
-    print!("{text}");
-    Ok(crate::exit::OK)
-}
-
 impl Release {
     /// Name, revision, status, chart and the user values (secrets masked) as JSON.
     pub fn summary(&self) -> serde_json::Value {
@@ -236,7 +203,7 @@ impl Release {
     pub fn values_source(&self) -> Source {
         let text = match &self.config {
             serde_json::Value::Object(map) if !map.is_empty() => {
-                crate::diff::canon::render(&self.config)
+                crate::yaml::write::render(&self.config)
             }
             _ => "{}\n".to_string(),
         };
@@ -282,7 +249,7 @@ impl Release {
         match &self.config {
             serde_json::Value::Object(map) if !map.is_empty() => {
                 text.push_str("values (user-supplied, secrets masked):\n");
-                let values = crate::diff::canon::render(&crate::secrets::mask_json(&self.config));
+                let values = crate::yaml::write::render(&crate::secrets::mask_json(&self.config));
                 for line in values.split_inclusive('\n') {
                     if line != "\n" {
                         text.push_str("  ");
@@ -489,7 +456,7 @@ values (user-supplied, secrets masked):
     fn printed_values_with_control_characters_read_back_as_yaml() {
         let config =
             serde_json::json!({"k\u{7f}": "a\u{1b}]0;x\u{7}\u{9b}\u{ffff}", "plain": "ok"});
-        let text = crate::diff::canon::render(&config);
+        let text = crate::yaml::write::render(&config);
         assert!(
             !text.contains(['\u{7f}', '\u{1b}', '\u{9b}', '\u{ffff}']),
             "{text:?}"

@@ -177,12 +177,12 @@ const DIGEST_A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 const DIGEST_B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
 /// The lock the rewriter targets pin against: images the seed corpus uses.
-pub fn fuzz_lock() -> &'static opsta_lint::lock::Lock {
-    static LOCK: std::sync::OnceLock<opsta_lint::lock::Lock> = std::sync::OnceLock::new();
+pub fn fuzz_lock() -> &'static opsta_lint::lockfile::Lock {
+    static LOCK: std::sync::OnceLock<opsta_lint::lockfile::Lock> = std::sync::OnceLock::new();
     LOCK.get_or_init(read_fuzz_lock)
 }
 
-fn read_fuzz_lock() -> opsta_lint::lock::Lock {
+fn read_fuzz_lock() -> opsta_lint::lockfile::Lock {
     let images = [
         ("nginx", DIGEST_A),
         ("nginx:1.27", DIGEST_B),
@@ -200,7 +200,7 @@ fn read_fuzz_lock() -> opsta_lint::lock::Lock {
         .map(|(image, digest)| format!("  - image: \"{image}\"\n    digest: {digest}\n"))
         .collect();
     let text = format!("apiVersion: opsta-lint/v1\nkind: ReleaseLock\nimages:\n{entries}");
-    opsta_lint::lock::Lock::parse(&opsta_lint::source::Source::new("lock.yaml", text)).unwrap()
+    opsta_lint::lockfile::Lock::parse(&opsta_lint::source::Source::new("lock.yaml", text)).unwrap()
 }
 
 /// The manifest rewriter (the post-renderer's core, on bytes): never panics; edits are disjoint, in order and
@@ -213,8 +213,8 @@ pub fn postrender(data: &[u8]) {
     let Ok(input) = std::str::from_utf8(data) else {
         return;
     };
-    let mirrors: Vec<opsta_lint::postrender::Mirror> = if data.len().is_multiple_of(3) {
-        vec![opsta_lint::postrender::Mirror::parse("docker.io=registry.corp/hub").unwrap()]
+    let mirrors: Vec<opsta_lint::mirror::Mirror> = if data.len().is_multiple_of(3) {
+        vec![opsta_lint::mirror::Mirror::parse("docker.io=registry.corp/hub").unwrap()]
     } else {
         Vec::new()
     };
@@ -275,7 +275,7 @@ fn check_lock_skeleton(input: &str) {
 /// the outcome when pinning succeeded.
 pub fn check_pinning(
     input: &str,
-    mirrors: &[opsta_lint::postrender::Mirror],
+    mirrors: &[opsta_lint::mirror::Mirror],
     products: &[opsta_lint::product::Product],
 ) -> Option<opsta_lint::postrender::Outcome> {
     let lock = fuzz_lock();
@@ -374,7 +374,7 @@ fn check_same_documents(input: &str, output: &str, edits: &Edits) {
 
 fn same_except(old: &Node, new: &Node, shift: usize, edits: &Edits) -> Result<(), String> {
     use opsta_lint::image::ImageRef;
-    use opsta_lint::lock::Verdict;
+    use opsta_lint::lockfile::Verdict;
     if let Some((end, _)) = edits.get(&(old.span.start.byte + shift)) {
         if *end != old.span.end.byte + shift {
             return Err(format!(
@@ -607,7 +607,7 @@ pub fn image(data: &[u8]) {
 /// the digest written for it.
 pub fn lock(data: &[u8]) {
     use opsta_lint::image::ImageRef;
-    use opsta_lint::lock::{Lock, Verdict};
+    use opsta_lint::lockfile::{Lock, Verdict};
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -657,7 +657,7 @@ pub fn lock(data: &[u8]) {
 /// as base64 of gzip; whatever the name or status holds, the header keeps its five lines and shows no control
 /// character; the printed values read back as the masked values, and no secret value is printed.
 pub fn release(data: &[u8]) {
-    use opsta_lint::release::{decode, from_json};
+    use opsta_lint::helm_release::{decode, from_json};
     use std::io::Write;
     let _ = decode(data);
     let Ok(release) = from_json(data) else {

@@ -5,8 +5,8 @@
 //! the flags, else what Helm passes to plugins (HELM_NAMESPACE, HELM_KUBECONTEXT, KUBECONFIG), else the default
 //! kubeconfig or the in-cluster service account. Every request has a deadline, so an unreachable server never hangs.
 
-use crate::cli::ClusterArgs;
-use crate::release::{self, Release};
+use super::ClusterArgs;
+use crate::helm_release::{self as release, Release};
 use anyhow::{anyhow, bail, Context, Result};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret};
 use kube::api::{Api, ListParams};
@@ -69,7 +69,7 @@ impl Cluster {
             .context("cannot start the runtime for cluster access")?;
         let mut config = runtime.block_on(load_config(args))?;
         let seconds = match args.request_timeout {
-            0 => crate::cli::DEFAULT_REQUEST_TIMEOUT,
+            0 => crate::cluster::DEFAULT_REQUEST_TIMEOUT,
             seconds => seconds,
         };
         let timeout = Duration::from_secs(seconds);

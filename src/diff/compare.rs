@@ -254,7 +254,7 @@ fn renames(
         if let Some(meta) = body.get_mut("metadata").and_then(Json::as_object_mut) {
             meta.remove("name");
         }
-        super::canon::render(&body)
+        crate::yaml::write::render(&body)
     };
     let added_texts: Vec<String> = added.iter().map(text).collect();
     let mut candidates = Vec::new();
@@ -311,7 +311,7 @@ fn entry(
         );
     }
     if let (Some(o), Some(n)) = (old.as_mut(), new.as_ref()) {
-        super::canon::order_like(&mut o.body, &n.body);
+        super::order::order_like(&mut o.body, &n.body);
     }
     Entry {
         status,

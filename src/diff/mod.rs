@@ -3,14 +3,14 @@
 //!
 //! The pipeline: cut both streams into documents and set aside the byte-identical ones (`manifest`), match the
 //! rest by API group, kind, namespace and name, drop `--ignore`d paths and find the changed paths (`compare`),
-//! hide secrets on both sides together (`mask`), write each side as canonical YAML (`canon`) and diff those
+//! hide secrets on both sides together (`mask`), write each side as canonical YAML (`order`, then `yaml::write`) and diff those
 //! texts (`render`).
 
-pub mod canon;
 mod compare;
 mod locate;
 mod manifest;
 mod mask;
+mod order;
 mod path;
 mod render;
 mod scope;
@@ -58,7 +58,7 @@ pub struct Args {
     pub color: ColorWhen,
     /// `--release NAME`: compare the deployed release with NEW.
     #[command(flatten)]
-    pub cluster: crate::cli::ClusterArgs,
+    pub cluster: crate::cluster::ClusterArgs,
 }
 
 /// How the changes are written.
@@ -222,7 +222,7 @@ fn sides(args: &Args) -> Result<(Source, &str)> {
         }
         ([old, new], None) => Ok((Source::read(old)?, new)),
         ([new], Some(name)) => {
-            let release = crate::release::read_deployed(&args.cluster, name)?;
+            let release = crate::helm_release::read_deployed(&args.cluster, name)?;
             Ok((release.rendered_source(), new))
         }
         (_, None) => {

@@ -229,7 +229,7 @@ fn remove_at(value: &mut Json, parts: &[Part]) {
         Json::String(text) => {
             if let Some(mut inside) = super::compare::embedded(text) {
                 remove_at(&mut inside, parts);
-                *text = super::canon::render(&inside);
+                *text = crate::yaml::write::render(&inside);
             }
         }
         _ => {}

@@ -1,12 +1,12 @@
 //! Writing a comparison for people (a summary, then a unified diff per changed resource with the changed
 //! words highlighted) or for programs (JSON, per resource and per path).
 
-use super::canon;
 use super::compare::{lookup, Comparison, Entry, PathChange, Status};
 use super::locate;
 use super::manifest::Resource;
 use super::path;
 use super::Options;
+use crate::yaml::write as canon;
 use anstyle::{AnsiColor, Color, Style};
 use serde_json::{json, Value as Json};
 use similar::{Algorithm, ChangeTag, DiffOp, InlineChangeMode, InlineChangeOptions, TextDiff};

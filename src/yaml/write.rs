@@ -1,79 +1,15 @@
 //! The canonical YAML text of an object: one way to write each meaning, so that two documents that mean the
 //! same thing read the same, and a line-by-line diff of the texts shows only real changes.
 //!
-//! Keys keep the order of the NEW document (the old side is re-ordered to follow it; keys only the old side has
-//! stay after the key they followed). That order is the one the chart's authors chose (`apiVersion`, `kind`,
-//! `metadata`, `spec`; a container's `name` first), which reads better than sorted keys, and it is still fully
-//! determined by the inputs. Strings are quoted exactly when Helm's YAML 1.1 would read them as something
+//! Keys keep the value's own order (the diff first re-orders its old side to follow the new one: diff/order.rs).
+//! That order is the one the chart's authors chose (`apiVersion`, `kind`, `metadata`, `spec`; a container's
+//! `name` first), which reads better than sorted keys, and it is still fully determined by the inputs. Strings are quoted exactly when Helm's YAML 1.1 would read them as something
 //! else (`"yes"`, `"0755"`, `"1.0"`, `"null"`), so a string never looks like a boolean or a number; multi-line
 //! strings are literal blocks, so embedded config files read as files.
 
-use super::path::{item_names, pair_items};
 use crate::printable::{double_quoted, escaped};
 use crate::yaml::{self, Value};
 use serde_json::{Map, Value as Json};
-use std::collections::{HashMap, HashSet};
-
-/// Re-orders the keys of every mapping in `value` to follow the mapping at the same place in `guide`.
-pub fn order_like(value: &mut Json, guide: &Json) {
-    match (value, guide) {
-        (Json::Object(map), Json::Object(guide)) => {
-            if !map.keys().eq(guide.keys()) {
-                *map = reordered(std::mem::take(map), guide);
-            }
-            for (key, child) in map.iter_mut() {
-                if let Some(g) = guide.get(key) {
-                    order_like(child, g);
-                }
-            }
-        }
-        (Json::Array(items), Json::Array(guide)) => {
-            let named = item_names(items).zip(item_names(guide));
-            let order = named.map(|(own, guide)| follow(&own, &guide));
-            if let Some(order) = order.filter(|o| !o.iter().copied().eq(0..o.len())) {
-                let mut taken: Vec<Option<Json>> =
-                    std::mem::take(items).into_iter().map(Some).collect();
-                *items = order.iter().filter_map(|&i| taken[i].take()).collect();
-            }
-            for (i, j, _) in pair_items(items, guide) {
-                if let (Some(i), Some(j)) = (i, j) {
-                    order_like(&mut items[i], &guide[j]);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-fn reordered(map: Map<String, Json>, guide: &Map<String, Json>) -> Map<String, Json> {
-    let own: Vec<&str> = map.keys().map(String::as_str).collect();
-    let guide: Vec<&str> = guide.keys().map(String::as_str).collect();
-    let order = follow(&own, &guide);
-    let mut entries: Vec<Option<(String, Json)>> = map.into_iter().map(Some).collect();
-    order.iter().filter_map(|&i| entries[i].take()).collect()
-}
-
-/// The positions of `own`'s names in the order of `guide`; names `guide` lacks stay after the name they
-/// followed (at the front when first).
-fn follow(own: &[&str], guide: &[&str]) -> Vec<usize> {
-    let at: HashMap<&str, usize> = own.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    let mut order: Vec<usize> = guide.iter().filter_map(|n| at.get(n).copied()).collect();
-    let in_guide: HashSet<&str> = guide.iter().copied().collect();
-    for (i, name) in own.iter().enumerate() {
-        if in_guide.contains(name) {
-            continue;
-        }
-        let place = match i {
-            0 => 0,
-            _ => order
-                .iter()
-                .position(|&k| k == i - 1)
-                .map_or(order.len(), |p| p + 1),
-        };
-        order.insert(place, i);
-    }
-    order
-}
 
 /// The canonical text of a value, ending with a newline.
 pub fn render(value: &Json) -> String {
@@ -292,29 +228,5 @@ mod tests {
             "{t}"
         );
         assert_eq!(crate::yaml::parse(&t).unwrap()[0].to_json(), v, "{t}");
-    }
-
-    #[test]
-    fn old_keys_follow_the_new_order() {
-        let mut old = json!({"b": 1, "gone": 2, "a": {"q": 1, "p": 2}});
-        let new = json!({"a": {"p": 2, "q": 1}, "b": 1});
-        order_like(&mut old, &new);
-        assert_eq!(render(&old), "a:\n  p: 2\n  q: 1\nb: 1\ngone: 2\n");
-        // Items of a named list follow the new order too.
-        let mut old =
-            json!({"c": [{"name": "b", "x": {"q": 1, "p": 2}}, {"name": "gone"}, {"name": "a"}]});
-        let new =
-            json!({"c": [{"name": "a"}, {"name": "new"}, {"name": "b", "x": {"p": 2, "q": 1}}]});
-        order_like(&mut old, &new);
-        assert_eq!(
-            old,
-            json!({"c": [{"name": "a"}, {"name": "b", "x": {"p": 2, "q": 1}}, {"name": "gone"}]})
-        );
-        assert_eq!(
-            serde_json::to_string(&old["c"][1]["x"]).unwrap(),
-            r#"{"p":2,"q":1}"#
-        );
-        // A key YAML 1.1 reads as a boolean is quoted too.
-        assert_eq!(render(&json!({"y": 1})), "\"y\": 1\n");
     }
 }

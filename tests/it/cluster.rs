@@ -81,7 +81,7 @@ fn release_objects(kube: &FakeKube, driver: &str) -> Vec<Value> {
 
 #[test]
 fn releases_written_by_real_helm_3_and_4_read_the_same() {
-    let mut read: Vec<opsta_lint::release::Release> = Vec::new();
+    let mut read: Vec<opsta_lint::helm_release::Release> = Vec::new();
     for major in [3, 4] {
         for driver in ["secret", "configmap"] {
             let kube = FakeKube::start();
@@ -189,7 +189,11 @@ fn releases_written_by_real_helm_3_and_4_read_the_same() {
 }
 
 /// The deployed release as opsta-lint's decoder reads it straight from the stored object.
-fn stored_release(kube: &FakeKube, driver: &str, revision: u32) -> opsta_lint::release::Release {
+fn stored_release(
+    kube: &FakeKube,
+    driver: &str,
+    revision: u32,
+) -> opsta_lint::helm_release::Release {
     use base64::Engine;
     let name = format!("sh.helm.release.v1.cat.v{revision}");
     let object = match driver {
@@ -206,7 +210,7 @@ fn stored_release(kube: &FakeKube, driver: &str, revision: u32) -> opsta_lint::r
             .decode(payload)
             .unwrap(),
     };
-    opsta_lint::release::decode(&payload).unwrap()
+    opsta_lint::helm_release::decode(&payload).unwrap()
 }
 
 /// Runs opsta-lint with `kubeconfig` and no inherited Helm settings; returns (exit code, stdout, stderr).

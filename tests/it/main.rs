@@ -17,6 +17,7 @@ mod helm_postrender;
 mod hostile;
 mod images;
 mod install;
+mod layers;
 mod leaks;
 mod lint;
 mod postrender;

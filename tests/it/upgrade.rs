@@ -160,7 +160,7 @@ impl Setup {
             .unwrap()
     }
 
-    fn revisions(&self) -> Vec<opsta_lint::release::Release> {
+    fn revisions(&self) -> Vec<opsta_lint::helm_release::Release> {
         use base64::Engine;
         let mut found: Vec<_> = self
             .kube
@@ -171,7 +171,7 @@ impl Setup {
                 let payload = base64::engine::general_purpose::STANDARD
                     .decode(o["data"]["release"].as_str().unwrap())
                     .unwrap();
-                opsta_lint::release::decode(&payload).unwrap()
+                opsta_lint::helm_release::decode(&payload).unwrap()
             })
             .collect();
         found.sort_by_key(|r| r.revision);
