@@ -1,6 +1,7 @@
 //! opsta-lint: guards Helm upgrades of vendor charts. One straight pipeline per job:
 //! read the inputs, parse them, check them, report.
 
+pub mod changes;
 pub mod cli;
 pub mod cluster;
 pub mod diff;

@@ -525,7 +525,7 @@ pub fn run(args: &Args) -> Result<u8> {
     }
     if let Some(deployed) = deployed {
         let pinned = Source::new(&source.name, outcome.pieces(&source.text).concat());
-        crate::diff::show_to_person(&deployed, &pinned, args.diff_file.as_deref())?;
+        crate::changes::show_to_person(&deployed, &pinned, args.diff_file.as_deref())?;
     }
     let mut out = std::io::stdout().lock();
     let write = |out: &mut std::io::StdoutLock| -> std::io::Result<()> {

@@ -71,8 +71,8 @@ pub struct Args {
     #[arg(long, requires = "dry_run")]
     pub detailed_exitcode: bool,
     /// Format of the diff.
-    #[arg(short = 'o', long, value_enum, default_value_t = crate::diff::Format::Text)]
-    pub output: crate::diff::Format,
+    #[arg(short = 'o', long, value_enum, default_value_t = crate::changes::Format::Text)]
+    pub output: crate::changes::Format,
     /// The helm binary (default: HELM_BIN, which helm sets for plugins, then `helm` on PATH).
     #[arg(long, value_name = "PATH", env = "HELM_BIN")]
     pub helm: Option<String>,
@@ -486,12 +486,12 @@ fn unpinned_hooks(rendered: &Release, lock: &str) -> Result<()> {
 fn show_diff(args: &Args, deployed: &Release, rendered: &Release) -> Result<bool> {
     let old = deployed.rendered_source();
     let new = Source::new("pinned render", rendered.rendered_source().text);
-    let opts = crate::diff::Options {
+    let opts = crate::changes::Options {
         format: args.output,
         color: anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never,
-        ..crate::diff::Options::default()
+        ..crate::changes::Options::default()
     };
-    let shown = crate::diff::show(&old, &new, &opts)?;
+    let shown = crate::changes::show(&old, &new, &opts)?;
     print!("{}", shown.text);
     std::io::stdout().flush().ok();
     Ok(shown.changed)
@@ -570,7 +570,7 @@ fn check_stored(
         "pinned render that was shown",
         rendered.rendered_source().text,
     );
-    let diff = crate::diff::show(&shown, &stored.rendered_source(), &Default::default())?;
+    let diff = crate::changes::show(&shown, &stored.rendered_source(), &Default::default())?;
     if diff.changed {
         print!("{}", diff.text);
         eprintln!(

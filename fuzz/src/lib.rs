@@ -753,7 +753,7 @@ const TOKEN_NEW: &str = "jt-FUZZ-SECRET-0002";
 /// added on both sides never show. The input is OLD, `\n===\n`, NEW, and optionally `\n===\n` and an
 /// `--ignore` pattern.
 pub fn diff(data: &[u8]) {
-    use opsta_lint::diff::{show, Format, Options, Pattern};
+    use opsta_lint::changes::{show, Format, Options, Pattern};
     use opsta_lint::source::Source;
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -833,8 +833,8 @@ pub fn diff(data: &[u8]) {
 }
 
 /// A report is JSON when asked for, and holds no control character but line breaks and tabs.
-fn check_report(text: &str, format: opsta_lint::diff::Format) {
-    if format == opsta_lint::diff::Format::Json {
+fn check_report(text: &str, format: opsta_lint::changes::Format) {
+    if format == opsta_lint::changes::Format::Json {
         serde_json::from_str::<serde_json::Value>(text).expect("-o json is not JSON");
     }
     assert!(
@@ -848,10 +848,10 @@ fn check_report(text: &str, format: opsta_lint::diff::Format) {
 fn check_reading_in_part(
     old: &opsta_lint::source::Source,
     new: &opsta_lint::source::Source,
-    opts: &opsta_lint::diff::Options,
-    shown: &opsta_lint::diff::Shown,
+    opts: &opsta_lint::changes::Options,
+    shown: &opsta_lint::changes::Shown,
 ) {
-    use opsta_lint::diff::{show_in_part, show_whole};
+    use opsta_lint::changes::{show_in_part, show_whole};
     let whole = show_whole(old, new, opts)
         .unwrap_or_else(|e| panic!("shown in part, but read whole: {e:#}"));
     assert_eq!(shown.text, whole.text, "show differs from reading whole");
@@ -867,7 +867,7 @@ fn check_reading_in_part(
 }
 
 /// A join token and Secret data changed between the two sides are seen as a change and never shown.
-fn check_secrets_hidden(old: &str, new: &str, opts: &opsta_lint::diff::Options) {
+fn check_secrets_hidden(old: &str, new: &str, opts: &opsta_lint::changes::Options) {
     use opsta_lint::source::Source;
     let secrets = |token: &str| {
         format!(
@@ -877,7 +877,7 @@ fn check_secrets_hidden(old: &str, new: &str, opts: &opsta_lint::diff::Options) 
     let with_old = Source::new("old.yaml", format!("{old}{}", secrets(TOKEN_OLD)));
     let with_new = Source::new("new.yaml", format!("{new}{}", secrets(TOKEN_NEW)));
     for (a, b) in [(&with_old, &with_new), (&with_new, &with_old)] {
-        let Ok(shown) = opsta_lint::diff::show(a, b, opts) else {
+        let Ok(shown) = opsta_lint::changes::show(a, b, opts) else {
             continue;
         };
         assert!(shown.changed, "the token change was not seen");

@@ -35,12 +35,6 @@ const NOT_YET: &[(&str, &str)] = &[
     ("postrender", "crate::lint::rules::{Rule, Severity}"),
     ("registry", "crate::lint::rules::{Rule, Severity}"),
     ("verify", "crate::release::Format"),
-    // The diff engine (compare, mask, render) still lives in the diff job; the post-renderer and the upgrade
-    // show its diffs. Next: the engine moves below the jobs and `diff` keeps only its command.
-    ("postrender", "crate::diff::show_to_person"),
-    ("upgrade", "crate::diff::Format"),
-    ("upgrade", "crate::diff::Options"),
-    ("upgrade", "crate::diff::show"),
     // The upgrade runs the preflight checks as its first step; they move below the jobs once the new preflight
     // checks (issue 23) have landed in preflight.rs.
     ("upgrade", "crate::preflight::Plan"),
