@@ -86,7 +86,7 @@ fn manifest(side: &str) -> String {
     let s = |i: usize| secret(i, side);
     let last_applied = format!(
         "{{\"apiVersion\":\"v1\",\"data\":{{\"db\":\"{}\"}},\"kind\":\"Secret\",\"metadata\":{{\"name\":\"creds\"}}}}",
-        b64(&s(2))
+        b64(s(2))
     );
     let cm_applied = format!(
         "{{\"apiVersion\":\"v1\",\"data\":{{\"key.pem\":\"-----BEGIN PRIVATE KEY-----\\n{}\\n-----END PRIVATE KEY-----\\n\"}},\"kind\":\"ConfigMap\"}}",
@@ -171,7 +171,7 @@ spec:
   - name: creds
     secret: {{secretName: visible-secret-name}}
 "#,
-        data = b64(&s(0)),
+        data = b64(s(0)),
         string_data = s(1),
         pem = s(3),
         pem_embedded = s(4),
