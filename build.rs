@@ -4,7 +4,7 @@
 //! it needs as JSON, which is much faster than parsing YAML at start-up (docs/performance.md).
 
 #[allow(dead_code)]
-#[path = "src/yaml.rs"]
+#[path = "src/yaml/read.rs"]
 mod yaml;
 
 use std::fmt::Write as _;
@@ -16,7 +16,7 @@ fn main() {
     );
     let data = root.join("schema");
     println!("cargo:rerun-if-changed=schema");
-    println!("cargo:rerun-if-changed=src/yaml.rs");
+    println!("cargo:rerun-if-changed=src/yaml/read.rs");
     let mut files = Vec::new();
     if data.is_dir() {
         collect(&data, &mut files);

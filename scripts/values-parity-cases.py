@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the values files of the Helm parity suite (tests/values_parity.rs) to testdata/values-parity/cases/.
+"""Writes the values files of the Helm parity suite (tests/it/values_parity.rs) to testdata/values-parity/cases/.
 
 Each case is a values file given to `helm template` (Helm 4.1 and Helm 3.17) and to `opsta-lint lint --schema`
 against the small chart in testdata/values-parity/chart/ (a typed values.schema.json). The test measures the real

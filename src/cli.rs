@@ -1,6 +1,6 @@
 //! The command line: one subcommand per job. Each job's module owns its own arguments.
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::ffi::OsString;
 
 /// The exit-code footer of every help page.
@@ -15,7 +15,7 @@ Exit codes:
     };
 }
 
-/// A subcommand's help footer: one example (run from the repository root by tests/docs.rs), then the exit codes.
+/// A subcommand's help footer: one example (run from the repository root by tests/it/docs.rs), then the exit codes.
 macro_rules! example {
     ($command:literal) => {
         concat!("Example:\n  ", $command, "\n\n", exit_codes!())
@@ -51,7 +51,7 @@ pub enum Command {
     /// Write and check image locks: `lock init` (a skeleton from a render), `lock resolve` (digests from the
     /// registries), `lock verify` (catch retagged images).
     #[command(after_help = example!("opsta-lint lock init --from-manifest testdata/postrender/edge-cases.yaml"))]
-    Lock(crate::lock::LockCommand),
+    Lock(LockCommand),
     /// Show what an upgrade changes, resource by resource, with secrets hidden.
     #[command(after_help = example!(
         "opsta-lint diff testdata/diff/catalyst-1.75.0.yaml testdata/diff/catalyst-1.76.0.yaml"
@@ -59,7 +59,7 @@ pub enum Command {
     Diff(crate::diff::Args),
     /// Print the component versions (e.g. Dapr) a product's chart version pins.
     #[command(after_help = example!("opsta-lint versions catalyst 1.90.0"))]
-    Versions(crate::product::VersionsArgs),
+    Versions(crate::versions::Args),
     /// Show the deployed release the upgrade rules compare against (values with secrets masked).
     #[command(after_help = example!("opsta-lint release catalyst -n cra-agent"))]
     Release(crate::release::Args),
@@ -146,26 +146,22 @@ fn option_takes_value(command: &clap::Command, text: &str) -> bool {
     found.is_some_and(|a| a.get_action().takes_values())
 }
 
-/// Seconds one request to the Kubernetes API server may take by default.
-pub const DEFAULT_REQUEST_TIMEOUT: u64 = 20;
+/// `opsta-lint lock`: a subcommand (`init` is the lock job's, `resolve` and `verify` the registry's), or `--from-manifest FILE` alone (the same as `lock init`).
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct LockCommand {
+    #[command(subcommand)]
+    pub command: Option<LockSubcommand>,
+    #[command(flatten)]
+    pub init: Option<crate::lock::Args>,
+}
 
-/// Where to find a deployed release (shared by the jobs that compare against the cluster).
-#[derive(Debug, Clone, Default, Args)]
-pub struct ClusterArgs {
-    /// The release NAME as Helm deployed it, read from the cluster (lint, diff, postrender: the state the
-    /// upgrade starts from; verify: the release to check).
-    #[arg(long, value_name = "NAME")]
-    pub release: Option<String>,
-    /// Namespace of the release (default: HELM_NAMESPACE, then the kubeconfig context's namespace).
-    #[arg(short = 'n', long, env = "HELM_NAMESPACE", value_name = "NS")]
-    pub namespace: Option<String>,
-    /// Kubeconfig context to use (default: HELM_KUBECONTEXT, then the current context).
-    #[arg(long, env = "HELM_KUBECONTEXT", value_name = "CONTEXT")]
-    pub kube_context: Option<String>,
-    /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
-    #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
-    pub kubeconfig: Option<String>,
-    /// Seconds one request to the API server may take (connecting, then answering) before giving up.
-    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_REQUEST_TIMEOUT)]
-    pub request_timeout: u64,
+#[derive(Debug, clap::Subcommand)]
+pub enum LockSubcommand {
+    /// Write a lock skeleton listing every image a rendered release uses (digests left to fill in).
+    Init(crate::lock::Args),
+    /// Write the lock from the registries: every image of a render resolved to its digest.
+    Resolve(crate::registry::ResolveArgs),
+    /// Check that every locked tag still points at its locked digest (upstream, or in a mirror).
+    Verify(crate::registry::VerifyArgs),
 }

@@ -1,12 +1,13 @@
 //! opsta-lint: guards Helm upgrades of vendor charts. One straight pipeline per job:
 //! read the inputs, parse them, check them, report.
 
+pub mod changes;
 pub mod cli;
-#[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod diff;
 pub mod exit;
 pub mod findings;
+pub mod helm_release;
 pub mod image;
 pub mod image_fields;
 pub mod image_policy;
@@ -15,7 +16,9 @@ pub mod install;
 pub mod lines;
 pub mod lint;
 pub mod lock;
+pub mod lockfile;
 pub mod memory;
+pub mod mirror;
 pub mod output;
 pub mod paths;
 pub mod policy;
@@ -29,6 +32,7 @@ pub mod secrets;
 pub mod source;
 pub mod upgrade;
 pub mod verify;
+pub mod versions;
 pub mod yaml;
 
 /// Runs a parsed command line and returns the process exit code. Errors are the caller's to print.
@@ -37,9 +41,9 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
     match cli.command {
         cli::Command::Lint(args) => lint::run(&args),
         cli::Command::Postrender(args) => postrender::run(&args),
-        cli::Command::Lock(args) => lock::run_command(&args),
+        cli::Command::Lock(args) => run_lock(&args),
         cli::Command::Diff(args) => diff::run(&args),
-        cli::Command::Versions(args) => product::run_versions(&args),
+        cli::Command::Versions(args) => versions::run(&args),
         cli::Command::Release(args) => release::run(&args),
         cli::Command::Rules(args) => lint::run_rules(&args),
         cli::Command::Verify(args) => verify::run(&args),
@@ -47,5 +51,17 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         cli::Command::Upgrade(args) => upgrade::run(&args),
         cli::Command::Preflight(args) => preflight::run(&args),
         cli::Command::InstallPostrenderer(args) => install::run(&args),
+    }
+}
+
+/// Runs `opsta-lint lock ...`.
+fn run_lock(command: &cli::LockCommand) -> anyhow::Result<u8> {
+    match (&command.command, &command.init) {
+        (Some(cli::LockSubcommand::Init(args)), _) | (None, Some(args)) => lock::run(args),
+        (Some(cli::LockSubcommand::Resolve(args)), _) => registry::run_resolve(args),
+        (Some(cli::LockSubcommand::Verify(args)), _) => registry::run_verify(args),
+        (None, None) => {
+            anyhow::bail!("lock needs a subcommand (init, resolve, verify) or --from-manifest FILE")
+        }
     }
 }

@@ -14,7 +14,8 @@ pub use crate::findings::Finding;
 use crate::findings::{Code, Location, Severity};
 use crate::image::ImageRef;
 use crate::images_in::{self, Doubt, Pin, Site, Unsure};
-use crate::lock::{Lock, Verdict};
+use crate::lockfile::{Lock, Verdict};
+use crate::mirror::{mirrored, unmirrored, Mirror};
 use crate::product::Product;
 use crate::source::Source;
 use crate::yaml::{self, Style};
@@ -75,50 +76,7 @@ pub struct Args {
     pub diff_file: Option<String>,
     /// `--release NAME`: --diff-against the deployed release's manifest, read from the cluster.
     #[command(flatten)]
-    pub cluster: crate::cli::ClusterArgs,
-}
-
-/// A `--mirror FROM=TO` pair, both as normalized name prefixes; `to_written` as given.
-#[derive(Debug, Clone)]
-pub struct Mirror {
-    from: String,
-    to: String,
-    to_written: String,
-}
-
-impl Mirror {
-    pub fn parse(text: &str) -> Result<Mirror, String> {
-        let (from, to) = text
-            .split_once('=')
-            .ok_or_else(|| format!("--mirror {text}: expected FROM=TO"))?;
-        let to_written = to.trim_end_matches('/').to_string();
-        Ok(Mirror {
-            from: name_prefix(from).map_err(|e| format!("--mirror {text}: FROM: {e}"))?,
-            to: name_prefix(to).map_err(|e| format!("--mirror {text}: TO: {e}"))?,
-            to_written,
-        })
-    }
-}
-
-/// A registry host (`docker.io`, `localhost:5000`) or a repository prefix, normalized like image names.
-fn name_prefix(text: &str) -> Result<String, String> {
-    let text = text.trim_end_matches('/');
-    if text.contains('/') {
-        return ImageRef::parse(text).map(|r| r.name());
-    }
-    match text {
-        "index.docker.io" | "docker.io" => Ok("docker.io".into()),
-        host if host.contains(['.', ':']) || host == "localhost" => Ok(host.to_string()),
-        _ => Err(format!(
-            "\"{text}\" is neither a registry host (with a . or a :) nor a repository prefix"
-        )),
-    }
-}
-
-/// The rest of `name` after `prefix` (`""` or `/...`), when `name` is under `prefix`.
-fn under<'a>(name: &'a str, prefix: &str) -> Option<&'a str> {
-    let rest = name.strip_prefix(prefix)?;
-    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+    pub cluster: crate::cluster::ClusterArgs,
 }
 
 /// Rule codes of the post-renderer (documented in docs/postrender.md).
@@ -379,12 +337,7 @@ impl Pinning<'_> {
 
     /// The reference as the lock knows it: an image already under a mirror maps back to its origin.
     fn unmirrored(&self, image: &ImageRef) -> ImageRef {
-        let name = image.name();
-        self.mirrors
-            .iter()
-            .filter_map(|m| under(&name, &m.to).map(|rest| format!("{}{rest}", m.from)))
-            .find_map(|origin| image.renamed(&origin).ok())
-            .unwrap_or_else(|| image.clone())
+        unmirrored(self.mirrors, image)
     }
 
     /// The reference under its mirror (the longest matching FROM wins), or why it cannot be pulled when mirrors
@@ -392,36 +345,6 @@ impl Pinning<'_> {
     fn mirrored(&self, image: &ImageRef) -> Result<ImageRef, String> {
         mirrored(self.mirrors, image)
     }
-}
-
-/// `image` under its mirror (the longest matching FROM wins), itself when no mirror is given or it is already
-/// under one, or why it cannot be pulled when mirrors are given and none covers it.
-pub fn mirrored(mirrors: &[Mirror], image: &ImageRef) -> Result<ImageRef, String> {
-    if mirrors.is_empty() {
-        return Ok(image.clone());
-    }
-    let name = image.name();
-    let best = mirrors
-        .iter()
-        .filter_map(|m| under(&name, &m.from).map(|rest| (m, rest)))
-        .max_by_key(|(m, _)| m.from.len());
-    if let Some((mirror, rest)) = best {
-        return image
-            .renamed(&format!("{}{rest}", mirror.to_written))
-            .map_err(|e| {
-                format!(
-                    "cannot move \"{image}\" under mirror {}: {e}",
-                    mirror.to_written
-                )
-            });
-    }
-    if mirrors.iter().any(|m| under(&name, &m.to).is_some()) {
-        return Ok(image.clone());
-    }
-    Err(format!(
-        "image \"{image}\" would still be pulled from {}: no --mirror covers it",
-        image.registry
-    ))
 }
 
 /// A value the scan is unsure about, as a warning (`--strict` makes it an error).
@@ -545,7 +468,7 @@ pub fn run(args: &Args) -> Result<u8> {
     }
     if let Some(deployed) = deployed {
         let pinned = Source::new(&source.name, outcome.pieces(&source.text).concat());
-        crate::diff::show_to_person(&deployed, &pinned, args.diff_file.as_deref())?;
+        crate::changes::show_to_person(&deployed, &pinned, args.diff_file.as_deref())?;
     }
     let mut out = std::io::stdout().lock();
     let write = |out: &mut std::io::StdoutLock| -> std::io::Result<()> {
@@ -564,7 +487,7 @@ fn deployed_manifest(args: &Args) -> Result<Option<Source>> {
     match (&args.diff_against, &args.cluster.release) {
         (Some(file), _) => Source::read(file).map(Some),
         (None, Some(name)) => {
-            let release = crate::release::read_deployed(&args.cluster, name)?;
+            let release = crate::helm_release::read_deployed(&args.cluster, name)?;
             Ok(Some(Source::new(release.source_name(), release.manifest)))
         }
         (None, None) if args.diff_file.is_some() => {

@@ -2,7 +2,7 @@
 //! each check a rule with a PF code. `upgrade` runs the same checks.
 
 use crate::findings::Code;
-use crate::release::Release;
+use crate::helm_release::Release;
 use anyhow::{bail, Context, Result};
 use semver::Version;
 use std::process::Command;
@@ -20,7 +20,7 @@ Exit codes:
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub cluster: crate::cli::ClusterArgs,
+    pub cluster: crate::cluster::ClusterArgs,
     /// The chart version the upgrade goes to.
     #[arg(long, value_name = "SEMVER")]
     pub chart_version: String,
@@ -95,7 +95,7 @@ fn lock_version(plan: &Plan) -> Result<Option<String>> {
     let Some(path) = plan.lock else {
         return Ok(None);
     };
-    let lock = crate::lock::Lock::read(path)?;
+    let lock = crate::lockfile::Lock::read(path)?;
     let Some(version) = lock.version.as_deref() else {
         return Ok(None);
     };
@@ -149,30 +149,14 @@ fn version_move(from: &Version, to: &Version, allow_major: bool, chart: &str) ->
     None
 }
 
-/// helm's kube flags from the cluster arguments.
-pub fn helm_flags(cluster: &crate::cli::ClusterArgs) -> Vec<String> {
-    let mut flags = Vec::new();
-    let pairs = [
-        ("--namespace", &cluster.namespace),
-        ("--kube-context", &cluster.kube_context),
-        ("--kubeconfig", &cluster.kubeconfig),
-    ];
-    for (flag, value) in pairs {
-        if let Some(value) = value {
-            flags.extend([flag.to_string(), value.clone()]);
-        }
-    }
-    flags
-}
-
 /// `opsta-lint preflight`.
 pub fn run(args: &Args) -> Result<u8> {
     let Some(name) = &args.cluster.release else {
         bail!("preflight needs the release: --release NAME -n NAMESPACE");
     };
-    let deployed = crate::release::read_deployed(&args.cluster, name)?;
+    let deployed = crate::helm_release::read_deployed(&args.cluster, name)?;
     let helm = args.helm.clone().unwrap_or_else(|| "helm".into());
-    let flags = helm_flags(&args.cluster);
+    let flags = crate::cluster::helm_flags(&args.cluster);
     let findings = check(&Plan {
         helm: &helm,
         helm_flags: &flags,

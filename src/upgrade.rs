@@ -3,8 +3,8 @@
 //! --dry-run=server` through the post-renderer (every image pinned by the lock), show the diff against the deployed
 //! release, ask, apply with `helm upgrade` from the same chart archive, check Helm stored what was shown, verify.
 
-use crate::cli::ClusterArgs;
-use crate::release::Release;
+use crate::cluster::ClusterArgs;
+use crate::helm_release::Release;
 use crate::source::Source;
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::{BufRead, IsTerminal, Write};
@@ -71,8 +71,8 @@ pub struct Args {
     #[arg(long, requires = "dry_run")]
     pub detailed_exitcode: bool,
     /// Format of the diff.
-    #[arg(short = 'o', long, value_enum, default_value_t = crate::diff::Format::Text)]
-    pub output: crate::diff::Format,
+    #[arg(short = 'o', long, value_enum, default_value_t = crate::changes::Format::Text)]
+    pub output: crate::changes::Format,
     /// The helm binary (default: HELM_BIN, which helm sets for plugins, then `helm` on PATH).
     #[arg(long, value_name = "PATH", env = "HELM_BIN")]
     pub helm: Option<String>,
@@ -94,7 +94,7 @@ pub struct Args {
 }
 
 fn mirror(text: &str) -> Result<String, String> {
-    crate::postrender::Mirror::parse(text).map(|_| text.to_string())
+    crate::mirror::Mirror::parse(text).map(|_| text.to_string())
 }
 
 pub fn run(args: &Args) -> Result<u8> {
@@ -135,7 +135,7 @@ fn stop(code: u8) -> anyhow::Error {
 fn upgrade(args: &Args) -> Result<u8> {
     let helm = Helm::new(args)?;
     let cluster = cluster_args(args);
-    let deployed = crate::release::read_deployed(&cluster, &args.name)?;
+    let deployed = crate::helm_release::read_deployed(&cluster, &args.name)?;
     let namespace = deployed.namespace.clone();
     let work = TempDir::new()?;
     let chart = pull(&helm, args, work.path())?;
@@ -180,7 +180,7 @@ fn cluster_args(args: &Args) -> ClusterArgs {
         namespace: args.namespace.clone(),
         kube_context: args.kube_context.clone(),
         kubeconfig: args.kubeconfig.clone(),
-        request_timeout: crate::cli::DEFAULT_REQUEST_TIMEOUT,
+        request_timeout: crate::cluster::DEFAULT_REQUEST_TIMEOUT,
     }
 }
 
@@ -299,7 +299,7 @@ fn preflight(
     deployed: &Release,
     chart: &Chart,
 ) -> Result<()> {
-    let flags = crate::preflight::helm_flags(cluster);
+    let flags = crate::cluster::helm_flags(cluster);
     let findings = crate::preflight::check(&crate::preflight::Plan {
         helm: &helm.path,
         helm_flags: &flags,
@@ -352,7 +352,7 @@ fn lint(args: &Args, chart: &Chart) -> Result<()> {
 }
 
 fn kube_flags(args: &Args) -> Vec<String> {
-    crate::preflight::helm_flags(&cluster_args(args))
+    crate::cluster::helm_flags(&cluster_args(args))
 }
 
 /// Runs another job of this binary in-process, from its command line.
@@ -449,8 +449,8 @@ fn render(helm: &Helm, args: &Args, chart: &Chart, work: &Path) -> Result<Releas
             stderr.trim()
         );
     }
-    let rendered =
-        crate::release::from_json(&out.stdout).context("helm upgrade --dry-run=server -o json")?;
+    let rendered = crate::helm_release::from_json(&out.stdout)
+        .context("helm upgrade --dry-run=server -o json")?;
     if helm.major == 3 {
         unpinned_hooks(&rendered, &args.lock)?;
     }
@@ -487,12 +487,12 @@ fn unpinned_hooks(rendered: &Release, lock: &str) -> Result<()> {
 fn show_diff(args: &Args, deployed: &Release, rendered: &Release) -> Result<bool> {
     let old = deployed.rendered_source();
     let new = Source::new("pinned render", rendered.rendered_source().text);
-    let opts = crate::diff::Options {
+    let opts = crate::changes::Options {
         format: args.output,
         color: crate::output::colored_stdout(crate::output::ColorWhen::Auto),
-        ..crate::diff::Options::default()
+        ..crate::changes::Options::default()
     };
-    let shown = crate::diff::show(&old, &new, &opts)?;
+    let shown = crate::changes::show(&old, &new, &opts)?;
     print!("{}", shown.text);
     std::io::stdout().flush().ok();
     Ok(shown.changed)
@@ -543,7 +543,7 @@ fn apply(
         rollback_hint(args, deployed);
         return Err(stop(crate::exit::FAILURE));
     }
-    crate::release::from_json(&out.stdout).context("helm upgrade -o json")
+    crate::helm_release::from_json(&out.stdout).context("helm upgrade -o json")
 }
 
 fn rollback_hint(args: &Args, deployed: &Release) {
@@ -566,12 +566,12 @@ fn check_stored(
     rendered: &Release,
     deployed: &Release,
 ) -> Result<()> {
-    let stored = crate::release::read_deployed(cluster, &args.name)?;
+    let stored = crate::helm_release::read_deployed(cluster, &args.name)?;
     let shown = Source::new(
         "pinned render that was shown",
         rendered.rendered_source().text,
     );
-    let diff = crate::diff::show(&shown, &stored.rendered_source(), &Default::default())?;
+    let diff = crate::changes::show(&shown, &stored.rendered_source(), &Default::default())?;
     if diff.changed {
         print!("{}", diff.text);
         eprintln!(

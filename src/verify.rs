@@ -5,10 +5,10 @@
 //! the digest the lock holds for its image; and every container of a pinned component (Catalyst: Dapr) must run the
 //! one version the deployed chart version pins. The problems are printed as a table; any problem exits 1.
 
-use crate::cli::ClusterArgs;
+use crate::cluster::ClusterArgs;
 use crate::findings::{Code, Finding, Location};
 use crate::image::ImageRef;
-use crate::lock::{Lock, Verdict};
+use crate::lockfile::{Lock, Verdict};
 use crate::policy::{self, Off, PinnedImages};
 use crate::product::Product;
 use anyhow::{anyhow, Result};

@@ -1,6 +1,6 @@
 //! The invariants the fuzz targets check, one function per target. Each takes the raw input bytes and panics
 //! when opsta-lint breaks a promise on them. The same functions run the saved crash inputs in the normal test
-//! suite (`tests/fuzz_regressions.rs` includes this file), so every past crash stays fixed on stable Rust.
+//! suite (`tests/it/fuzz_regressions.rs` includes this file), so every past crash stays fixed on stable Rust.
 
 /// Declares a fuzz target that runs `$check` on each input, the same way whatever ran before it.
 ///
@@ -12,7 +12,7 @@
 /// `getrandom` with fixed bytes (std looks the function up by name, to allow this), runs each input on a
 /// fresh thread (whose keys start again from those bytes), and `postrender` gives each input its own copy of
 /// the product data (a cloned `Regex` starts with empty caches). `init` reads the fixed data once, before
-/// libFuzzer counts. Only the fuzz binaries get this: `tests/fuzz_regressions.rs` never expands the macro.
+/// libFuzzer counts. Only the fuzz binaries get this: `tests/it/fuzz_regressions.rs` never expands the macro.
 #[macro_export]
 macro_rules! target {
     ($check:path) => {
@@ -177,12 +177,12 @@ const DIGEST_A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 const DIGEST_B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
 /// The lock the rewriter targets pin against: images the seed corpus uses.
-pub fn fuzz_lock() -> &'static opsta_lint::lock::Lock {
-    static LOCK: std::sync::OnceLock<opsta_lint::lock::Lock> = std::sync::OnceLock::new();
+pub fn fuzz_lock() -> &'static opsta_lint::lockfile::Lock {
+    static LOCK: std::sync::OnceLock<opsta_lint::lockfile::Lock> = std::sync::OnceLock::new();
     LOCK.get_or_init(read_fuzz_lock)
 }
 
-fn read_fuzz_lock() -> opsta_lint::lock::Lock {
+fn read_fuzz_lock() -> opsta_lint::lockfile::Lock {
     let images = [
         ("nginx", DIGEST_A),
         ("nginx:1.27", DIGEST_B),
@@ -200,7 +200,7 @@ fn read_fuzz_lock() -> opsta_lint::lock::Lock {
         .map(|(image, digest)| format!("  - image: \"{image}\"\n    digest: {digest}\n"))
         .collect();
     let text = format!("apiVersion: opsta-lint/v1\nkind: ReleaseLock\nimages:\n{entries}");
-    opsta_lint::lock::Lock::parse(&opsta_lint::source::Source::new("lock.yaml", text)).unwrap()
+    opsta_lint::lockfile::Lock::parse(&opsta_lint::source::Source::new("lock.yaml", text)).unwrap()
 }
 
 /// The manifest rewriter (the post-renderer's core, on bytes): never panics; edits are disjoint, in order and
@@ -213,8 +213,8 @@ pub fn postrender(data: &[u8]) {
     let Ok(input) = std::str::from_utf8(data) else {
         return;
     };
-    let mirrors: Vec<opsta_lint::postrender::Mirror> = if data.len().is_multiple_of(3) {
-        vec![opsta_lint::postrender::Mirror::parse("docker.io=registry.corp/hub").unwrap()]
+    let mirrors: Vec<opsta_lint::mirror::Mirror> = if data.len().is_multiple_of(3) {
+        vec![opsta_lint::mirror::Mirror::parse("docker.io=registry.corp/hub").unwrap()]
     } else {
         Vec::new()
     };
@@ -275,7 +275,7 @@ fn check_lock_skeleton(input: &str) {
 /// the outcome when pinning succeeded.
 pub fn check_pinning(
     input: &str,
-    mirrors: &[opsta_lint::postrender::Mirror],
+    mirrors: &[opsta_lint::mirror::Mirror],
     products: &[opsta_lint::product::Product],
 ) -> Option<opsta_lint::postrender::Outcome> {
     let lock = fuzz_lock();
@@ -377,7 +377,7 @@ fn check_same_documents(input: &str, output: &str, edits: &Edits) {
 
 fn same_except(old: &Node, new: &Node, shift: usize, edits: &Edits) -> Result<(), String> {
     use opsta_lint::image::ImageRef;
-    use opsta_lint::lock::Verdict;
+    use opsta_lint::lockfile::Verdict;
     if let Some((end, _)) = edits.get(&(old.span.start.byte + shift)) {
         if *end != old.span.end.byte + shift {
             return Err(format!(
@@ -610,7 +610,7 @@ pub fn image(data: &[u8]) {
 /// the digest written for it.
 pub fn lock(data: &[u8]) {
     use opsta_lint::image::ImageRef;
-    use opsta_lint::lock::{Lock, Verdict};
+    use opsta_lint::lockfile::{Lock, Verdict};
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -660,7 +660,7 @@ pub fn lock(data: &[u8]) {
 /// as base64 of gzip; whatever the name or status holds, the header keeps its five lines and shows no control
 /// character; the printed values read back as the masked values, and no secret value is printed.
 pub fn release(data: &[u8]) {
-    use opsta_lint::release::{decode, from_json};
+    use opsta_lint::helm_release::{decode, from_json};
     use std::io::Write;
     let _ = decode(data);
     let Ok(release) = from_json(data) else {
@@ -756,7 +756,7 @@ const TOKEN_NEW: &str = "jt-FUZZ-SECRET-0002";
 /// added on both sides never show. The input is OLD, `\n===\n`, NEW, and optionally `\n===\n` and an
 /// `--ignore` pattern.
 pub fn diff(data: &[u8]) {
-    use opsta_lint::diff::{show, Format, Options, Pattern};
+    use opsta_lint::changes::{show, Format, Options, Pattern};
     use opsta_lint::source::Source;
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -836,8 +836,8 @@ pub fn diff(data: &[u8]) {
 }
 
 /// A report is JSON when asked for, and holds no control character but line breaks and tabs.
-fn check_report(text: &str, format: opsta_lint::diff::Format) {
-    if format == opsta_lint::diff::Format::Json {
+fn check_report(text: &str, format: opsta_lint::changes::Format) {
+    if format == opsta_lint::changes::Format::Json {
         serde_json::from_str::<serde_json::Value>(text).expect("-o json is not JSON");
     }
     assert!(
@@ -851,10 +851,10 @@ fn check_report(text: &str, format: opsta_lint::diff::Format) {
 fn check_reading_in_part(
     old: &opsta_lint::source::Source,
     new: &opsta_lint::source::Source,
-    opts: &opsta_lint::diff::Options,
-    shown: &opsta_lint::diff::Shown,
+    opts: &opsta_lint::changes::Options,
+    shown: &opsta_lint::changes::Shown,
 ) {
-    use opsta_lint::diff::{show_in_part, show_whole};
+    use opsta_lint::changes::{show_in_part, show_whole};
     let whole = show_whole(old, new, opts)
         .unwrap_or_else(|e| panic!("shown in part, but read whole: {e:#}"));
     assert_eq!(shown.text, whole.text, "show differs from reading whole");
@@ -870,7 +870,7 @@ fn check_reading_in_part(
 }
 
 /// A join token and Secret data changed between the two sides are seen as a change and never shown.
-fn check_secrets_hidden(old: &str, new: &str, opts: &opsta_lint::diff::Options) {
+fn check_secrets_hidden(old: &str, new: &str, opts: &opsta_lint::changes::Options) {
     use opsta_lint::source::Source;
     let secrets = |token: &str| {
         format!(
@@ -880,7 +880,7 @@ fn check_secrets_hidden(old: &str, new: &str, opts: &opsta_lint::diff::Options) 
     let with_old = Source::new("old.yaml", format!("{old}{}", secrets(TOKEN_OLD)));
     let with_new = Source::new("new.yaml", format!("{new}{}", secrets(TOKEN_NEW)));
     for (a, b) in [(&with_old, &with_new), (&with_new, &with_old)] {
-        let Ok(shown) = opsta_lint::diff::show(a, b, opts) else {
+        let Ok(shown) = opsta_lint::changes::show(a, b, opts) else {
             continue;
         };
         assert!(shown.changed, "the token change was not seen");

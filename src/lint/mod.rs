@@ -65,7 +65,7 @@ pub struct Args {
     /// `--release NAME`: the deployed release's values and chart version serve as --previous-values and
     /// --previous-chart-version (explicit flags win).
     #[command(flatten)]
-    pub cluster: crate::cli::ClusterArgs,
+    pub cluster: crate::cluster::ClusterArgs,
 }
 
 pub fn run(args: &Args) -> Result<u8> {
@@ -74,7 +74,7 @@ pub fn run(args: &Args) -> Result<u8> {
     let explicit = !args.previous_values.is_empty() && args.previous_chart_version.is_some();
     let deployed = match explicit {
         true => None,
-        false => crate::release::previous(&args.cluster)?,
+        false => crate::helm_release::previous(&args.cluster)?,
     };
     let previous = match (args.previous_values.is_empty(), &deployed) {
         (false, _) => Some(Values::read_with(&args.previous_values, &[], &helm)?),

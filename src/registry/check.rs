@@ -4,8 +4,8 @@
 use super::client::Client;
 use super::{rules, Finding, Format, MirrorCheckArgs, Options, ResolveArgs, VerifyArgs};
 use crate::image::ImageRef;
-use crate::lock::{Entry, Lock, Platform, NATIVE_API_VERSION, NATIVE_KIND};
-use crate::postrender::{mirrored, Mirror};
+use crate::lockfile::{Entry, Lock, Platform, NATIVE_API_VERSION, NATIVE_KIND};
+use crate::mirror::{mirrored, Mirror};
 use crate::source::Source;
 use anyhow::{anyhow, bail, Result};
 use futures_util::{stream, StreamExt};
@@ -226,7 +226,7 @@ fn index_platforms(json: &Json) -> Vec<Platform> {
             continue;
         };
         let valid = crate::image::check_digest(digest).is_ok()
-            && crate::lock::check_platform(&platform).is_ok();
+            && crate::lockfile::check_platform(&platform).is_ok();
         if valid && !platforms.iter().any(|p| p.platform == platform) {
             platforms.push(Platform {
                 platform,
@@ -272,7 +272,7 @@ async fn single_platform(
 
 /// The lock `lock resolve` prints.
 fn lock_text(product: Option<&str>, version: Option<&str>, resolved: &[Resolved]) -> String {
-    let yaml = crate::diff::canon::scalar_text;
+    let yaml = crate::yaml::write::scalar_text;
     let mut out = format!("apiVersion: {NATIVE_API_VERSION}\nkind: {NATIVE_KIND}\n");
     if let Some(product) = product {
         out.push_str(&format!("product: {}\n", yaml(product)));

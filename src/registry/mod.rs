@@ -12,7 +12,7 @@ pub mod client;
 pub mod credentials;
 
 use crate::findings::Code;
-use crate::postrender::Mirror;
+use crate::mirror::Mirror;
 use anyhow::Result;
 use serde::Serialize;
 
@@ -161,7 +161,7 @@ pub struct MirrorCheckArgs {
 }
 
 fn parse_platform(text: &str) -> Result<String, String> {
-    crate::lock::check_platform(text).map(|()| text.to_string())
+    crate::lockfile::check_platform(text).map(|()| text.to_string())
 }
 
 /// `opsta-lint lock resolve`.
@@ -192,7 +192,7 @@ pub fn run_mirror_check(args: &MirrorCheckArgs) -> Result<u8> {
 /// an upgrade runs when it is given mirrors. Errors are could-not-run problems.
 #[cfg(feature = "registry")]
 pub fn mirror_findings(
-    lock: &crate::lock::Lock,
+    lock: &crate::lockfile::Lock,
     mirrors: &[Mirror],
     registry: &RegistryArgs,
 ) -> Result<Vec<Finding>> {

@@ -1,0 +1,72 @@
+//! Every input the fuzzers ever broke opsta-lint with (fuzz/regressions/<target>/) runs through the same invariant
+//! checks as the fuzz targets, on stable Rust. The working corpora (fuzz/corpus/, not in git) are the fuzzers' own.
+
+use crate::checks;
+
+use std::path::Path;
+
+fn replay(target: &'static str, check: fn(&[u8])) {
+    // The inputs go up to the YAML reader's nesting limit (256 levels). opsta-lint reads them on its main
+    // thread (8 MiB of stack) in an optimized build; a test thread has 2 MiB and unoptimized frames are several
+    // times larger, so the replay gets the stack the debug build needs.
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || replay_here(target, check))
+        .unwrap()
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+}
+
+fn replay_here(target: &str, check: fn(&[u8])) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions")
+        .join(target);
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        let outcome = std::panic::catch_unwind(|| check(&data));
+        assert!(
+            outcome.is_ok(),
+            "fuzz input {} breaks an invariant",
+            path.display()
+        );
+        seen += 1;
+    }
+    assert!(seen > 0, "no regression inputs in {}", dir.display());
+}
+
+#[test]
+fn yaml_reader() {
+    replay("yaml", checks::yaml);
+}
+
+#[test]
+fn manifest_rewriter() {
+    replay("postrender", checks::postrender);
+}
+
+#[test]
+fn image_references() {
+    replay("image", checks::image);
+}
+
+#[test]
+fn lock_reader() {
+    replay("lock", checks::lock);
+}
+
+#[test]
+fn release_decoder() {
+    replay("release", checks::release);
+}
+
+#[test]
+fn manifest_diff() {
+    replay("diff", checks::diff);
+}
+
+#[test]
+fn free_text_masking() {
+    replay("mask", checks::mask);
+}

@@ -1,0 +1,492 @@
+//! `opsta-lint upgrade` end to end: the real Helm 3.17 and 4.1 install chart 1.75.0 of a Catalyst-shaped chart
+//! into the fake API server, then `opsta-lint upgrade` to 1.76.0 shows the diff and asks on a real terminal (tmux).
+use crate::common;
+
+use common::fakekube::FakeKube;
+use common::output_text as text;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const NS: &str = "cra-agent";
+const REGISTRY: &str =
+    "us-central1-docker.pkg.dev/prj-common-p-shared-79896/reg-p-common-docker-public";
+
+/// The Catalyst-shaped test chart at `version`, with a pre-upgrade hook Job that runs an image, as Catalyst's
+/// cleanup hook does (its digest can be given through `cleanup.image.digest`: how Helm 3 users pin hook images).
+fn chart(dir: &Path, version: &str) -> PathBuf {
+    let chart = dir.join(format!("catalyst-{version}"));
+    let source = common::root().join("testdata/charts/catalyst-mini");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    for entry in std::fs::read_dir(source.join("templates")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(
+            entry.path(),
+            chart.join("templates").join(entry.file_name()),
+        )
+        .unwrap();
+    }
+    std::fs::copy(source.join("values.yaml"), chart.join("values.yaml")).unwrap();
+    let meta = std::fs::read_to_string(source.join("Chart.yaml")).unwrap();
+    let meta = meta.replace("1.89.0", version);
+    std::fs::write(chart.join("Chart.yaml"), meta).unwrap();
+    let job = r#"apiVersion: batch/v1
+kind: Job
+metadata:
+  name: catalyst-cleanup
+  namespace: {{ .Release.Namespace }}
+  annotations:
+    helm.sh/hook: pre-upgrade
+    helm.sh/hook-delete-policy: before-hook-creation
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: cleanup
+          image: {{ .Values.global.image.registry }}/catalyst-cleanup:{{ .Chart.Version }}{{ with (.Values.cleanup).image }}{{ with .digest }}@{{ . }}{{ end }}{{ end }}
+"#;
+    std::fs::write(chart.join("templates/cleanup-hook.yaml"), job).unwrap();
+    chart
+}
+
+fn digest(component: &str) -> String {
+    let n = match component {
+        "agent" => 1,
+        "management" => 2,
+        _ => 3,
+    };
+    common::fake_digest(n)
+}
+
+/// The lock of 1.76.0: the three images of the chart, or all but `leave_out`.
+fn lock(dir: &Path, leave_out: Option<&str>) -> PathBuf {
+    let mut text = "apiVersion: opsta-lint/v1\nkind: ReleaseLock\nproduct: catalyst\nversion: 1.76.0\nimages:\n".to_string();
+    for component in ["agent", "management", "cleanup"] {
+        if Some(component) != leave_out {
+            text.push_str(&format!(
+                "  - image: {REGISTRY}/catalyst-{component}:1.76.0\n    digest: {}\n",
+                digest(component)
+            ));
+        }
+    }
+    let path = dir.join(format!("lock-{}.yaml", leave_out.unwrap_or("all")));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn values(dir: &Path, token: bool) -> PathBuf {
+    let token = if token {
+        "join_token: jt-SECRET-0001\n"
+    } else {
+        ""
+    };
+    let text = format!(
+        "{token}management:\n  config:\n    tunnel:\n      enabled: true\n      piko:\n        upstream_url: https://tunnel-upstream.r1.diagrid.io\n"
+    );
+    let path = dir.join(format!("values-{}.yaml", !token.is_empty()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+struct Setup {
+    kube: FakeKube,
+    major: u8,
+    dir: tempfile::TempDir,
+    chart: PathBuf,
+    values: PathBuf,
+}
+
+/// The fake server with release `cat` at chart 1.75.0 installed by the real helm `major` (Helm 4: the
+/// post-renderer plugin installed too, as README says).
+fn installed(major: u8) -> Setup {
+    let kube = FakeKube::start();
+    let dir = tempfile::tempdir().unwrap();
+    let old = chart(dir.path(), "1.75.0");
+    let values = values(dir.path(), true);
+    let out = kube
+        .helm(&common::helm(major))
+        .args(["install", "cat"])
+        .arg(&old)
+        .args(["-n", NS, "-f"])
+        .arg(&values)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "helm {major} install: {:?}",
+        text(&out)
+    );
+    if major == 4 {
+        common::install_helm4_postrenderer(dir.path(), || kube.helm(&common::helm(4)));
+    }
+    let chart = chart(dir.path(), "1.76.0");
+    Setup {
+        kube,
+        major,
+        dir,
+        chart,
+        values,
+    }
+}
+
+impl Setup {
+    /// `opsta-lint upgrade cat CHART -n cra-agent --chart-version 1.76.0 -f VALUES --lock LOCK --helm HELM ...`
+    fn upgrade_args(&self, lock: &Path, values: &Path, extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = ["upgrade", "cat"].map(String::from).to_vec();
+        args.push(self.chart.display().to_string());
+        args.extend(["-n", NS, "--chart-version", "1.76.0", "-f"].map(String::from));
+        args.push(values.display().to_string());
+        args.push("--lock".into());
+        args.push(lock.display().to_string());
+        args.push("--helm".into());
+        args.push(common::helm(self.major).display().to_string());
+        if self.major == 3 {
+            // Helm 3 never post-renders hooks: the hook image is pinned through the values.
+            args.push("--set".into());
+            args.push(format!("cleanup.image.digest={}", digest("cleanup")));
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    }
+
+    /// opsta-lint with the fake server's kubeconfig and Helm home (no terminal: stdin is /dev/null).
+    fn opsta(&self, args: &[String]) -> Output {
+        self.kube
+            .helm(Path::new(env!("CARGO_BIN_EXE_opsta-lint")))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn revisions(&self) -> Vec<opsta_lint::helm_release::Release> {
+        use base64::Engine;
+        let mut found: Vec<_> = self
+            .kube
+            .list("secrets", NS)
+            .into_iter()
+            .filter(|o| o["metadata"]["labels"]["owner"] == "helm")
+            .map(|o| {
+                let payload = base64::engine::general_purpose::STANDARD
+                    .decode(o["data"]["release"].as_str().unwrap())
+                    .unwrap();
+                opsta_lint::helm_release::decode(&payload).unwrap()
+            })
+            .collect();
+        found.sort_by_key(|r| r.revision);
+        found
+    }
+
+    /// Pods of the 1.76.0 workloads running the locked digests, as the kubelet would report them.
+    fn pods_on_locked_digests(&self) {
+        for component in ["agent", "management"] {
+            let image = format!(
+                "{REGISTRY}/catalyst-{component}:1.76.0@{}",
+                digest(component)
+            );
+            let image_id = format!("{REGISTRY}/catalyst-{component}@{}", digest(component));
+            self.kube.insert(serde_json::json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": format!("{component}-1"), "namespace": NS,
+                    "labels": {"app.kubernetes.io/name": component, "app.kubernetes.io/instance": "cat"}},
+                "spec": {"containers": [{"name": component, "image": image}]},
+                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+                    "containerStatuses": [{"name": component, "image": image, "imageID": image_id,
+                        "ready": true, "restartCount": 0}]}
+            }));
+        }
+    }
+
+    /// Runs opsta-lint in a real terminal (tmux), waits for the prompt, types `answer`, and returns the exit
+    /// code and what the terminal showed.
+    fn upgrade_in_terminal(&self, args: &[String], answer: &str) -> (i32, String) {
+        let socket = self.dir.path().join("tmux.sock");
+        let script = self.dir.path().join("run.sh");
+        let done = self.dir.path().join("exit-code");
+        let _ = std::fs::remove_file(&done);
+        let probe = self.kube.helm(Path::new(env!("CARGO_BIN_EXE_opsta-lint")));
+        let mut lines = String::from("#!/bin/bash\n");
+        for (key, value) in probe.get_envs() {
+            let key = key.to_str().unwrap();
+            match value {
+                Some(v) => {
+                    lines.push_str(&format!("export {key}={}\n", quote(v.to_str().unwrap())))
+                }
+                None => lines.push_str(&format!("unset {key}\n")),
+            }
+        }
+        let mut command = quote(env!("CARGO_BIN_EXE_opsta-lint"));
+        for arg in args {
+            command.push(' ');
+            command.push_str(&quote(arg));
+        }
+        lines.push_str(&format!(
+            "export NO_COLOR=1\n{command}\necho $? > {}\nsleep 30\n",
+            quote(done.to_str().unwrap())
+        ));
+        std::fs::write(&script, lines).unwrap();
+        let tmux = |extra: &[&str]| {
+            Command::new("tmux")
+                .arg("-S")
+                .arg(&socket)
+                .args(extra)
+                .output()
+                .expect("runs tmux (scripts/install-tools.sh installs it)")
+        };
+        let started = tmux(&[
+            "new-session",
+            "-d",
+            "-x",
+            "200",
+            "-y",
+            "50",
+            "bash",
+            script.to_str().unwrap(),
+        ]);
+        assert!(started.status.success(), "tmux: {:?}", text(&started));
+        let screen = || {
+            let out = tmux(&["capture-pane", "-p", "-S", "-1000"]);
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !screen().contains("[y/N]") && !done.exists() {
+            assert!(Instant::now() < deadline, "no prompt:\n{}", screen());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        tmux(&["send-keys", answer, "Enter"]);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !done.exists() {
+            assert!(Instant::now() < deadline, "did not finish:\n{}", screen());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let shown = screen();
+        tmux(&["kill-server"]);
+        let code = std::fs::read_to_string(&done)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        (code, shown)
+    }
+}
+
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// Declined on the terminal: revision 1 stays; accepted: revision 2 carries only locked digests.
+fn declined_then_applied(major: u8) {
+    let setup = installed(major);
+    let lock = lock(setup.dir.path(), None);
+    let args = setup.upgrade_args(&lock, &setup.values, &[]);
+
+    let (code, shown) = setup.upgrade_in_terminal(&args, "n");
+    assert_eq!(code, 3, "helm {major}, declined:\n{shown}");
+    assert!(
+        shown.contains("Apply this upgrade to cat in cra-agent? [y/N]"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("catalyst-agent:1.76.0@"),
+        "the diff shows the pinned image:\n{shown}"
+    );
+    assert!(
+        !shown.contains("jt-SECRET-0001"),
+        "the token never shows:\n{shown}"
+    );
+    assert_eq!(setup.revisions().len(), 1, "declined: nothing applied");
+
+    // No terminal and no --yes: refused before anything is applied.
+    let out = setup.opsta(&args);
+    assert_eq!(out.status.code(), Some(2), "{:?}", text(&out));
+    assert!(
+        text(&out).1.contains("no terminal to confirm"),
+        "{:?}",
+        text(&out)
+    );
+    assert_eq!(setup.revisions().len(), 1);
+
+    setup.pods_on_locked_digests();
+    let (code, shown) = setup.upgrade_in_terminal(&args, "y");
+    assert_eq!(code, 0, "helm {major}, accepted:\n{shown}");
+    let revisions = setup.revisions();
+    assert_eq!(revisions.len(), 2, "{shown}");
+    let applied = &revisions[1];
+    assert_eq!(applied.chart_version, "1.76.0");
+    assert_eq!(applied.status, "deployed");
+    let stored = applied.rendered_source().text;
+    let images: Vec<&str> = stored
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("image:"))
+        .map(|i| i.trim().trim_matches(|c| c == '"' || c == '\''))
+        .collect();
+    assert_eq!(images.len(), 3, "agent, management and the hook: {stored}");
+    for image in images {
+        let component = image
+            .split("catalyst-")
+            .nth(1)
+            .and_then(|rest| rest.split(':').next())
+            .unwrap();
+        assert!(
+            image.ends_with(&format!(":1.76.0@{}", digest(component))),
+            "helm {major}: {image} is not on its locked digest"
+        );
+    }
+    assert!(shown.contains("ok: every pod Ready"), "{shown}");
+}
+
+#[test]
+fn helm3_upgrade_asks_then_applies_only_locked_digests() {
+    declined_then_applied(3);
+}
+
+#[test]
+fn helm4_upgrade_asks_then_applies_only_locked_digests() {
+    declined_then_applied(4);
+}
+
+/// A missing token stops at lint, an unlocked image at render, a pending release at preflight: each before
+/// anything is applied.
+fn stops_before_apply(major: u8) {
+    let setup = installed(major);
+    let full = lock(setup.dir.path(), None);
+    let no_token = values(setup.dir.path(), false);
+    let out = setup.opsta(&setup.upgrade_args(&full, &no_token, &["--yes"]));
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("OL101"), "{stdout}{stderr}");
+    assert!(stderr.contains("stopped at lint"), "{stderr}");
+    assert_eq!(setup.revisions().len(), 1);
+
+    let unlocked = lock(setup.dir.path(), Some("management"));
+    let out = setup.opsta(&setup.upgrade_args(&unlocked, &setup.values, &["--yes"]));
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("catalyst-management:1.76.0"), "{stderr}");
+    assert!(stderr.contains("stopped at render"), "{stderr}");
+    assert_eq!(setup.revisions().len(), 1);
+
+    if major == 3 {
+        // The hook image, which Helm 3 never post-renders, not pinned through the values.
+        let mut args = setup.upgrade_args(&full, &setup.values, &["--yes"]);
+        let at = args
+            .iter()
+            .position(|a| a.starts_with("cleanup.image.digest="))
+            .unwrap();
+        args.drain(at - 1..=at);
+        let out = setup.opsta(&args);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+        assert!(
+            stderr.contains("PF002") && stderr.contains("catalyst-cleanup"),
+            "{stderr}"
+        );
+        assert_eq!(setup.revisions().len(), 1);
+    }
+
+    let out = setup.opsta(&setup.upgrade_args(
+        &full,
+        &setup.values,
+        &["--dry-run", "--detailed-exitcode"],
+    ));
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--dry-run with changes: {stdout}{stderr}"
+    );
+    assert!(stdout.contains("catalyst-agent:1.76.0@"), "{stdout}");
+    assert_eq!(setup.revisions().len(), 1);
+
+    let out = setup.opsta(&setup.upgrade_args(&full, &setup.values, &["--reuse-values"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).1.contains("re-apply the full values"),
+        "{:?}",
+        text(&out)
+    );
+
+    // Another operation left the release pending-upgrade.
+    let name = "sh.helm.release.v1.cat.v1";
+    let secret = setup.kube.get("secrets", NS, name).unwrap();
+    let mut pending = secret.clone();
+    {
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let payload = engine
+            .decode(secret["data"]["release"].as_str().unwrap())
+            .unwrap();
+        let inner = engine.decode(&payload).unwrap();
+        let mut json = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&inner[..]), &mut json)
+            .unwrap();
+        let mut release: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        release["version"] = 2.into();
+        release["info"]["status"] = "pending-upgrade".into();
+        let payload = engine.encode(engine.encode(serde_json::to_vec(&release).unwrap()));
+        pending["metadata"] = serde_json::json!({"name": "sh.helm.release.v1.cat.v2", "namespace": NS,
+            "labels": {"owner": "helm", "name": "cat", "status": "pending-upgrade", "version": "2"}});
+        pending["data"]["release"] = payload.into();
+    }
+    setup.kube.insert(pending);
+    let out = setup.opsta(&setup.upgrade_args(&full, &setup.values, &["--yes"]));
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("PF001") && stderr.contains("pending-upgrade"),
+        "{stderr}"
+    );
+    assert_eq!(
+        setup.revisions().len(),
+        2,
+        "only the pending one added by the test"
+    );
+}
+
+#[test]
+fn helm3_upgrade_stops_before_apply() {
+    stops_before_apply(3);
+}
+
+#[test]
+fn helm4_upgrade_stops_before_apply() {
+    stops_before_apply(4);
+}
+
+/// `opsta-lint preflight` on its own: the lock must be the target's, no downgrade, a major needs --allow-major.
+#[test]
+fn preflight_checks_the_lock_the_direction_and_the_major() {
+    let setup = installed(3);
+    let lock = lock(setup.dir.path(), None);
+    let helm = common::helm(3).display().to_string();
+    let run = |version: &str, extra: &[&str]| {
+        let mut args: Vec<String> = ["preflight", "--release", "cat", "-n", NS, "--helm", &helm]
+            .map(String::from)
+            .to_vec();
+        args.extend(["--chart-version".into(), version.into(), "--lock".into()]);
+        args.push(lock.display().to_string());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let out = setup.opsta(&args);
+        (out.status.code().unwrap(), text(&out).0 + &text(&out).1)
+    };
+    let (code, said) = run("1.76.0", &[]);
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("can go to 1.76.0"), "{said}");
+    let (code, said) = run("1.77.0", &[]);
+    assert_eq!(code, 1, "{said}");
+    assert!(
+        said.contains("error[PF003]") && said.contains("version 1.76.0"),
+        "{said}"
+    );
+    let (code, said) = run("1.74.0", &[]);
+    assert_eq!(code, 1, "{said}");
+    assert!(
+        said.contains("error[PF005]") && said.contains("downgrade"),
+        "{said}"
+    );
+    let (code, said) = run("2.0.0", &[]);
+    assert!(code == 1 && said.contains("error[PF004]"), "{said}");
+    let (_, said) = run("2.0.0", &["--allow-major"]);
+    assert!(!said.contains("PF004"), "{said}");
+}
