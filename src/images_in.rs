@@ -606,7 +606,8 @@ impl<'n> Walk<'n, '_> {
     /// A value under `key` (None for a list item).
     fn value(&mut self, node: &'n Node, key: Option<&str>) {
         let at = node.span.start.byte;
-        if self.fields.contains(&at) && !matches!(node.value, Value::Map(_) | Value::Seq(_)) {
+        let known = !self.fields.is_empty() && self.fields.contains(&at);
+        if known && !matches!(node.value, Value::Map(_) | Value::Seq(_)) {
             if self.judged.insert(at) {
                 self.site(node, self.place(), true);
             }

@@ -28,9 +28,10 @@ pub struct Surface {
     #[serde(deserialize_with = "versions")]
     pub releases: Vec<Version>,
     /// Every key path and one mark per release: `+` set in the defaults, `o` optional (commented out or only
-    /// documented), `-` absent.
-    #[serde(borrow)]
-    pub keys: BTreeMap<&'static str, &'static str>,
+    /// documented), `-` absent. Sorted by key, each key once (the last written wins, as in a map); a sorted list
+    /// instead of a map, as building a map of 700 keys cost about a tenth of a lint run.
+    #[serde(borrow, deserialize_with = "sorted_keys")]
+    keys: Vec<(&'static str, &'static str)>,
     /// The defaults of the pinned-component paths at each release (null: absent).
     #[serde(default)]
     pub defaults: BTreeMap<String, Vec<Option<String>>>,
@@ -78,7 +79,10 @@ impl Surface {
     }
 
     fn marks(&self, key: &str) -> Option<&[u8]> {
-        self.keys.get(key).map(|m| m.as_bytes())
+        self.keys
+            .binary_search_by(|(k, _)| (*k).cmp(key))
+            .ok()
+            .map(|i| self.keys[i].1.as_bytes())
     }
 
     /// True when a release of the window reads `key`.
@@ -104,8 +108,9 @@ impl Surface {
     /// True when some key below `key` is read in the window (the map's keys are known there).
     fn has_children(&self, window: &[usize], key: &str) -> bool {
         let prefix = format!("{key}.");
-        self.keys
-            .range(prefix.as_str()..)
+        let from = self.keys.partition_point(|(k, _)| *k < prefix.as_str());
+        self.keys[from..]
+            .iter()
             .take_while(|(k, _)| k.starts_with(&prefix))
             .any(|(k, _)| self.reads(window, k))
     }
@@ -134,9 +139,10 @@ impl Surface {
             // A key under a map that appears or leaves with it is not listed on its own.
             let parent = key.rsplit_once('.').map(|(p, _)| p);
             let parent_moves = parent.is_some_and(|p| {
-                self.keys
-                    .get(p)
-                    .is_some_and(|m| reads(m, index) != (index > 0 && reads(m, index - 1)))
+                self.marks(p).is_some_and(|m| {
+                    let m = std::str::from_utf8(m).unwrap_or_default();
+                    reads(m, index) != (index > 0 && reads(m, index - 1))
+                })
             });
             match (before, now) {
                 (false, true) if !parent_moves => added.push(*key),
@@ -146,6 +152,39 @@ impl Surface {
         }
         (added, removed)
     }
+}
+
+/// The `keys` object as a list sorted by key, keeping the last of a key written twice.
+fn sorted_keys<'de: 'static, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<(&'static str, &'static str)>, D::Error> {
+    struct Pairs;
+    impl<'de: 'static> serde::de::Visitor<'de> for Pairs {
+        type Value = Vec<(&'static str, &'static str)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map of key paths to marks")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0));
+            while let Some(pair) = map.next_entry::<&'de str, &'de str>()? {
+                pairs.push(pair);
+            }
+            // Stable, and a single pass over the data's already sorted keys.
+            pairs.sort_by(|a, b| a.0.cmp(b.0));
+            let mut sorted: Vec<(&str, &str)> = Vec::with_capacity(pairs.len());
+            for pair in pairs {
+                match sorted.last_mut() {
+                    Some(last) if last.0 == pair.0 => *last = pair,
+                    _ => sorted.push(pair),
+                }
+            }
+            Ok(sorted)
+        }
+    }
+    d.deserialize_map(Pairs)
 }
 
 fn versions<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<Version>, D::Error> {

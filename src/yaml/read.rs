@@ -15,6 +15,7 @@
 
 use granit_parser::{Event, Options, Parser, ScalarStyle, ScanError, Tag};
 use serde_json::Value as Json;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -195,7 +196,10 @@ impl Node {
         match &self.value {
             Value::Map(entries) => entries
                 .iter()
-                .find(|(k, _)| k.key_text().as_deref() == Some(key))
+                .find(|(k, _)| match &k.value {
+                    Value::Str(s) => s == key,
+                    _ => k.key_text().as_deref() == Some(key),
+                })
                 .map(|(k, v)| (k, v)),
             _ => None,
         }
@@ -477,8 +481,7 @@ impl<'a> Loader<'a> {
     ) -> Result<Node, Error> {
         self.enter(&start)?;
         let mut entries: Vec<(Node, Node)> = Vec::new();
-        let mut positions: HashMap<String, usize> = HashMap::new();
-        let mut written: HashMap<String, Span> = HashMap::new();
+        let mut slots: HashMap<String, Slot> = HashMap::new();
         let end = loop {
             let (event, span) = self.next()?;
             if matches!(event, Event::MappingEnd) {
@@ -496,11 +499,11 @@ impl<'a> Loader<'a> {
                 // override them, and a list of mappings applies from its last item to its first.
                 for (k, v) in merge_sources(value)? {
                     let name = k.key_text().unwrap_or_default();
-                    put(&mut entries, &mut positions, name, k, v);
+                    put(&mut entries, &mut slots, name, k, v);
                 }
                 continue;
             }
-            self.insert(&mut entries, &mut positions, &mut written, key, value)?;
+            self.insert(&mut entries, &mut slots, key, value)?;
         };
         self.depth -= 1;
         let node = collection(Value::Map(entries), style, &start, &end);
@@ -510,35 +513,45 @@ impl<'a> Loader<'a> {
         Ok(node)
     }
 
-    /// Adds an entry written in the mapping; `positions` maps the key texts already in `entries` to their
-    /// index, `written` the keys written (not merged) so far to their place.
+    /// Adds an entry written in the mapping; `slots` maps the key texts already in `entries` to their index
+    /// and, for the keys written (not merged) so far, to their place.
     fn insert(
         &mut self,
         entries: &mut Vec<(Node, Node)>,
-        positions: &mut HashMap<String, usize>,
-        written: &mut HashMap<String, Span>,
+        slots: &mut HashMap<String, Slot>,
         key: Node,
         value: Node,
     ) -> Result<(), Error> {
         let Some(name) = key.key_text() else {
             return Err(node_error(&key, "a mapping key must be a scalar".into()));
         };
-        match written.insert(name.clone(), key.span) {
-            None => put(entries, positions, name, key, value),
-            Some(first) if self.limits.allow_duplicate_keys => {
-                self.duplicates.push(Duplicate {
-                    name: name.clone(),
-                    key: key.span,
-                    first,
+        match slots.entry(name) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(Slot {
+                    index: entries.len(),
+                    written: Some(key.span),
                 });
-                put(entries, positions, name, key, value);
+                entries.push((key, value));
             }
-            Some(first) => {
-                let first = first.start.line;
-                return Err(node_error(
-                    &key,
-                    format!("duplicate key \"{name}\" (first defined on line {first})"),
-                ));
+            Entry::Occupied(mut occupied) => {
+                if let Some(first) = occupied.get().written {
+                    let name = occupied.key().clone();
+                    if !self.limits.allow_duplicate_keys {
+                        let first = first.start.line;
+                        return Err(node_error(
+                            &key,
+                            format!("duplicate key \"{name}\" (first defined on line {first})"),
+                        ));
+                    }
+                    self.duplicates.push(Duplicate {
+                        name,
+                        key: key.span,
+                        first,
+                    });
+                }
+                let slot = occupied.get_mut();
+                slot.written = Some(key.span);
+                entries[slot.index] = (key, value);
             }
         }
         Ok(())
@@ -736,18 +749,28 @@ fn go_flow_key_on_one_line(src: &str, key: &Node) -> Result<(), Error> {
 /// Sets an entry, replacing the one of the same name.
 fn put(
     entries: &mut Vec<(Node, Node)>,
-    positions: &mut HashMap<String, usize>,
+    slots: &mut HashMap<String, Slot>,
     name: String,
     key: Node,
     value: Node,
 ) {
-    match positions.get(&name) {
-        Some(&i) => entries[i] = (key, value),
-        None => {
-            positions.insert(name, entries.len());
+    match slots.entry(name) {
+        Entry::Occupied(occupied) => entries[occupied.get().index] = (key, value),
+        Entry::Vacant(vacant) => {
+            vacant.insert(Slot {
+                index: entries.len(),
+                written: None,
+            });
             entries.push((key, value));
         }
     }
+}
+
+/// Where a mapping key's entry is, and where the key was last written in the mapping itself (None while it
+/// was only merged in with `<<`).
+struct Slot {
+    index: usize,
+    written: Option<Span>,
 }
 
 /// A merge key as Go's yaml.v2 sees one: a plain `<<`, or one tagged `!!merge`.
