@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cluster;
 pub mod diff;
 pub mod exit;
+pub mod flux;
 pub mod image;
 pub mod image_fields;
 pub mod image_policy;

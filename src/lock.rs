@@ -421,6 +421,10 @@ pub enum LockSubcommand {
     Resolve(crate::registry::ResolveArgs),
     /// Check that every locked tag still points at its locked digest (upstream, or in a mirror).
     Verify(crate::registry::VerifyArgs),
+    /// Print the `postRenderers` of a Flux HelmRelease that pin every image of a render (kustomize images and
+    /// patches), or check (`--check`) that a HelmRelease's postRenderers pin every image.
+    #[command(after_help = crate::flux::HELP_FOOTER)]
+    Flux(crate::flux::Args),
 }
 
 /// Runs `opsta-lint lock ...`.
@@ -429,8 +433,9 @@ pub fn run_command(command: &LockCommand) -> Result<u8> {
         (Some(LockSubcommand::Init(args)), _) | (None, Some(args)) => run(args),
         (Some(LockSubcommand::Resolve(args)), _) => crate::registry::run_resolve(args),
         (Some(LockSubcommand::Verify(args)), _) => crate::registry::run_verify(args),
+        (Some(LockSubcommand::Flux(args)), _) => crate::flux::run(args),
         (None, None) => {
-            bail!("lock needs a subcommand (init, resolve, verify) or --from-manifest FILE")
+            bail!("lock needs a subcommand (init, resolve, verify, flux) or --from-manifest FILE")
         }
     }
 }

@@ -144,6 +144,11 @@ pub mod rules {
     pub const UNSURE_VALUE: &str = "PR008";
     pub const UNRECOGNISED_KEY: &str = "PR009";
     pub const NOT_PINNED_IN_PLACE: &str = "PR010";
+    pub const FLUX_EMBEDDED_TEXT: &str = "PR020";
+    pub const FLUX_NO_TARGET: &str = "PR021";
+    pub const FLUX_NOT_PINNED: &str = "PR022";
+    pub const FLUX_UNEVALUABLE: &str = "PR023";
+    pub const FLUX_PATCH_FAILS: &str = "PR024";
 
     /// The codes `--strict` makes errors.
     pub const UNSURE: [&str; 2] = [UNSURE_VALUE, UNRECOGNISED_KEY];
@@ -194,6 +199,32 @@ pub static RULES: &[Rule] = &[
          image_name, image_tag), or inside a string that is not a literal block, is checked against the lock by its \
          reference but left as written. After the upgrade, `opsta-lint verify` compares the digests the pods run \
          with the lock."),
+    pr(rules::FLUX_EMBEDDED_TEXT, "flux-embedded-text", Severity::Error,
+        "`lock flux`: an image inside a text value (a ConfigMap's config file) would need the whole value in a patch.",
+        "Flux postRenderers can only replace whole values. Pinning an image written inside a ConfigMap's or a \
+         Secret's text would put all of that text, join tokens and keys included, into a patch in git, so `lock \
+         flux` refuses. Pin the image through the chart's values (a tag@digest in the image value)."),
+    pr(rules::FLUX_NO_TARGET, "flux-no-target", Severity::Error,
+        "`lock flux`: an image to pin sits in an object a kustomize patch cannot target alone.",
+        "A patch targets one object by group, version, kind, name and namespace. An object without kind or \
+         metadata.name, or one that is in the render twice, cannot be targeted alone (kustomize refuses such a \
+         render too)."),
+    pr(rules::FLUX_NOT_PINNED, "flux-not-pinned", Severity::Error,
+        "`lock flux --check`: an image of the render is not pinned by the HelmRelease's postRenderers.",
+        "Kustomize leaves alone every image it is not told about, so a new image in the next chart version runs \
+         by tag under Flux. The check applies the postRenderers to the render as kustomize does and fails on every \
+         image left without a digest (with --lock: without the locked digest). Run `opsta-lint lock flux` again \
+         and commit its output."),
+    pr(rules::FLUX_UNEVALUABLE, "flux-unevaluable", Severity::Error,
+        "`lock flux --check`: a postRenderer the check cannot evaluate.",
+        "Strategic-merge patches, patchesStrategicMerge, patchesJson6902, targets by label or annotation and JSON \
+         6902 ops other than test, replace, add and remove are not evaluated, so the check cannot say every image \
+         is pinned. Write the pins as `lock flux` does."),
+    pr(rules::FLUX_PATCH_FAILS, "flux-patch-fails", Severity::Error,
+        "`lock flux --check`: a patch of the postRenderers fails on the render.",
+        "Every patch `lock flux` writes tests the value as rendered before replacing it. A failing test means the \
+         chart moved or changed the value: helm-controller would refuse the release. Run `lock flux` again on the \
+         new render."),
 ];
 
 const fn pr(
