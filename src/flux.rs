@@ -509,8 +509,7 @@ fn refusal(objects: &[Object], change: &Change, input: &str) -> Option<Finding> 
             ),
         );
     }
-    let embedded =
-        change.old.contains('\n') || target.kind == "ConfigMap" || target.kind == "Secret";
+    let embedded = change.old.contains('\n') || ImageRef::parse(&change.old).is_err();
     if embedded {
         return finding(
             rules::FLUX_EMBEDDED_TEXT,

@@ -1,0 +1,395 @@
+//! GitOps (docs/gitops.md): Flux's postRenderers written by `opsta-lint lock flux` applied with the real kustomize
+//! (`kubectl kustomize`, the kustomize API helm-controller uses) give every image what `opsta-lint postrender`
+//! gives; `lock flux --check` fails on an image they do not pin; the Argo CD plugin's generate command
+//! (gitops/argocd/plugin.yaml) runs the real Helm in a checkout laid out as Argo CD lays it out.
+
+mod common;
+
+use opsta_lint::yaml;
+use serde_json::{json, Value as Json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(mut cmd: Command) -> Run {
+    let out = cmd.output().expect("runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn opsta(args: &[&str], paths: &[&Path]) -> Run {
+    let mut cmd = common::bin();
+    cmd.args(args);
+    for path in paths {
+        cmd.arg(path);
+    }
+    run(cmd)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `opsta-lint lock flux --from-manifest RENDER --lock LOCK [extra]`.
+fn lock_flux(render: &Path, lock: &Path, extra: &[&str]) -> Run {
+    let mut cmd = common::bin();
+    cmd.args(["lock", "flux", "--from-manifest"]).arg(render);
+    cmd.arg("--lock").arg(lock).args(extra);
+    run(cmd)
+}
+
+/// `opsta-lint postrender --lock LOCK --input RENDER [extra]`.
+fn postrender(render: &Path, lock: &Path, extra: &[&str]) -> Run {
+    let mut cmd = common::bin();
+    cmd.args(["postrender", "--lock"]).arg(lock);
+    cmd.arg("--input").arg(render).args(extra);
+    run(cmd)
+}
+
+fn documents(text: &str) -> Vec<Json> {
+    yaml::parse(text)
+        .expect("parses")
+        .iter()
+        .map(|d| d.to_json())
+        .filter(|d| !d.is_null())
+        .collect()
+}
+
+/// The value without null mapping entries (kustomize drops them; they mean nothing to Kubernetes).
+fn without_nulls(v: Json) -> Json {
+    match v {
+        Json::Object(map) => Json::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Json::Array(items) => Json::Array(items.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
+}
+
+/// Objects by apiVersion, kind, namespace and name.
+fn by_id(docs: Vec<Json>) -> BTreeMap<String, Json> {
+    let mut out = BTreeMap::new();
+    // kustomize puts a List's items in its place.
+    let flat = docs
+        .into_iter()
+        .flat_map(|doc| match doc["items"].as_array() {
+            Some(items) if doc["kind"] == "List" => items.clone(),
+            _ => vec![doc],
+        });
+    for doc in flat.map(without_nulls) {
+        let meta = &doc["metadata"];
+        let id = format!(
+            "{} {} {} {}",
+            doc["apiVersion"], doc["kind"], meta["namespace"], meta["name"]
+        );
+        assert!(out.insert(id.clone(), doc).is_none(), "{id} twice");
+    }
+    out
+}
+
+/// The render with `lock flux`'s postRenderers applied as helm-controller applies them: a kustomization holding
+/// the render as its one resource and the `kustomize` fields of the post-renderer, built by the real kustomize.
+fn kustomize(dir: &Path, render: &Path, post_renderers: &str) -> Vec<Json> {
+    let work = dir.join("kustomize");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::copy(render, work.join("render.yaml")).unwrap();
+    let fragment = &documents(post_renderers)[0];
+    let mut kustomization = json!({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": ["render.yaml"],
+    });
+    for (key, value) in fragment["postRenderers"][0]["kustomize"]
+        .as_object()
+        .unwrap()
+    {
+        kustomization[key] = value.clone();
+    }
+    write(&work, "kustomization.yaml", &kustomization.to_string());
+    let mut cmd = Command::new(common::tool("kubectl"));
+    cmd.arg("kustomize").arg(&work);
+    let out = run(cmd);
+    assert_eq!(out.code, 0, "kubectl kustomize: {}", out.stderr);
+    documents(&out.stdout)
+}
+
+/// Every string of a value with its JSON pointer, sorted.
+fn strings(v: &Json, at: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Json::Object(map) => map.iter().for_each(|(k, v)| {
+            strings(
+                v,
+                &format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                out,
+            )
+        }),
+        Json::Array(items) => items
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| strings(v, &format!("{at}/{i}"), out)),
+        Json::String(s) => out.push((at.to_string(), s.clone())),
+        _ => {}
+    }
+    out.sort();
+}
+
+/// Every container image of the objects, by object and place, for the failure message.
+fn container_images(docs: &BTreeMap<String, Json>) -> Vec<String> {
+    fn walk(v: &Json, at: &str, out: &mut Vec<String>) {
+        match v {
+            Json::Object(map) => map
+                .iter()
+                .for_each(|(k, v)| walk(v, &format!("{at}/{k}"), out)),
+            Json::Array(items) => items
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| walk(v, &format!("{at}/{i}"), out)),
+            Json::String(s) if at.ends_with("/image") => out.push(format!("{at}={s}")),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (id, doc) in docs {
+        walk(doc, id, &mut out);
+    }
+    out
+}
+
+/// The core proof on one render: kustomize with `lock flux`'s output gives the same objects as postrender.
+fn same_as_postrender(render: &Path, lock: &Path, extra: &[&str]) -> String {
+    let name = render.display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let flux = lock_flux(render, lock, extra);
+    assert_eq!(flux.code, 0, "{name}: {}", flux.stderr);
+    let pinned = postrender(render, lock, extra);
+    assert_eq!(pinned.code, 0, "{name}: {}", pinned.stderr);
+    let expected = by_id(documents(&pinned.stdout));
+    let got = by_id(kustomize(dir.path(), render, &flux.stdout));
+    assert_eq!(
+        expected.keys().collect::<Vec<_>>(),
+        got.keys().collect::<Vec<_>>(),
+        "{name}"
+    );
+    for (id, object) in &expected {
+        let (mut want, mut have) = (Vec::new(), Vec::new());
+        strings(object, "", &mut want);
+        strings(&got[id], "", &mut have);
+        // Strings only: kustomize reads YAML 1.1 (`on` is a boolean to it), which is no image's business.
+        want.retain(|(p, _)| have.iter().any(|(q, _)| q == p) || got[id].pointer(p).is_none());
+        have.retain(|(p, _)| want.iter().any(|(q, _)| q == p) || object.pointer(p).is_none());
+        assert_eq!(want, have, "{name}: {id} differs after kustomize");
+    }
+    let images = container_images(&got);
+    assert!(
+        images.iter().all(|i| i.contains("@sha256:")),
+        "{name}: {images:#?}"
+    );
+    flux.stdout
+}
+
+fn testdata(name: &str) -> PathBuf {
+    common::root().join("testdata/postrender").join(name)
+}
+
+fn lock_of(dir: &Path, render: &Path) -> PathBuf {
+    write(dir, "lock.yaml", &common::lock_for(render))
+}
+
+#[test]
+fn flux_post_renderers_pin_like_postrender_under_the_real_kustomize() {
+    let mut renders: Vec<PathBuf> = ["testdata/postrender", "testdata/gitops"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(common::root().join(d)).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    renders.sort();
+    let names: Vec<String> = renders
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.contains(&"catalyst-1.90.0.yaml".into()) && names.contains(&"cnpg.yaml".into()),
+        "{names:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for render in &renders {
+        let lock = lock_of(dir.path(), render);
+        if render.ends_with("argo-events.yaml") {
+            // Its images sit inside a ConfigMap's config file: refused (flux_refuses_... covers it).
+            assert_eq!(lock_flux(render, &lock, &[]).code, 1);
+            continue;
+        }
+        same_as_postrender(render, &lock, &[]);
+    }
+}
+
+#[test]
+#[ignore = "needs ../shared/corpus"]
+fn flux_post_renderers_pin_like_postrender_on_the_shared_corpus() {
+    let shared = common::shared_corpus();
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for folder in ["corpus/real-charts", "corpus/catalyst/rendered"] {
+        for entry in std::fs::read_dir(shared.join(folder)).unwrap() {
+            let render = entry.unwrap().path();
+            if render.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let lock = lock_of(dir.path(), &render);
+            let flux = lock_flux(&render, &lock, &[]);
+            if flux.code == 1 && flux.stderr.contains("error[PR020]") {
+                continue;
+            }
+            same_as_postrender(&render, &lock, &[]);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "{checked} renders checked");
+}
+
+const A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const C: &str = "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+const E: &str = "sha256:eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+
+fn deployment(name: &str, image: &str, env_image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: app\nspec:\n  template:\n    spec:\n      \
+         containers:\n        - name: main\n          image: {image}\n          env:\n            - name: SIDECAR_IMAGE\n              \
+         value: {env_image}\n"
+    )
+}
+
+/// Two tags of one repository, a custom resource's image, an env value and a mirror: what kustomize's `images`
+/// cannot say goes to precise patches, and the result is still postrender's.
+fn mixed_render(dir: &Path) -> (PathBuf, PathBuf) {
+    let render = [
+        deployment("old", "nginx:1.27", "ghcr.io/dapr/daprd:1.17.3"),
+        deployment("new", "nginx:1.28", "ghcr.io/dapr/daprd:1.17.3"),
+        deployment("one", "ghcr.io/dapr/daprd:1.17.3", "ghcr.io/dapr/daprd:1.17.3"),
+        "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: pg\n  namespace: db\nspec:\n  \
+         imageName: ghcr.io/cloudnative-pg/postgresql:16\n  instances: 1\n"
+            .to_string(),
+    ]
+    .join("---\n");
+    let lock = format!(
+        "apiVersion: opsta-lint/v1\nkind: ReleaseLock\nimages:\n- {{image: nginx:1.27, digest: {A}}}\n\
+         - {{image: nginx:1.28, digest: {B}}}\n- {{image: ghcr.io/dapr/daprd:1.17.3, digest: {C}}}\n\
+         - {{image: ghcr.io/cloudnative-pg/postgresql:16, digest: {E}}}\n"
+    );
+    (
+        write(dir, "render.yaml", &render),
+        write(dir, "lock.yaml", &lock),
+    )
+}
+
+#[test]
+fn two_tags_custom_resources_env_values_and_mirrors_go_to_precise_patches() {
+    let dir = tempfile::tempdir().unwrap();
+    let (render, lock) = mixed_render(dir.path());
+    let out = same_as_postrender(&render, &lock, &[]);
+    let fragment = &documents(&out)[0]["postRenderers"][0]["kustomize"];
+    let names: Vec<&str> = fragment["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ghcr.io/dapr/daprd"], "{out}");
+    let targets: Vec<String> = fragment["patches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{} {}", p["target"]["kind"], p["target"]["name"]))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            r#""Deployment" "old""#,
+            r#""Deployment" "new""#,
+            r#""Deployment" "one""#,
+            r#""Cluster" "pg""#
+        ],
+        "{out}"
+    );
+    assert!(out.contains("group: postgresql.cnpg.io") && out.contains("namespace: db"));
+    let mirrored = same_as_postrender(
+        &render,
+        &lock,
+        &[
+            "--mirror",
+            "docker.io=registry.corp/hub",
+            "--mirror",
+            "ghcr.io=registry.corp/ghcr",
+        ],
+    );
+    assert!(
+        mirrored.contains("newName: \"registry.corp/ghcr/dapr/daprd\""),
+        "{mirrored}"
+    );
+}
+
+#[test]
+fn flux_refuses_text_in_a_config_map_and_images_it_cannot_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = write(
+        dir.path(),
+        "lock.yaml",
+        &format!("apiVersion: opsta-lint/v1\nkind: ReleaseLock\nimages:\n- {{image: ghcr.io/x/agent:1, digest: {A}}}\n"),
+    );
+    let config =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: agent\ndata:\n  config.yaml: |\n    \
+                  join_token: s3cr3t-join-token\n    image: ghcr.io/x/agent:1\n";
+    let render = write(dir.path(), "config.yaml", config);
+    assert_eq!(
+        postrender(&render, &lock, &[]).code,
+        0,
+        "postrender pins it"
+    );
+    let out = lock_flux(&render, &lock, &[]);
+    assert_eq!((out.code, out.stdout.as_str()), (1, ""), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("error[PR020]: ConfigMap agent, /data/config.yaml")
+            && !out.stderr.contains("s3cr3t"),
+        "{}",
+        out.stderr
+    );
+    let cluster = "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: pg\nspec:\n  imageName: ghcr.io/x/agent:1\n";
+    let render = write(
+        dir.path(),
+        "twice.yaml",
+        &format!("{cluster}---\n{cluster}"),
+    );
+    let out = lock_flux(&render, &lock, &[]);
+    assert_eq!((out.code, out.stdout.as_str()), (1, ""), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("error[PR021]: Cluster pg is in the render 2 times"),
+        "{}",
+        out.stderr
+    );
+    let unlocked = write(
+        dir.path(),
+        "unlocked.yaml",
+        &deployment("web", "ghcr.io/x/other:2", "\"\""),
+    );
+    let out = lock_flux(&unlocked, &lock, &[]);
+    assert_eq!((out.code, out.stdout.as_str()), (1, ""));
+    assert!(out.stderr.contains("error[PR001]"), "{}", out.stderr);
+}
