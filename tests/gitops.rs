@@ -266,6 +266,7 @@ const A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 const B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 const C: &str = "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
 const E: &str = "sha256:eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+const D: &str = "sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd";
 
 fn deployment(name: &str, image: &str, env_image: &str) -> String {
     format!(
@@ -392,4 +393,92 @@ fn flux_refuses_text_in_a_config_map_and_images_it_cannot_target() {
     let out = lock_flux(&unlocked, &lock, &[]);
     assert_eq!((out.code, out.stdout.as_str()), (1, ""));
     assert!(out.stderr.contains("error[PR001]"), "{}", out.stderr);
+}
+
+/// The HelmRelease a team commits: `lock flux`'s output under its spec.
+fn helm_release(post_renderers: &str) -> String {
+    let indented: String = post_renderers
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("  {l}\n"))
+        .collect();
+    format!(
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  namespace: app\nspec:\n  \
+         interval: 10m\n  chart:\n    spec:\n      chart: app\n{indented}"
+    )
+}
+
+#[test]
+fn flux_check_fails_on_an_image_the_post_renderers_do_not_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let (render, lock) = mixed_render(dir.path());
+    let out = lock_flux(&render, &lock, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let release = write(dir.path(), "helmrelease.yaml", &helm_release(&out.stdout));
+    let check = |render: &Path, lock: Option<&Path>| {
+        let mut cmd = common::bin();
+        cmd.args(["lock", "flux", "--check"]).arg(&release);
+        cmd.arg("--from-manifest").arg(render);
+        if let Some(lock) = lock {
+            cmd.arg("--lock").arg(lock);
+        }
+        run(cmd)
+    };
+    for lock in [None, Some(lock.as_path())] {
+        let ok = check(&render, lock);
+        assert_eq!((ok.code, ok.stdout.as_str()), (0, ""), "{}", ok.stderr);
+        assert!(ok.stderr.contains("every image of"), "{}", ok.stderr);
+    }
+    // The next chart version adds a container: kustomize would leave it alone.
+    let text = std::fs::read_to_string(&render).unwrap();
+    let grown = text.replacen(
+        "          env:\n",
+        "        - name: new\n          image: quay.io/x/new:1\n          env:\n",
+        1,
+    );
+    let grown = write(dir.path(), "grown.yaml", &grown);
+    let failed = check(&grown, None);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains(
+            "error[PR022]: Deployment app/old, container \"new\": image \"quay.io/x/new:1\" is not pinned"
+        ),
+        "{}",
+        failed.stderr
+    );
+    // The lock moved nginx:1.28 to another digest: without --lock the check cannot know, with it it fails.
+    let moved = write(
+        dir.path(),
+        "moved.lock.yaml",
+        &std::fs::read_to_string(&lock).unwrap().replace(B, D),
+    );
+    assert_eq!(check(&render, None).code, 0);
+    let failed = check(&render, Some(&moved));
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(failed.stderr.contains("error[PR002]"), "{}", failed.stderr);
+    // The chart moved the custom resource's image: the patch's test fails.
+    let changed = write(
+        dir.path(),
+        "changed.yaml",
+        &text.replace("postgresql:16", "postgresql:17"),
+    );
+    let failed = check(&changed, None);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("error[PR024]: Cluster db/pg"),
+        "{}",
+        failed.stderr
+    );
+    // A strategic-merge patch cannot be evaluated: fail closed.
+    let smp = helm_release(&out.stdout).replace(
+        "        patches:\n",
+        "        patches:\n          - patch: |\n              kind: Deployment\n              metadata: {name: old}\n",
+    );
+    let smp_release = write(dir.path(), "smp.yaml", &smp);
+    let mut cmd = common::bin();
+    cmd.args(["lock", "flux", "--check"]).arg(&smp_release);
+    cmd.arg("--from-manifest").arg(&render);
+    let failed = run(cmd);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(failed.stderr.contains("error[PR023]"), "{}", failed.stderr);
 }
