@@ -482,3 +482,134 @@ fn flux_check_fails_on_an_image_the_post_renderers_do_not_pin() {
     assert_eq!(failed.code, 1, "{}", failed.stderr);
     assert!(failed.stderr.contains("error[PR023]"), "{}", failed.stderr);
 }
+
+// ---- Argo CD ----
+
+/// The plugin's `init` or `generate` command line, read from gitops/argocd/plugin.yaml as the sidecar reads it.
+fn plugin_command(step: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(common::root().join("gitops/argocd/plugin.yaml")).unwrap();
+    let plugin = &documents(&text)[0];
+    assert_eq!(plugin["kind"], "ConfigManagementPlugin");
+    let step = &plugin["spec"][step];
+    let words = |v: &Json| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut command = words(&step["command"]);
+    command.extend(words(&step["args"]));
+    command
+}
+
+/// A checkout as Argo CD lays it out for a plugin: the repository cloned into a folder of its own, the command run
+/// in the Application's path (here `apps/demo`, a chart with its lock and values beside it).
+fn argocd_checkout(dir: &Path, image: &str) -> PathBuf {
+    let app = dir.join("_argocd-repo/8c1f3a/apps/demo");
+    let chart = common::root().join("testdata/charts/pin-demo");
+    std::fs::create_dir_all(app.join("templates")).unwrap();
+    for file in ["Chart.yaml", "values.yaml"] {
+        std::fs::copy(chart.join(file), app.join(file)).unwrap();
+    }
+    for entry in std::fs::read_dir(chart.join("templates")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, app.join("templates").join(path.file_name().unwrap())).unwrap();
+    }
+    write(&app, "prod.values.yaml", &format!("image: {image}\n"));
+    let lock = format!(
+        "apiVersion: opsta-lint/v1\nkind: ReleaseLock\nimages:\n- {{image: nginx:1.27, digest: {A}}}\n\
+         - {{image: busybox:1.36, digest: {B}}}\n- {{image: ghcr.io/dapr/daprd:1.17.3, digest: {C}}}\n\
+         - {{image: alpine:3.20, digest: {E}}}\n"
+    );
+    write(&app, "release.lock.yaml", &lock);
+    app
+}
+
+/// Runs one step of the plugin in `app` with the environment Argo CD gives a plugin, helm (major 3 or 4) and
+/// opsta-lint on PATH.
+fn argocd_step(dir: &Path, app: &Path, step: &str, helm_major: u8) -> Run {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for (name, target) in [
+        ("helm", common::helm(helm_major)),
+        (
+            "opsta-lint",
+            PathBuf::from(env!("CARGO_BIN_EXE_opsta-lint")),
+        ),
+    ] {
+        let link = bin.join(name);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(target, link).unwrap();
+    }
+    let command = plugin_command(step);
+    let mut cmd = Command::new(&command[0]);
+    cmd.args(&command[1..]).current_dir(app).env_clear();
+    cmd.envs(common::helm_env(&dir.join("helm-home")));
+    cmd.env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("HOME", dir)
+        .env("ARGOCD_APP_NAME", "demo")
+        .env("ARGOCD_APP_NAMESPACE", "shop")
+        .env(
+            "ARGOCD_APP_REVISION",
+            "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+        )
+        .env("ARGOCD_APP_SOURCE_PATH", "apps/demo")
+        .env(
+            "ARGOCD_APP_SOURCE_REPO_URL",
+            "https://git.example.com/platform/deploy.git",
+        )
+        .env("ARGOCD_APP_SOURCE_TARGET_REVISION", "main")
+        .env("KUBE_VERSION", "1.33.1")
+        .env("KUBE_API_VERSIONS", "v1,apps/v1,batch/v1,policy/v1")
+        .env("ARGOCD_ENV_LOCK", "release.lock.yaml")
+        .env("ARGOCD_ENV_VALUES", "prod.values.yaml")
+        .env("ARGOCD_ENV_CHART_VERSION", "0.3.0")
+        .env(
+            "ARGOCD_ENV_MIRRORS",
+            "docker.io=registry.corp/hub ghcr.io=registry.corp/ghcr",
+        );
+    run(cmd)
+}
+
+#[test]
+fn argocd_plugin_generates_pinned_manifests_and_fails_with_empty_stdout() {
+    for major in [3, 4] {
+        let dir = tempfile::tempdir().unwrap();
+        let app = argocd_checkout(dir.path(), "nginx:1.27");
+        let init = argocd_step(dir.path(), &app, "init", major);
+        assert_eq!(init.code, 0, "helm {major} init: {}", init.stderr);
+        let out = argocd_step(dir.path(), &app, "generate", major);
+        assert_eq!(out.code, 0, "helm {major}: {}", out.stderr);
+        let docs = by_id(documents(&out.stdout));
+        let web = &docs[r#""apps/v1" "Deployment" "shop" "demo-web""#];
+        let spec = &web["spec"]["template"]["spec"];
+        assert_eq!(
+            spec["containers"][0]["image"],
+            format!("registry.corp/hub/library/nginx:1.27@{A}")
+        );
+        assert_eq!(
+            spec["initContainers"][0]["image"],
+            format!("registry.corp/hub/library/busybox:1.36@{B}")
+        );
+        assert_eq!(
+            spec["containers"][0]["env"][0]["value"],
+            format!("registry.corp/ghcr/dapr/daprd:1.17.3@{C}")
+        );
+        let images = container_images(&docs);
+        assert!(
+            images.len() >= 3 && images.iter().all(|i| i.contains("@sha256:")),
+            "helm {major}: {images:#?}"
+        );
+
+        let unlocked = argocd_checkout(dir.path(), "nginx:1.29");
+        let out = argocd_step(dir.path(), &unlocked, "generate", major);
+        assert_ne!(out.code, 0, "helm {major}");
+        assert_eq!(out.stdout, "", "helm {major}: nothing on stdout");
+        assert!(
+            out.stderr.contains("error[PR001]") && out.stderr.contains("nginx:1.29"),
+            "helm {major}: {}",
+            out.stderr
+        );
+    }
+}
