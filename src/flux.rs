@@ -24,11 +24,11 @@ use serde_json::Value as Json;
 /// The end of `--help`: one example and the exit codes.
 pub const HELP_FOOTER: &str = "\
 Example:
-  opsta-lint lock flux --from-manifest testdata/postrender/edge-cases.yaml --lock testdata/locks/edge-cases.yaml
+  opsta-lint lock flux --from-manifest testdata/gitops/cnpg.yaml --lock testdata/locks/cnpg.yaml
 
 Exit codes:
   0  postRenderers written (--check: every image is pinned by them)
-  1  findings: an image not locked or not expressible (--check: an image not pinned); nothing on stdout
+  1  findings: an image not locked or not expressible (--check: not pinned); nothing on stdout
   2  could not run: bad arguments, unreadable or malformed input";
 
 /// Arguments of `opsta-lint lock flux`.
