@@ -906,3 +906,109 @@ fn unpinned(
     }
     Ok(findings)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(
+        name: &str,
+        new_name: Option<&str>,
+        tag: Option<&str>,
+        digest: Option<&str>,
+    ) -> ImageEntry {
+        ImageEntry {
+            name: name.into(),
+            new_name: new_name.map(Into::into),
+            new_tag: tag.map(Into::into),
+            digest: digest.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn splits_and_rewrites_images_as_kustomize_does() {
+        assert_eq!(kustomize_split("nginx"), ("nginx", "", ""));
+        assert_eq!(
+            kustomize_split("localhost:5000/a/b:1@sha256:x"),
+            ("localhost:5000/a/b", "1", "sha256:x")
+        );
+        let pin = entry("nginx", None, Some("1.27"), Some("sha256:a"));
+        assert_eq!(
+            kustomize_image(&pin, "nginx").as_deref(),
+            Some("nginx:1.27@sha256:a")
+        );
+        assert_eq!(
+            kustomize_image(&pin, "nginx:1.28@sha256:b").as_deref(),
+            Some("nginx:1.27@sha256:a")
+        );
+        assert_eq!(kustomize_image(&pin, "nginxx:1.27"), None);
+        assert_eq!(kustomize_image(&pin, "docker.io/library/nginx:1.27"), None);
+        let digest_only = entry("nginx", Some("reg.corp/nginx"), None, Some("sha256:a"));
+        assert_eq!(
+            kustomize_image(&digest_only, "nginx:1").as_deref(),
+            Some("reg.corp/nginx@sha256:a")
+        );
+        assert_eq!(
+            entry_for("nginx:1.27", "reg.corp/nginx:1.27@sha256:a"),
+            entry(
+                "nginx",
+                Some("reg.corp/nginx"),
+                Some("1.27"),
+                Some("sha256:a")
+            )
+        );
+    }
+
+    #[test]
+    fn reaches_what_the_image_transformer_reaches() {
+        assert!(reachable("/spec/template/spec/containers/0/image"));
+        assert!(reachable("/spec/initContainers/3/image"));
+        assert!(reachable("/spec/x/containers/0/image"));
+        assert!(!reachable("/spec/ephemeralContainers/0/image"));
+        assert!(!reachable("/spec/containers/0/env/0/value"));
+        assert!(!reachable("/spec/imageName"));
+        assert!(!reachable("/spec/containers/image"));
+    }
+
+    #[test]
+    fn applies_json_patch_ops_and_says_why_one_fails() {
+        let mut json = serde_json::json!({"spec": {"a/b": ["x", "y"]}});
+        let op = |name: &str, path: &str, value: Option<Json>| Op {
+            op: name.into(),
+            path: path.into(),
+            value,
+        };
+        assert!(apply_op(&mut json, &op("test", "/spec/a~1b/1", Some("y".into()))).is_ok());
+        let failed =
+            apply_op(&mut json, &op("test", "/spec/a~1b/1", Some("z".into()))).unwrap_err();
+        assert!(failed.contains("is \"y\", not \"z\""), "{failed}");
+        apply_op(&mut json, &op("replace", "/spec/a~1b/0", Some("w".into()))).unwrap();
+        apply_op(&mut json, &op("add", "/spec/a~1b/-", Some("v".into()))).unwrap();
+        apply_op(&mut json, &op("remove", "/spec/a~1b/1", None)).unwrap();
+        assert_eq!(json, serde_json::json!({"spec": {"a/b": ["w", "v"]}}));
+        assert!(apply_op(&mut json, &op("replace", "/spec/none", Some("x".into()))).is_err());
+    }
+
+    #[test]
+    fn an_entry_that_would_change_another_value_becomes_patches() {
+        // nginx:1.27 in a container and nginx:1.28 in another: one `images` entry cannot give both their pins.
+        let render = "kind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - {name: a, image: \"nginx:1.27\"}\n  - {name: b, image: \"nginx:1.28\"}\n";
+        let pinned = render
+            .replace("nginx:1.27", "nginx:1.27@sha256:a")
+            .replace("nginx:1.28", "nginx:1.28@sha256:b");
+        let before = objects(&Source::new("r", render)).unwrap();
+        let after = objects(&Source::new("r", pinned.clone())).unwrap();
+        let (post, refused) = plan(&before, &after, "r").unwrap();
+        assert!(refused.is_empty() && post.images.is_empty(), "{post:?}");
+        assert_eq!(post.patches.len(), 1);
+        assert_eq!(post.patches[0].ops.len(), 4);
+        // nginx:1.28 already pinned in the render, so unchanged: the entry for nginx:1.27 would still rewrite it.
+        let pinned_once = render.replace("nginx:1.28", "nginx:1.28@sha256:b");
+        let before = objects(&Source::new("r", pinned_once.clone())).unwrap();
+        let after = objects(&Source::new("r", pinned)).unwrap();
+        let (post, _) = plan(&before, &after, "r").unwrap();
+        assert!(post.images.is_empty(), "{post:?}");
+        assert_eq!(post.patches[0].ops.len(), 2, "{post:?}");
+        assert_eq!(post.patches[0].ops[0].path, "/spec/containers/0/image");
+    }
+}
