@@ -164,4 +164,8 @@ pub enum LockSubcommand {
     Resolve(crate::registry::ResolveArgs),
     /// Check that every locked tag still points at its locked digest (upstream, or in a mirror).
     Verify(crate::registry::VerifyArgs),
+    /// Print the `postRenderers` of a Flux HelmRelease that pin every image of a render (kustomize images and
+    /// patches), or check (`--check`) that a HelmRelease's postRenderers pin every image.
+    #[command(after_help = crate::flux::HELP_FOOTER)]
+    Flux(crate::flux::Args),
 }

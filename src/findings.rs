@@ -192,6 +192,32 @@ registry! {
          image_name, image_tag), or inside a string that is not a literal block, is checked against the lock by its \
          reference but left as written. After the upgrade, `opsta-lint verify` compares the digests the pods run \
          with the lock.";
+    PR020 "flux-embedded-text" Error false
+        "`lock flux`: an image inside a text value (a ConfigMap's config file) would need the whole value in a patch.",
+        "Flux postRenderers can only replace whole values. Pinning an image written inside a ConfigMap's or a \
+         Secret's text would put all of that text, join tokens and keys included, into a patch in git, so `lock \
+         flux` refuses. Pin the image through the chart's values (a tag@digest in the image value).";
+    PR021 "flux-no-target" Error false
+        "`lock flux`: an image to pin sits in an object a kustomize patch cannot target alone.",
+        "A patch targets one object by group, version, kind, name and namespace. An object without kind or \
+         metadata.name, or one that is in the render twice, cannot be targeted alone (kustomize refuses such a \
+         render too).";
+    PR022 "flux-not-pinned" Error false
+        "`lock flux --check`: an image of the render is not pinned by the HelmRelease's postRenderers.",
+        "Kustomize leaves alone every image it is not told about, so a new image in the next chart version runs \
+         by tag under Flux. The check applies the postRenderers to the render as kustomize does and fails on every \
+         image left without a digest (with --lock: without the locked digest). Run `opsta-lint lock flux` again \
+         and commit its output.";
+    PR023 "flux-unevaluable" Error false
+        "`lock flux --check`: a postRenderer the check cannot evaluate.",
+        "Strategic-merge patches, patchesStrategicMerge, patchesJson6902, targets by label or annotation and JSON \
+         6902 ops other than test, replace, add and remove are not evaluated, so the check cannot say every image \
+         is pinned. Write the pins as `lock flux` does.";
+    PR024 "flux-patch-fails" Error false
+        "`lock flux --check`: a patch of the postRenderers fails on the render.",
+        "Every patch `lock flux` writes tests the value as rendered before replacing it. A failing test means the \
+         chart moved or changed the value: helm-controller would refuse the release. Run `lock flux` again on the \
+         new render.";
     VF001 "pod-not-ready" Error false
         "A pod of the release is not Ready after the upgrade.",
         "Every pod of the release's workloads (and, when the product data names region namespaces, every pod of \

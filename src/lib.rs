@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cluster;
 pub mod diff;
 pub mod exit;
+pub mod flux;
 pub mod findings;
 pub mod helm_release;
 pub mod image;
@@ -60,8 +61,9 @@ fn run_lock(command: &cli::LockCommand) -> anyhow::Result<u8> {
         (Some(cli::LockSubcommand::Init(args)), _) | (None, Some(args)) => lock::run(args),
         (Some(cli::LockSubcommand::Resolve(args)), _) => registry::run_resolve(args),
         (Some(cli::LockSubcommand::Verify(args)), _) => registry::run_verify(args),
+        (Some(cli::LockSubcommand::Flux(args)), _) => flux::run(args),
         (None, None) => {
-            anyhow::bail!("lock needs a subcommand (init, resolve, verify) or --from-manifest FILE")
+            anyhow::bail!("lock needs a subcommand (init, resolve, verify, flux) or --from-manifest FILE")
         }
     }
 }

@@ -93,6 +93,11 @@ pub mod rules {
     pub const UNSURE_VALUE: Code = Code::PR008;
     pub const UNRECOGNISED_KEY: Code = Code::PR009;
     pub const NOT_PINNED_IN_PLACE: Code = Code::PR010;
+    pub const FLUX_EMBEDDED_TEXT: Code = Code::PR020;
+    pub const FLUX_NO_TARGET: Code = Code::PR021;
+    pub const FLUX_NOT_PINNED: Code = Code::PR022;
+    pub const FLUX_UNEVALUABLE: Code = Code::PR023;
+    pub const FLUX_PATCH_FAILS: Code = Code::PR024;
 
     /// The codes `--strict` makes errors.
     pub const UNSURE: [Code; 2] = [UNSURE_VALUE, UNRECOGNISED_KEY];

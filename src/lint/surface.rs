@@ -63,6 +63,11 @@ impl Surface {
         Ok(surface)
     }
 
+    /// Every key of the surface, in order.
+    pub fn key_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.keys.iter().map(|(k, _)| *k)
+    }
+
     /// The releases whose keys the target reads: the target itself when known; both neighbours between two
     /// known releases of its major; the nearest known release of its major outside them; none for a major
     /// without a known release.
