@@ -323,18 +323,25 @@ fn lint(args: &Args, chart: &Chart) -> Result<()> {
     let product = crate::product::Product::all()?
         .into_iter()
         .find(|p| p.chart == chart.name);
-    let Some(product) = product else {
-        step(&format!(
-            "lint skipped: chart {} is not a product opsta-lint knows (helm checks its values.schema.json)",
-            chart.name
-        ));
-        return Ok(());
-    };
     let mut line: Vec<String> = vec!["opsta-lint".into(), "lint".into()];
-    line.extend(["--product".into(), product.name.clone()]);
-    line.extend(["--chart-version".into(), chart.version.clone()]);
-    line.extend(["--release".into(), args.name.clone()]);
-    line.extend(kube_flags(args));
+    match product {
+        Some(product) => {
+            line.extend(["--product".into(), product.name.clone()]);
+            line.extend(["--chart-version".into(), chart.version.clone()]);
+            line.extend(["--release".into(), args.name.clone()]);
+            line.extend(kube_flags(args));
+        }
+        None => {
+            step(&format!(
+                "chart {} is not a product opsta-lint knows: linting against the chart's own schemas and defaults",
+                chart.name
+            ));
+            line.extend([
+                "--chart".into(),
+                chart.archive.to_string_lossy().into_owned(),
+            ]);
+        }
+    }
     if args.allow_major {
         line.push("--allow-major".into());
     }

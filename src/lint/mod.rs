@@ -2,6 +2,7 @@
 //! One straight line: read and merge the values, choose product, chart version and schema, run every check,
 //! report.
 
+pub mod chart;
 pub mod helm_read;
 mod reach;
 pub mod report;
@@ -33,6 +34,10 @@ pub struct Args {
     /// Validate against this values.schema.json instead (generic mode: only the schema rules, with Helm 4's verdict).
     #[arg(long, value_name = "FILE")]
     pub schema: Option<String>,
+    /// Validate as Helm 4 does against this chart (folder or .tgz): its values.schema.json over its values.yaml
+    /// defaults, and each subchart's schema over the values under the subchart's name (generic mode).
+    #[arg(long, value_name = "DIR|TGZ", conflicts_with_all = ["schema", "product"])]
+    pub chart: Option<String>,
     /// The values of the deployed release (repeatable, merged in order), for the dropped-key and sticky rules.
     #[arg(long, value_name = "FILE")]
     pub previous_values: Vec<String>,
@@ -166,16 +171,29 @@ fn lint(
         .filter(|_| chart.is_none());
     let chart_assumed = assumed.is_some();
     let chart = chart.or(assumed);
-    let chart_defaults = args.schema.as_deref().and_then(defaults_beside);
-    let defaults = match &chart_defaults {
-        Some(file) => {
-            Some(Values::read_with(std::slice::from_ref(file), &[], helm)?.for_validation(None))
-        }
+    let tree = args
+        .chart
+        .as_deref()
+        .map(|dir| chart::Chart::read(dir, helm))
+        .transpose()?;
+    let checked = match &tree {
+        Some(tree) => Some(tree.check(&values.for_validation(None))?),
         None => None,
     };
-    let instance = match args.schema {
-        Some(_) => values.for_validation(defaults.as_ref()),
-        None => values.json.clone(),
+    let chart_defaults = match &tree {
+        Some(tree) => Some(tree.defaults_files().join(", ")).filter(|f| !f.is_empty()),
+        None => args.schema.as_deref().and_then(defaults_beside),
+    };
+    let defaults = match (&tree, &chart_defaults) {
+        (None, Some(file)) => {
+            Some(Values::read_with(std::slice::from_ref(file), &[], helm)?.for_validation(None))
+        }
+        _ => None,
+    };
+    let instance = match (&checked, &args.schema) {
+        (Some(checked), _) => checked.instance.clone(),
+        (None, Some(_)) => values.for_validation(defaults.as_ref()),
+        (None, None) => values.json.clone(),
     };
     // Helm 3 writes the values out as YAML and reads them back before validating: a key named `<<` merges then.
     let instance = match helm_read::has_merge_named_key(&instance) && helm.major()? == Helm::V3 {
@@ -205,6 +223,7 @@ fn lint(
         previous,
         product: product.as_ref(),
         schema,
+        chart_tree: checked.as_ref(),
         chart: chart.clone(),
         previous_chart: previous_chart.map(parse_version).transpose()?,
         allow_major: args.allow_major,
@@ -217,7 +236,10 @@ fn lint(
         inferred_from,
         chart: chart.map(|c| c.to_string()),
         chart_assumed,
-        schema: schema.map(|s| s.name.clone()),
+        schema: match &tree {
+            Some(tree) => Some(format!("chart {} {}", tree.name, tree.version)),
+            None => schema.map(|s| s.name.clone()),
+        },
         chart_defaults,
         findings,
     })
@@ -235,7 +257,7 @@ fn choose_product(args: &Args, values: &Values) -> Result<(Option<Product>, Vec<
     if let Some(name) = &args.product {
         return Ok((Some(Product::load(name)?), Vec::new()));
     }
-    if args.schema.is_some() {
+    if args.schema.is_some() || args.chart.is_some() {
         return Ok((None, Vec::new()));
     }
     let products = Product::all()?;

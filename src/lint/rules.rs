@@ -18,6 +18,8 @@ pub struct Context<'a> {
     pub previous: Option<&'a Values>,
     pub product: Option<&'a Product>,
     pub schema: Option<&'a super::schema::Schema>,
+    /// `lint --chart`: the chart's and its subcharts' schemas with the values each validates.
+    pub chart_tree: Option<&'a super::chart::Checked>,
     pub chart: Option<Version>,
     pub previous_chart: Option<Version>,
     pub allow_major: bool,

@@ -104,13 +104,33 @@ impl Compiled {
 }
 
 pub fn check(ctx: &Context) -> Vec<Finding> {
+    if let Some(checked) = ctx.chart_tree {
+        return check_chart(ctx, checked);
+    }
     let Some(schema) = ctx.schema else {
         return Vec::new();
     };
-    let values = &ctx.instance;
+    check_one(ctx, schema, &ctx.instance, &Path::root())
+}
+
+/// `lint --chart`: each chart's schema against the values under its name (or where Helm stops before that).
+fn check_chart(ctx: &Context, checked: &super::chart::Checked) -> Vec<Finding> {
+    if let Some((at, message)) = &checked.refused {
+        return vec![finding(ctx, crate::findings::Code::OL001, at, message.clone())];
+    }
+    checked
+        .parts
+        .iter()
+        .flat_map(|part| check_one(ctx, &part.schema, &part.instance, &part.at))
+        .collect()
+}
+
+/// One schema against `values`, which sit at `under` in the user's values.
+fn check_one(ctx: &Context, schema: &Schema, values: &Json, under: &Path) -> Vec<Finding> {
     let mut out = Vec::new();
     for error in schema.validator.iter_errors(values) {
-        let at = Path::from_pointer(error.instance_path().as_str(), values);
+        let inner = Path::from_pointer(error.instance_path().as_str(), values);
+        let at = Path(under.0.iter().chain(&inner.0).cloned().collect());
         let keyword_parent = parent_pointer(error.schema_path().as_str());
         match error.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected }

@@ -13,6 +13,7 @@ mod default_lint;
 mod diff;
 mod docs;
 mod fuzz_regressions;
+mod generic_chart;
 mod gitops;
 mod helm_postrender;
 mod hostile;

@@ -490,3 +490,65 @@ fn preflight_checks_the_lock_the_direction_and_the_major() {
     let (_, said) = run("2.0.0", &["--allow-major"]);
     assert!(!said.contains("PF004"), "{said}");
 }
+
+/// A chart opsta-lint does not know: `upgrade` lints the values against the chart's own schemas (the parent's
+/// and its subchart's, over their values.yaml) and stops there, located in the user's file, before helm runs.
+#[test]
+fn generic_chart_upgrade_lints_against_the_charts_own_schemas() {
+    let kube = FakeKube::start();
+    let dir = tempfile::tempdir().unwrap();
+    let source = common::root().join("testdata/generic-chart/parent");
+    let helm = common::helm(4);
+    let out = kube
+        .helm(&helm)
+        .args(["install", "gen"])
+        .arg(&source)
+        .args(["-n", NS])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "helm install: {:?}", text(&out));
+    common::install_helm4_postrenderer(dir.path(), || kube.helm(&helm));
+    let lock = dir.path().join("lock.yaml");
+    std::fs::write(
+        &lock,
+        "apiVersion: opsta-lint/v1\nkind: ReleaseLock\nversion: 1.2.0\nimages: []\n",
+    )
+    .unwrap();
+    let run = |values: &str, extra: &[&str]| {
+        let file = dir.path().join("values.yaml");
+        std::fs::write(&file, values).unwrap();
+        let out = kube
+            .helm(Path::new(env!("CARGO_BIN_EXE_opsta-lint")))
+            .args(["upgrade", "gen"])
+            .arg(&source)
+            .args(["-n", NS, "-f"])
+            .arg(&file)
+            .arg("--lock")
+            .arg(&lock)
+            .arg("--helm")
+            .arg(&helm)
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        (out.status.code(), stdout, stderr)
+    };
+    let (code, stdout, stderr) = run("replicas: 2\nsub:\n  workers: 9\n", &["--yes"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("linting against the chart's own schemas"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("values.yaml:3:3: OL001"), "{stdout}");
+    assert!(stderr.contains("stopped at lint"), "{stderr}");
+    let (code, stdout, stderr) = run("replicas: 2\nsub:\n  workers: 3\n", &["--dry-run"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("replicas"), "the diff is shown: {stdout}");
+    let stored = kube
+        .list("secrets", NS)
+        .into_iter()
+        .filter(|o| o["metadata"]["labels"]["name"] == "gen")
+        .count();
+    assert_eq!(stored, 1, "nothing was applied");
+}
