@@ -11,11 +11,11 @@
 //! instead of missing it. Whether the `images` entries do what they should is found by applying them as kustomize
 //! does (`kustomize_image`) to every string they can reach; an entry that would give anything else becomes patches.
 
+use crate::findings::Severity;
+use crate::findings::{self, Finding};
 use crate::image::ImageRef;
 use crate::images_in::{self, Location, Pin};
-use crate::findings::Severity;
 use crate::lockfile::Lock;
-use crate::findings::{self, Finding};
 use crate::mirror::Mirror;
 use crate::postrender::{rules, Outcome, Pinning};
 use crate::product::Product;
@@ -371,7 +371,7 @@ fn plan(before: &[Object], after: &[Object], input: &str) -> Result<(PostRendere
     let mut findings = Vec::new();
     let mut expressible = Vec::new();
     for change in all {
-        match refusal(before, &change, input) {
+        match refusal(before, &change) {
             Some(finding) => findings.push(finding),
             None => expressible.push(change),
         }
@@ -478,7 +478,7 @@ fn wrong_entries(
 }
 
 /// Why a change cannot be a precise patch, if it cannot.
-fn refusal(objects: &[Object], change: &Change, input: &str) -> Option<Finding> {
+fn refusal(objects: &[Object], change: &Change) -> Option<Finding> {
     let object = &objects[change.object];
     let finding = |code, message: String| {
         Some(Finding {
@@ -486,7 +486,7 @@ fn refusal(objects: &[Object], change: &Change, input: &str) -> Option<Finding> 
             severity: Severity::Error,
             location: findings::Location::command_line(),
             path: None,
-            message: format!("{}: {message}", input),
+            message,
         })
     };
     let Some(target) = &object.target else {
@@ -619,9 +619,8 @@ fn read_post_renderers(source: &Source) -> Result<(PostRenderers, Vec<Finding>)>
         location: findings::Location::command_line(),
         path: None,
         message: format!(
-            "{}: {what}: the check cannot tell what it does to the images, so it cannot say every image is pinned; \
-             write it as `lock flux` does (images, or JSON 6902 patches with a kind and name target)",
-            source.name
+            "{what}: the check cannot tell what it does to the images, so it cannot say every image is pinned; \
+             write it as `lock flux` does (images, or JSON 6902 patches with a kind and name target)"
         ),
     }
     };
@@ -782,7 +781,7 @@ fn apply_op(json: &mut Json, op: &Op) -> Result<(), String> {
 }
 
 /// The objects after the postRenderers, as kustomize builds them: patches first, then images.
-fn apply(objects: &mut [Object], post: &PostRenderers, name: &str) -> Vec<Finding> {
+fn apply(objects: &mut [Object], post: &PostRenderers) -> Vec<Finding> {
     let mut findings = Vec::new();
     for patch in &post.patches {
         for object in objects.iter_mut() {
@@ -801,10 +800,10 @@ fn apply(objects: &mut [Object], post: &PostRenderers, name: &str) -> Vec<Findin
                         location: findings::Location::command_line(),
                         path: None,
                         message: format!(
-                            "{}: {target}: the patch's {} op fails on this render ({why}): the chart moved or changed \
+                            "{target}: the patch's {} op fails on this render ({why}): the chart moved or changed \
                              the value, and helm-controller will refuse the release; run `opsta-lint lock flux` \
                              again on this render",
-                            name, op.op
+                            op.op
                         ),
                     });
                     break;
@@ -834,7 +833,7 @@ fn check(args: &Args, source: &Source, helmrelease: &str) -> Result<u8> {
     let release = Source::read(helmrelease)?;
     let (post, mut findings) = read_post_renderers(&release)?;
     let mut objects = objects(source)?;
-    findings.extend(apply(&mut objects, &post, &release.name));
+    findings.extend(apply(&mut objects, &post));
     let result = Source::new(
         format!(
             "{} after the postRenderers of {}",

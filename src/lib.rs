@@ -6,8 +6,8 @@ pub mod cli;
 pub mod cluster;
 pub mod diff;
 pub mod exit;
-pub mod flux;
 pub mod findings;
+pub mod flux;
 pub mod helm_release;
 pub mod image;
 pub mod image_fields;
@@ -63,7 +63,9 @@ fn run_lock(command: &cli::LockCommand) -> anyhow::Result<u8> {
         (Some(cli::LockSubcommand::Verify(args)), _) => registry::run_verify(args),
         (Some(cli::LockSubcommand::Flux(args)), _) => flux::run(args),
         (None, None) => {
-            anyhow::bail!("lock needs a subcommand (init, resolve, verify, flux) or --from-manifest FILE")
+            anyhow::bail!(
+                "lock needs a subcommand (init, resolve, verify, flux) or --from-manifest FILE"
+            )
         }
     }
 }

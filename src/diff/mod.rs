@@ -115,4 +115,3 @@ fn finish(args: &Args, outcome: Result<bool>) -> Result<u8> {
         (Err(e), false) => Err(e),
     }
 }
-

@@ -116,7 +116,12 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
 /// `lint --chart`: each chart's schema against the values under its name (or where Helm stops before that).
 fn check_chart(ctx: &Context, checked: &super::chart::Checked) -> Vec<Finding> {
     if let Some((at, message)) = &checked.refused {
-        return vec![finding(ctx, crate::findings::Code::OL001, at, message.clone())];
+        return vec![finding(
+            ctx,
+            crate::findings::Code::OL001,
+            at,
+            message.clone(),
+        )];
     }
     checked
         .parts

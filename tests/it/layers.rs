@@ -28,13 +28,9 @@ const JOBS: &[&str] = &[
 const NOT_YET: &[(&str, &str)] = &[
     // The findings model (issue 21 items 1-2) replaces lint's Rule and Severity, postrender's Finding and RULES,
     // and release's Format with one findings module and one output layer below the jobs.
-    ("lint", "crate::postrender::RULES"),
     ("lock", "crate::lint::rules::Severity"),
     ("lock", "crate::postrender::strict"),
     ("lock", "crate::postrender::unsure"),
-    ("postrender", "crate::lint::rules::{Rule, Severity}"),
-    ("registry", "crate::lint::rules::{Rule, Severity}"),
-    ("verify", "crate::release::Format"),
     // The upgrade runs the preflight checks as its first step; they move below the jobs once the new preflight
     // checks (issue 23) have landed in preflight.rs.
     ("upgrade", "crate::preflight::Plan"),

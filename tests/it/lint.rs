@@ -1107,7 +1107,7 @@ fn rules_lists_every_rule_and_shows_one() {
         .collect::<Vec<_>>();
     assert!(
         lint_rules >= 13
-            && postrender_rules == 10
+            && postrender_rules == 15
             && other_jobs.iter().all(|n| *n > 0)
             && lint_rules + postrender_rules + other_jobs.iter().sum::<usize>() == listed.len(),
         "{listed:?}"

@@ -16,7 +16,6 @@ mod fuzz_regressions;
 mod generic_chart;
 mod gitops;
 mod helm_postrender;
-mod hostile;
 mod images;
 mod install;
 mod layers;

@@ -465,7 +465,9 @@ fn the_surface_lists_no_key_below_a_map_whose_keys_are_the_users() {
             .key_names()
             .any(|k| k.starts_with(&format!("{map}.")))
     };
-    assert!(surface.key_names().any(|k| k == "agent.podAnnotations") && !below("agent.podAnnotations"));
+    assert!(
+        surface.key_names().any(|k| k == "agent.podAnnotations") && !below("agent.podAnnotations")
+    );
     assert!(surface.key_names().any(|k| k == "agent.resources") && !below("agent.resources"));
     assert!(
         below("agent.config.sidecar"),
