@@ -7,7 +7,6 @@
 // memory of the process that started it, so children measured from the one big test binary all report that
 // binary's size. Started from this small binary, a child's peak is its own.
 #[path = "it/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use common::{run_measured, Measured};

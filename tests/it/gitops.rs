@@ -201,10 +201,6 @@ fn same_as_postrender(render: &Path, lock: &Path, extra: &[&str]) -> String {
     flux.stdout
 }
 
-fn testdata(name: &str) -> PathBuf {
-    common::root().join("testdata/postrender").join(name)
-}
-
 fn lock_of(dir: &Path, render: &Path) -> PathBuf {
     write(dir, "lock.yaml", &common::lock_for(render))
 }
