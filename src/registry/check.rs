@@ -347,16 +347,16 @@ pub fn verify(args: &VerifyArgs) -> Result<u8> {
     Ok(exit_code(&findings))
 }
 
+/// Where a locked image lives under the mirrors, or the finding that no mirror covers it.
+fn mirror_target(entry: &Entry, mirrors: &[Mirror]) -> std::result::Result<ImageRef, Finding> {
+    mirrored(mirrors, &entry.image)
+        .map_err(|why| Finding::new(rules::NOT_MIRRORED, &entry.image.raw, why))
+}
+
 async fn verify_one(client: &Client, entry: &Entry, mirrors: &[Mirror]) -> Result<Option<Finding>> {
-    let target = match mirrored(mirrors, &entry.image) {
+    let target = match mirror_target(entry, mirrors) {
         Ok(target) => target,
-        Err(why) => {
-            return Ok(Some(Finding::new(
-                rules::NOT_MIRRORED,
-                &entry.image.raw,
-                why,
-            )))
-        }
+        Err(finding) => return Ok(Some(finding)),
     };
     let tagged = entry.image.tag.is_some() || entry.image.digest.is_none();
     let reference = if tagged {
@@ -420,15 +420,9 @@ pub fn mirror_findings(lock: &Lock, mirrors: &[Mirror], options: &Options) -> Re
 /// The locked digest in the mirror, and for an index each platform's manifest (those the lock lists, else every
 /// platform of the index).
 async fn mirror_one(client: &Client, entry: &Entry, mirrors: &[Mirror]) -> Result<Option<Finding>> {
-    let target = match mirrored(mirrors, &entry.image) {
+    let target = match mirror_target(entry, mirrors) {
         Ok(target) => target,
-        Err(why) => {
-            return Ok(Some(Finding::new(
-                rules::NOT_MIRRORED,
-                &entry.image.raw,
-                why,
-            )))
-        }
+        Err(finding) => return Ok(Some(finding)),
     };
     let missing = match client.manifest(&target, &entry.digest).await? {
         None => format!("{}@{} is not in the mirror", target.name(), entry.digest),
