@@ -268,6 +268,24 @@ registry! {
         "The target chart version is older than the deployed one.",
         "Database migrations are forward-only: going back to an older chart version needs the backup taken \
          before the upgrade, not a helm upgrade.";
+    PF006 "backup-missing" Error false
+        "Opsta AI Gateway: the control-plane PostgreSQL has no completed backup within --backup-max-age.",
+        "The vendor says to back up the control-plane PostgreSQL (a CloudNativePG Cluster) before every upgrade: \
+         its migrations are forward-only and `helm rollback` does not undo them. A Backup (postgresql.cnpg.io/v1) \
+         of the cluster counts when its phase is completed and it stopped within --backup-max-age (default 24h); \
+         a ScheduledBackup counts through the Backups it creates, so a failed run does not. The finding shows the \
+         Backup manifest to apply.";
+    PF007 "external-stores" Warning false
+        "Catalyst: the stores the region keeps its state in, to back up before the apply.",
+        "Catalyst's upgrade guide says to back up the workflow PostgreSQL, the Dapr scheduler PostgreSQL when it \
+         runs separately, and the Kafka topics of managed pub/sub. Read from the values the upgrade applies \
+         (global.postgresql, agent.config.internal_dapr.scheduler, global.kafka) and listed before the prompt; \
+         the chart does not back them up.";
+    PF008 "dapr-versions" Warning false
+        "Catalyst: the Dapr versions running in the region now differ from the target chart's pin.",
+        "One Catalyst release runs one Dapr version, and the upgrade rolls the Dapr control plane and every Dapr \
+         server of the region to the version the target chart pins. The versions the region's pods run now are \
+         listed against that pin (several versions running means the region is already mixed).";
     RG001 "mirror-missing" Error false
         "The mirror does not hold a locked digest (or one platform's manifest of a locked index).",
         "mirror-check asks the mirror for every locked image by digest, and for a multi-platform image for the \

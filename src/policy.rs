@@ -127,7 +127,7 @@ impl PinnedImages<'_> {
 
     /// The tag of `image` when it is one of this component's images (by name and tag); digest-only references
     /// say no version.
-    fn tag_of<'i>(&self, image: &'i ImageRef) -> Option<&'i str> {
+    pub fn tag_of<'i>(&self, image: &'i ImageRef) -> Option<&'i str> {
         let named = self.pattern.is_match(&image.without_digest().raw)
             || self.pattern.is_match(&image.name_and_tag());
         named.then_some(image.tag.as_deref()).flatten()

@@ -55,9 +55,15 @@ pub struct Args {
     /// The image lock of the target version: every image is pinned to its digest.
     #[arg(long, value_name = "FILE")]
     pub lock: String,
-    /// Passed to the post-renderer: move images under a mirror (FROM=TO).
+    /// Move images under a mirror (FROM=TO): preflight checks the mirror holds every locked digest, and the
+    /// post-renderer rewrites the images to it.
     #[arg(long, value_name = "FROM=TO", value_parser = mirror)]
     pub mirror: Vec<String>,
+    #[command(flatten)]
+    pub registry: crate::registry::RegistryArgs,
+    /// Opsta AI Gateway: how old the control-plane PostgreSQL's newest completed backup may be (s, m, h, d).
+    #[arg(long, value_name = "AGE", default_value = "24h", value_parser = crate::preflight_checks::parse_age)]
+    pub backup_max_age: u64,
     /// Accept an upgrade across chart majors (after following the vendor's upgrade guide).
     #[arg(long)]
     pub allow_major: bool,
@@ -291,7 +297,7 @@ fn only_archive(dir: &Path) -> Result<PathBuf> {
     found.ok_or_else(|| anyhow!("helm left no chart archive in {}", dir.display()))
 }
 
-/// Step b: the preflight checks.
+/// Step b: the preflight checks. Errors stop the upgrade; warnings are listed for the person to confirm.
 fn preflight(
     helm: &Helm,
     args: &Args,
@@ -299,20 +305,25 @@ fn preflight(
     deployed: &Release,
     chart: &Chart,
 ) -> Result<()> {
-    let flags = crate::cluster::helm_flags(cluster);
-    let findings = crate::preflight::check(&crate::preflight::Plan {
+    use crate::preflight_checks as checks;
+    let values = checks::merged_values(&args.values)?;
+    let findings = checks::check(&checks::Plan {
         helm: &helm.path,
-        helm_flags: &flags,
+        cluster,
         deployed,
         target: &chart.version,
         lock: Some(&args.lock),
         allow_major: args.allow_major,
+        backup_max_age: args.backup_max_age,
+        values: &values,
+        mirrors: &args.mirror,
+        registry: &args.registry,
     })?;
-    if findings.is_empty() {
-        return Ok(());
+    for finding in &findings {
+        eprint!("{}", finding.printed());
     }
-    for line in &findings {
-        eprintln!("{}", crate::printable::one_line(line));
+    if !findings.iter().any(checks::Finding::is_error) {
+        return Ok(());
     }
     step("stopped at preflight: nothing was applied");
     Err(stop(crate::exit::FINDINGS))

@@ -187,6 +187,48 @@ impl Cluster {
             .collect())
     }
 
+    /// The objects of a kind the cluster's CRDs add (e.g. CloudNativePG's Backups) in `namespace`, as JSON; `None`
+    /// when the server does not serve the kind (its CRD is not installed).
+    pub fn custom_objects(
+        &self,
+        namespace: &str,
+        kind: &CustomKind,
+    ) -> Result<Option<Vec<serde_json::Value>>> {
+        let resource = kube::api::ApiResource {
+            group: kind.group.into(),
+            version: kind.version.into(),
+            api_version: format!("{}/{}", kind.group, kind.version),
+            kind: kind.kind.into(),
+            plural: kind.plural.into(),
+        };
+        let api: Api<kube::api::DynamicObject> =
+            Api::namespaced_with(self.client.clone(), namespace, &resource);
+        let deadline = self.timeout * 2;
+        let params = ListParams::default();
+        let answer = self
+            .runtime
+            .block_on(async { tokio::time::timeout(deadline, api.list(&params)).await });
+        let action = format!(
+            "list {}.{} in namespace {namespace}",
+            kind.plural, kind.group
+        );
+        match answer {
+            Ok(Ok(list)) => list
+                .items
+                .iter()
+                .map(|o| serde_json::to_value(o).context("cannot read an object the server listed"))
+                .collect::<Result<Vec<_>>>()
+                .map(Some),
+            Ok(Err(kube::Error::Api(status))) if status.code == 404 => Ok(None),
+            Ok(Err(err)) => Err(self.explain(err, &action, kind.plural)),
+            Err(_) => Err(anyhow!(
+                "the Kubernetes API server at {} did not answer within {}s",
+                self.server,
+                deadline.as_secs()
+            )),
+        }
+    }
+
     /// Lists objects of one kind in the release namespace.
     fn list<K>(&self, selector: &str) -> Result<Vec<K>>
     where
@@ -252,6 +294,14 @@ impl Cluster {
             }
         }
     }
+}
+
+/// A kind added by a CRD: its API group, version, kind and plural resource name.
+pub struct CustomKind {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub plural: &'static str,
 }
 
 /// One stored revision: object name, revision and status from its labels, and the `data.release` payload.

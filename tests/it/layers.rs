@@ -31,10 +31,6 @@ const NOT_YET: &[(&str, &str)] = &[
     ("lock", "crate::lint::rules::Severity"),
     ("lock", "crate::postrender::strict"),
     ("lock", "crate::postrender::unsure"),
-    // The upgrade runs the preflight checks as its first step; they move below the jobs once the new preflight
-    // checks (issue 23) have landed in preflight.rs.
-    ("upgrade", "crate::preflight::Plan"),
-    ("upgrade", "crate::preflight::check"),
 ];
 
 /// A `crate::` path in src/: the file, its line, the top-level module the file belongs to, and the path.
