@@ -235,7 +235,7 @@ mod tests {
         let schedule = json!({"metadata": {"name": "nightly"}, "spec": {"cluster": {"name": "opsta-pg"}},
             "status": {"lastScheduleTime": rfc3339(NOW - 2 * 3600)}});
         let cases = [
-            (vec![backup("old", "completed", 3 * DAY)], vec![], "the newest completed Backup, old, is 3d 0h old"),
+            (vec![backup("old", "completed", 3 * DAY)], vec![], "the newest completed Backup, old, is 3d old"),
             (
                 vec![backup("old", "completed", 3 * DAY), backup("nightly-1", "failed", 2 * 3600)],
                 vec![schedule],

@@ -122,7 +122,10 @@ pub fn shown(seconds: i64) -> String {
         0..=119 => format!("{s}s"),
         120..=7199 => format!("{}m", s / 60),
         7200..=172_799 => format!("{}h", s / 3600),
-        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
+        _ => match s % 86400 / 3600 {
+            0 => format!("{}d", s / 86400),
+            hours => format!("{}d {hours}h", s / 86400),
+        },
     }
 }
 
@@ -160,5 +163,7 @@ mod tests {
         assert_eq!(shown(3 * 3600 + 5), "3h");
         assert_eq!(shown(150), "2m");
         assert_eq!(shown(30 * 3600), "30h");
+        assert_eq!(shown(3 * 86400 + 60), "3d");
+        assert_eq!(shown(3 * 86400 + 7200), "3d 2h");
     }
 }

@@ -23,6 +23,7 @@ mod leaks;
 mod lint;
 mod output;
 mod postrender;
+mod preflight;
 mod properties;
 mod registry;
 mod schemas;

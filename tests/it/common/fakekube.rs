@@ -75,6 +75,14 @@ pub const KINDS: &[Kind] = &[
     kind("apps", "v1", "DaemonSet", "daemonsets"),
     kind("apps", "v1", "ReplicaSet", "replicasets"),
     kind("batch", "v1", "Job", "jobs"),
+    kind("postgresql.cnpg.io", "v1", "Cluster", "clusters"),
+    kind("postgresql.cnpg.io", "v1", "Backup", "backups"),
+    kind(
+        "postgresql.cnpg.io",
+        "v1",
+        "ScheduledBackup",
+        "scheduledbackups",
+    ),
     kind("rbac.authorization.k8s.io", "v1", "Role", "roles"),
     kind(
         "rbac.authorization.k8s.io",
