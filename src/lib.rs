@@ -29,6 +29,7 @@ pub mod preflight_checks;
 pub mod printable;
 pub mod product;
 pub mod registry;
+pub mod registry_args;
 pub mod release;
 pub mod running;
 pub mod secrets;

@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(long, value_name = "FROM=TO", value_parser = mirror)]
     pub mirror: Vec<String>,
     #[command(flatten)]
-    pub registry: crate::registry::RegistryArgs,
+    pub registry: crate::registry_args::RegistryArgs,
     /// The helm binary (default: HELM_BIN, which helm sets for plugins, then `helm` on PATH).
     #[arg(long, value_name = "PATH", env = "HELM_BIN")]
     pub helm: Option<String>,

@@ -60,7 +60,7 @@ pub struct Args {
     #[arg(long, value_name = "FROM=TO", value_parser = mirror)]
     pub mirror: Vec<String>,
     #[command(flatten)]
-    pub registry: crate::registry::RegistryArgs,
+    pub registry: crate::registry_args::RegistryArgs,
     /// Opsta AI Gateway: how old the control-plane PostgreSQL's newest completed backup may be (s, m, h, d).
     #[arg(long, value_name = "AGE", default_value = "24h", value_parser = crate::preflight_checks::parse_age)]
     pub backup_max_age: u64,

@@ -31,7 +31,7 @@ pub struct Plan<'a> {
     pub values: &'a Json,
     /// `--mirror FROM=TO`: the mirrors must hold every locked digest.
     pub mirrors: &'a [String],
-    pub registry: &'a crate::registry::RegistryArgs,
+    pub registry: &'a crate::registry_args::RegistryArgs,
 }
 
 /// One check that did not pass; its severity is the rule's (an error stops the upgrade, a warning is shown for
@@ -246,7 +246,7 @@ fn mirrors(plan: &Plan) -> Result<Vec<Finding>> {
 fn mirror_findings(
     lock: &crate::lockfile::Lock,
     mirrors: &[crate::mirror::Mirror],
-    registry: &crate::registry::RegistryArgs,
+    registry: &crate::registry_args::RegistryArgs,
 ) -> Result<Vec<Finding>> {
     let found = crate::registry::mirror_findings(lock, mirrors, registry)?;
     Ok(found
@@ -263,7 +263,7 @@ fn mirror_findings(
 fn mirror_findings(
     _lock: &crate::lockfile::Lock,
     _mirrors: &[crate::mirror::Mirror],
-    _registry: &crate::registry::RegistryArgs,
+    _registry: &crate::registry_args::RegistryArgs,
 ) -> Result<Vec<Finding>> {
     bail!("--mirror needs the `registry` feature, and this opsta-lint was built without it")
 }

@@ -280,3 +280,138 @@ fn helm3_opsta_upgrade_waits_for_the_backup() {
 fn helm4_opsta_upgrade_waits_for_the_backup() {
     opsta_upgrade_waits_for_the_backup(4);
 }
+
+/// `--mirror FROM=TO`: the mirror (a real docker-registry) must hold every locked digest before anything is
+/// applied.
+#[test]
+fn a_mirror_without_the_new_images_stops_at_preflight() {
+    use crate::registry::{make_image, push, Registry};
+    let setup = installed(3);
+    let mirror = Registry::plain();
+    let image = make_image(
+        setup.dir.path(),
+        "v1.25.0",
+        "control-plane",
+        &["linux/amd64"],
+    );
+    let lock = lock(setup.dir.path(), &image.digest);
+    setup.backup("opsta-pg-pre-upgrade-1-25-0", "completed", 60, None);
+    let mapping = format!("ghcr.io/opsta={}/opsta", mirror.host);
+    let lock_arg = lock.display().to_string();
+    let flags = [
+        "--mirror",
+        &mapping,
+        "--insecure-registry",
+        &mirror.host,
+        "--lock",
+        &lock_arg,
+    ];
+    let mut preflight = vec!["--chart-version", "1.25.0"];
+    preflight.extend(flags);
+    let (code, stdout, stderr) = setup.preflight(&preflight);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let missing = format!(
+        "error[RG001]: {}/opsta/opsta-ai-gateway/control-plane@{} is not in the mirror",
+        mirror.host, image.digest
+    );
+    assert!(stdout.contains(&missing), "{stdout}");
+    assert!(
+        stdout.contains("skopeo copy --all"),
+        "the fix line: {stdout}"
+    );
+
+    let (code, stdout, stderr) = setup.upgrade(
+        &lock,
+        &["--yes", flags[0], flags[1], flags[2], flags[3]],
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&missing) && stderr.contains("stopped at preflight"),
+        "{stderr}"
+    );
+    assert_eq!(setup.revisions(), 1, "nothing applied");
+
+    push(
+        &image,
+        &mirror,
+        "opsta/opsta-ai-gateway/control-plane:v1.25.0",
+    );
+    let (code, stdout, stderr) = setup.preflight(&preflight);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}
+
+/// Catalyst: the stores the values use and the Dapr versions the region runs are listed (warnings: the
+/// preflight passes), with the target chart's pin.
+#[test]
+fn catalyst_preflight_lists_the_stores_and_the_dapr_versions() {
+    let kube = FakeKube::start();
+    let dir = tempfile::tempdir().unwrap();
+    let values = dir.path().join("values.yaml");
+    std::fs::write(
+        &values,
+        "join_token: jt-SECRET-0001\nglobal:\n  postgresql:\n    create: false\n    external:\n      \
+         existing_secret_name: catalyst-postgres\n      existing_secret_namespace: catalyst\n  kafka:\n    \
+         disabled: false\n    external:\n      brokers: kafka-1.example:9092\nagent:\n  config:\n    internal_dapr:\n      \
+         scheduler:\n        postgresql:\n          use_global: false\n          connections:\n            - host: \
+         sched.example\n              port: 5432\n              database: sched\n              password: hunter2-SECRET\n",
+    )
+    .unwrap();
+    let out = kube
+        .helm(&common::helm(3))
+        .args(["install", "cat"])
+        .arg(common::root().join("testdata/charts/catalyst-mini"))
+        .args(["-n", "cra-agent", "-f"])
+        .arg(&values)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    let registry =
+        "us-central1-docker.pkg.dev/prj-common-p-shared-79896/reg-p-common-docker-public";
+    for (namespace, image) in [
+        (
+            "root-dapr-system",
+            format!("{registry}/dapr:1.19.0-20260806-catalyst.1"),
+        ),
+        ("prj-a", format!("{registry}/daprd:1.17.3-catalyst.1")),
+    ] {
+        kube.insert(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}),
+        );
+        kube.insert(json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "dapr-1", "namespace": namespace},
+            "spec": {"containers": [{"name": "dapr", "image": image}]},
+            "status": {"phase": "Running"}}));
+    }
+    let out = kube
+        .helm(Path::new(env!("CARGO_BIN_EXE_opsta-lint")))
+        .args([
+            "preflight",
+            "--release",
+            "cat",
+            "-n",
+            "cra-agent",
+            "--chart-version",
+            "1.90.0",
+            "--helm",
+        ])
+        .arg(common::helm(3))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let stores = "warning[PF007]: back up the stores this region keeps its state in before you apply (Catalyst's \
+                  upgrade guide; the chart does not back them up): workflow PostgreSQL: external, the connection in \
+                  Secret catalyst-postgres (catalyst) (global.postgresql.external); Dapr scheduler PostgreSQL: \
+                  separate, sched.example:5432/sched (agent.config.internal_dapr.scheduler.postgresql.connections); \
+                  Kafka topics of managed pub/sub: external, brokers kafka-1.example:9092 (global.kafka.external)\n";
+    assert!(
+        stdout.contains(stores),
+        "read from the deployed values: {stdout}"
+    );
+    let dapr = "warning[PF008]: dapr running now (several versions: one region should run one): 1.17.3-catalyst.1 \
+                (in prj-a), 1.19.0-20260806-catalyst.1 (in root-dapr-system); chart 1.90.0 pins dapr \
+                1.19.0-20260806-catalyst.2: the upgrade rolls every dapr of the region to it\n";
+    assert!(stdout.contains(dapr), "{stdout}");
+    assert!(stdout.contains("can go to 1.90.0"), "{stdout}");
+    assert!(!stdout.contains("SECRET"), "{stdout}");
+}

@@ -18,16 +18,16 @@ const USER: &str = "ci-robot";
 const PASSWORD: &str = "Pa55-w0rd-never-printed";
 
 /// A registry process on 127.0.0.1, stopped when dropped.
-struct Registry {
+pub(crate) struct Registry {
     child: Child,
-    host: String,
+    pub(crate) host: String,
     /// With TLS: the CA file and a skopeo cert dir holding it.
     ca: Option<(PathBuf, PathBuf)>,
     _dir: tempfile::TempDir,
 }
 
 impl Registry {
-    fn plain() -> Registry {
+    pub(crate) fn plain() -> Registry {
         Registry::start(false)
     }
 
@@ -228,14 +228,14 @@ fn docker_config(dir: &Path, host: &str, password: &str) -> PathBuf {
 }
 
 /// An image made by tests/registry/oci-image.sh: the digest its tag names, and each platform's manifest digest.
-struct Image {
+pub(crate) struct Image {
     layout: PathBuf,
     tag: String,
-    digest: String,
+    pub(crate) digest: String,
     platforms: Vec<(String, String)>,
 }
 
-fn make_image(dir: &Path, tag: &str, text: &str, platforms: &[&str]) -> Image {
+pub(crate) fn make_image(dir: &Path, tag: &str, text: &str, platforms: &[&str]) -> Image {
     let layout = dir.join(format!("layout-{text}"));
     let out = run_ok(
         Command::new("bash")
@@ -261,7 +261,7 @@ fn make_image(dir: &Path, tag: &str, text: &str, platforms: &[&str]) -> Image {
 }
 
 /// `skopeo copy --all` of a layout to `host/repo:tag`.
-fn push(image: &Image, registry: &Registry, repo_and_tag: &str) {
+pub(crate) fn push(image: &Image, registry: &Registry, repo_and_tag: &str) {
     run_ok(
         Command::new("skopeo")
             .args(["copy", "-q", "--all"])

@@ -291,6 +291,13 @@ fn declined_then_applied(major: u8) {
         shown.contains("catalyst-agent:1.76.0@"),
         "the diff shows the pinned image:\n{shown}"
     );
+    let stores = shown
+        .find("warning[PF007]: back up the stores")
+        .expect(&shown);
+    assert!(
+        stores < shown.find("[y/N]").unwrap(),
+        "the stores to back up are listed before the prompt:\n{shown}"
+    );
     assert!(
         !shown.contains("jt-SECRET-0001"),
         "the token never shows:\n{shown}"
