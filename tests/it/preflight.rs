@@ -105,6 +105,7 @@ impl Opsta {
     fn opsta(&self, args: &[String]) -> Output {
         self.kube
             .helm(Path::new(env!("CARGO_BIN_EXE_opsta-lint")))
+            .env("HELM_BIN", common::helm(self.major))
             .args(args)
             .stdin(std::process::Stdio::null())
             .output()
@@ -112,10 +113,9 @@ impl Opsta {
     }
 
     fn preflight(&self, extra: &[&str]) -> (i32, String, String) {
-        let mut args: Vec<String> = ["preflight", "--release", "agw", "-n", NS, "--helm"]
+        let mut args: Vec<String> = ["preflight", "--release", "agw", "-n", NS]
             .map(String::from)
             .to_vec();
-        args.push(common::helm(self.major).display().to_string());
         args.extend(extra.iter().map(|s| s.to_string()));
         let out = self.opsta(&args);
         let (stdout, stderr) = text(&out);
@@ -127,8 +127,7 @@ impl Opsta {
         args.push(self.chart.display().to_string());
         args.extend(["-n", NS, "-f"].map(String::from));
         args.push(self.values.display().to_string());
-        args.extend(["--lock".into(), lock.display().to_string(), "--helm".into()]);
-        args.push(common::helm(self.major).display().to_string());
+        args.extend(["--lock".into(), lock.display().to_string()]);
         args.extend(extra.iter().map(|s| s.to_string()));
         let out = self.opsta(&args);
         let (stdout, stderr) = text(&out);
@@ -179,18 +178,37 @@ const MANIFEST: &str = "kubectl apply -f - <<'EOF'\napiVersion: postgresql.cnpg.
                         name: opsta-pg\n  method: plugin\n  pluginConfiguration:\n    name: \
                         barman-cloud.cloudnative-pg.io\nEOF\n";
 
+/// The ```text block under the preflight command in docs/upgrade.md's Opsta AI Gateway section.
+fn documented_output() -> String {
+    let doc = std::fs::read_to_string(common::root().join("docs/upgrade.md")).unwrap();
+    let command = doc
+        .find("opsta-lint preflight --release agw -n opsta-ai-gateway --chart-version 1.25.0 --backup-max-age 4d\n")
+        .unwrap();
+    let start = command + doc[command..].find("```text\n").unwrap() + "```text\n".len();
+    let end = start + doc[start..].find("\n```\n").unwrap() + 1;
+    doc[start..end].to_string()
+}
+
 #[test]
 fn opsta_preflight_needs_a_fresh_completed_backup() {
     let setup = installed(3);
     let to = ["--chart-version", "1.25.0"];
-    let (code, stdout, stderr) = setup.preflight(&to);
+    // As docs/upgrade.md shows it.
+    let (code, stdout, stderr) =
+        setup.preflight(&["--chart-version", "1.25.0", "--backup-max-age", "4d"]);
     assert_eq!(code, 1, "none: {stdout}{stderr}");
-    assert!(
-        stdout.contains("error[PF006]: the control-plane PostgreSQL (CloudNativePG Cluster opsta-pg in opsta-ai-gateway) has no completed backup from the last 24h")
-            && stdout.contains("there is no Backup or ScheduledBackup of it"),
-        "{stdout}"
+    assert_eq!(
+        stdout,
+        documented_output(),
+        "docs/upgrade.md shows what preflight prints"
     );
     assert!(stdout.contains(MANIFEST), "{stdout}");
+    let (code, stdout, _) = setup.preflight(&to);
+    assert_eq!(code, 1, "none: {stdout}");
+    assert!(
+        stdout.contains("has no completed backup from the last 24h"),
+        "{stdout}"
+    );
 
     // The schedule's last run failed: it does not count.
     setup.schedule("nightly", 2 * HOUR);
@@ -320,10 +338,8 @@ fn a_mirror_without_the_new_images_stops_at_preflight() {
         "the fix line: {stdout}"
     );
 
-    let (code, stdout, stderr) = setup.upgrade(
-        &lock,
-        &["--yes", flags[0], flags[1], flags[2], flags[3]],
-    );
+    let (code, stdout, stderr) =
+        setup.upgrade(&lock, &[flags[0], flags[1], flags[2], flags[3], "--yes"]);
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(
         stderr.contains(&missing) && stderr.contains("stopped at preflight"),
