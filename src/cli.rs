@@ -79,7 +79,8 @@ pub enum Command {
     /// Upgrade a release in one go: lint, preflight, pinned render, diff, confirm, apply, check, verify.
     #[command(after_help = crate::upgrade::HELP_FOOTER)]
     Upgrade(crate::upgrade::Args),
-    /// Before an upgrade: the release is not busy, the lock is the target's, no downgrade, majors acknowledged.
+    /// Before an upgrade: the release is not busy, the lock is the target's, no downgrade, majors acknowledged, a
+    /// fresh database backup (Opsta AI Gateway), the stores to back up and the Dapr versions (Catalyst), mirrors.
     #[command(after_help = crate::preflight::HELP_FOOTER)]
     Preflight(crate::preflight::Args),
     /// Install Helm 4's post-renderer plugin (opsta-lint-postrender), which runs this binary.
