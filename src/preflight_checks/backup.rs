@@ -1,5 +1,6 @@
 //! PF006 (Opsta AI Gateway): the control-plane PostgreSQL, a CloudNativePG `Cluster` (postgresql.cnpg.io/v1) in
-//! the release namespace, has a backup taken within `--backup-max-age`. A `Backup` counts when its `status.phase`
+//! the release namespace, has a backup taken within `--backup-max-age` (every `Cluster` of the namespace is
+//! checked: Keycloak's database too, where the product runs one). A `Backup` counts when its `status.phase`
 //! is `completed`, at `status.stoppedAt` (else `status.startedAt`); a `ScheduledBackup` counts through the
 //! `Backup` objects it creates, so a failed scheduled run does not count. The vendor's migrations are
 //! forward-only: the backup is the only way back.
@@ -112,7 +113,7 @@ pub fn judge(
         let mut finding = Finding::new(
             Code::PF006,
             format!(
-                "the control-plane PostgreSQL (CloudNativePG Cluster {cluster_name} in {namespace}) has no \
+                "Opsta AI Gateway's PostgreSQL (CloudNativePG Cluster {cluster_name} in {namespace}) has no \
                  completed backup from the last {} (--backup-max-age): {found}. Its database migrations are \
                  forward-only and `helm rollback` does not undo them: take a backup (below), wait until `kubectl \
                  get backup -n {namespace}` shows it completed, then run the upgrade again",
@@ -259,6 +260,31 @@ mod tests {
                 "{printed}"
             );
         }
+    }
+
+    #[test]
+    fn the_manifest_uses_the_clusters_backup_method() {
+        let mut set_up = objects(vec![], vec![]);
+        set_up.clusters = Some(vec![
+            json!({"metadata": {"name": "opsta-pg"}, "spec": {"backup": {"barmanObjectStore": {}}}}),
+            json!({"metadata": {"name": "keycloak-pg"}, "spec": {"backup": {"volumeSnapshot": {}}}}),
+        ]);
+        set_up.backups = vec![backup("b1", "completed", 3600)];
+        let found = judge("ns", &set_up, NOW, DAY, "1.25.0");
+        assert_eq!(found.len(), 1, "opsta-pg has a fresh backup: {found:?}");
+        let fix = found[0].fix.as_deref().unwrap();
+        assert!(
+            fix.contains("name: keycloak-pg-pre-upgrade-1-25-0\n")
+                && fix.contains("  method: volumeSnapshot\nEOF\n"),
+            "{fix}"
+        );
+        set_up.clusters.as_mut().unwrap().remove(1);
+        set_up.backups.clear();
+        let fix = judge("ns", &set_up, NOW, DAY, "1.25.0")[0]
+            .fix
+            .clone()
+            .unwrap();
+        assert!(fix.contains("  method: barmanObjectStore\nEOF\n"), "{fix}");
     }
 
     #[test]
