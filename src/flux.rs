@@ -17,7 +17,7 @@ use crate::image::ImageRef;
 use crate::images_in::{self, Location, Pin};
 use crate::lockfile::Lock;
 use crate::mirror::Mirror;
-use crate::postrender::{rules, Outcome, Pinning};
+use crate::pinning::{rules, Outcome, Pinning};
 use crate::product::Product;
 use crate::source::Source;
 use anyhow::{bail, Result};
