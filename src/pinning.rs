@@ -371,6 +371,7 @@ fn helm3_hooks() -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::Source;
 
     const A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
