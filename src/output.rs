@@ -275,11 +275,12 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-/// A SARIF 2.1.0 log of one run: the rules whose codes start with `prefix` (one job's rules), and the results.
+/// A SARIF 2.1.0 log of one run: the rules of the job (those whose codes start with `prefix`) and every other rule
+/// a result uses, in registry order, and the results, each pointing at its rule by index.
 pub fn sarif(prefix: &str, results: &[SarifResult]) -> String {
     let listed: Vec<_> = RULES
         .iter()
-        .filter(|r| r.code.as_str().starts_with(prefix))
+        .filter(|r| r.code.as_str().starts_with(prefix) || results.iter().any(|x| x.code == r.code))
         .collect();
     let rules = listed
         .iter()
@@ -298,8 +299,10 @@ pub fn sarif(prefix: &str, results: &[SarifResult]) -> String {
         .iter()
         .map(|r| ResultOut {
             rule_id: r.code.as_str(),
-            // A code of another job (none today) falls back to the first rule rather than failing the report.
-            rule_index: listed.iter().position(|l| l.code == r.code).unwrap_or(0),
+            rule_index: listed
+                .iter()
+                .position(|l| l.code == r.code)
+                .expect("every rule a result uses is listed"),
             level: level(r.severity),
             message: Text {
                 text: r.message.clone(),
@@ -427,5 +430,20 @@ mod tests {
             rules[result["ruleIndex"].as_u64().unwrap() as usize]["id"],
             "VF001"
         );
+    }
+
+    #[test]
+    fn a_rule_of_another_job_that_a_result_uses_is_listed_too() {
+        let finding = Finding::new(Code::PR008, Location::at("r.yaml", 3, 5), "maybe".into());
+        let log = sarif("OL", &[result_of(&finding)]);
+        let value: serde_json::Value = serde_json::from_str(&log).unwrap();
+        let rules = value["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap();
+        let index = value["runs"][0]["results"][0]["ruleIndex"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(rules[index as usize]["id"], "PR008");
+        assert!(rules.iter().any(|r| r["id"] == "OL101"));
     }
 }
