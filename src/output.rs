@@ -121,6 +121,12 @@ pub fn place_of(finding: &Finding) -> Place {
             col: *col,
             len: *len,
         },
+        Location::WholeFile { file } => Place::File {
+            file: file.clone(),
+            line: 0,
+            col: 0,
+            len: 0,
+        },
         Location::Resource {
             kind,
             namespace,
@@ -430,6 +436,24 @@ mod tests {
             rules[result["ruleIndex"].as_u64().unwrap() as usize]["id"],
             "VF001"
         );
+    }
+
+    #[test]
+    fn a_finding_on_a_whole_file_names_the_file_without_a_region() {
+        let finding = Finding::new(
+            Code::PR022,
+            Location::file("flux/hr.yaml"),
+            "not pinned".into(),
+        );
+        assert_eq!(
+            finding.to_string(),
+            "flux/hr.yaml: error[PR022]: not pinned"
+        );
+        let log = sarif("PR", &[result_of(&finding)]);
+        let value: serde_json::Value = serde_json::from_str(&log).unwrap();
+        let location = &value["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+        assert_eq!(location["artifactLocation"]["uri"], "flux/hr.yaml");
+        assert!(location.get("region").is_none(), "{location:#}");
     }
 
     #[test]

@@ -225,6 +225,7 @@ fn json_report(findings: &[Finding], summary: &str) -> String {
                 Location::File {
                     file, line, col, ..
                 } => (Some(file.as_str()), Some(*line), Some(*col)),
+                Location::WholeFile { file } => (Some(file.as_str()), None, None),
                 _ => (None, None, None),
             };
             serde_json::json!({
@@ -301,6 +302,18 @@ fn templates(render: &str) -> Vec<(usize, Option<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_names_the_file_of_a_whole_file_finding() {
+        let finding = Finding::new(Code::PR023, Location::file("hr.yaml"), "opaque".into());
+        let value: serde_json::Value =
+            serde_json::from_str(&json_report(&[finding], "done")).unwrap();
+        let found = &value["findings"][0];
+        assert_eq!(
+            (&found["file"], &found["line"]),
+            (&serde_json::json!("hr.yaml"), &serde_json::Value::Null)
+        );
+    }
 
     #[test]
     fn names_each_document_by_its_template() {
