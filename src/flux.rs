@@ -204,10 +204,7 @@ fn report(findings: &mut [Finding], command: &str, when_failed: &str) -> bool {
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .count();
-    for finding in findings.iter() {
-        let line = crate::secrets::mask_text(&finding.to_string());
-        eprintln!("{}", crate::printable::one_line(&line));
-    }
+    crate::output::print_findings(findings);
     if errors > 0 {
         eprintln!("opsta-lint {command}: {errors} error(s); {when_failed}");
     }

@@ -79,6 +79,33 @@ pub fn print_error(err: &anyhow::Error) {
     eprintln!("{}", error_line(err));
 }
 
+/// Prints a warning about the run itself (not a finding) on standard error: `opsta-lint: warning: `, secrets
+/// masked and control characters escaped.
+pub fn print_warning(message: &str) {
+    let message = crate::secrets::mask_message(message);
+    eprintln!(
+        "opsta-lint: warning: {}",
+        crate::printable::one_line(&message)
+    );
+}
+
+/// Findings as people read them on one line each (`file:line:col: severity[CODE]: message`), secrets masked and
+/// control characters escaped.
+pub fn finding_lines(findings: &[Finding]) -> String {
+    let mut text = String::new();
+    for finding in findings {
+        let line = crate::secrets::mask_text(&finding.to_string());
+        text.push_str(&crate::printable::one_line(&line));
+        text.push('\n');
+    }
+    text
+}
+
+/// Prints findings on standard error, one line each.
+pub fn print_findings(findings: &[Finding]) {
+    eprint!("{}", finding_lines(findings));
+}
+
 // ---- SARIF ----
 
 /// Where a SARIF result points.
@@ -435,6 +462,21 @@ mod tests {
         assert_eq!(
             rules[result["ruleIndex"].as_u64().unwrap() as usize]["id"],
             "VF001"
+        );
+    }
+
+    #[test]
+    fn finding_lines_are_one_line_each_with_control_characters_escaped() {
+        let finding = Finding::new(
+            Code::PR008,
+            Location::at("r.yaml", 2, 3),
+            "bad\u{1b}[2J\nvalue".into(),
+        );
+        let text = finding_lines(&[finding.clone(), finding]);
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(
+            text.starts_with("r.yaml:2:3: warning[PR008]: bad") && !text.contains('\u{1b}'),
+            "{text}"
         );
     }
 

@@ -187,13 +187,7 @@ struct Report<'a> {
 /// As JSON or SARIF they go to the report file (else stderr); people still get the lines on the terminal.
 fn report(findings: &[Finding], summary: &str, to: &Report) -> Result<()> {
     use crate::output::Format;
-    let mut text = String::new();
-    for finding in findings {
-        let line = secrets::mask_text(&finding.to_string());
-        text.push_str(&crate::printable::one_line(&line));
-        text.push('\n');
-    }
-    let human = format!("{text}{summary}\n");
+    let human = format!("{}{summary}\n", crate::output::finding_lines(findings));
     let document = match to.format {
         Format::Human => human.clone(),
         Format::Json => secrets::mask_text(&json_report(findings, summary)),

@@ -36,10 +36,7 @@ pub fn run(args: &Args) -> Result<u8> {
     if args.strict {
         crate::pinning::strict(&mut findings);
     }
-    for finding in &findings {
-        let line = crate::secrets::mask_text(&finding.to_string());
-        eprintln!("{}", crate::printable::one_line(&line));
-    }
+    crate::output::print_findings(&findings);
     let errors = findings
         .iter()
         .any(|f| f.severity == crate::findings::Severity::Error);
