@@ -126,6 +126,7 @@ pub fn install_helm4_postrenderer(dir: &std::path::Path, helm: impl Fn() -> std:
 }
 
 pub mod fakekube;
+pub mod hidden;
 
 /// A fake but well-formed digest, different for each `n`.
 pub fn fake_digest(n: usize) -> String {
