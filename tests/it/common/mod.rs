@@ -15,6 +15,11 @@ pub fn bin() -> Command {
 }
 
 /// The folder of installed tools (`scripts/install-tools.sh`), or OPSTA_TOOLS.
+/// A path under testdata/.
+pub fn testdata(relative: &str) -> PathBuf {
+    root().join("testdata").join(relative)
+}
+
 pub fn tools() -> PathBuf {
     std::env::var_os("OPSTA_TOOLS").map_or_else(|| root().join(".tools"), PathBuf::from)
 }
