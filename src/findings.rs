@@ -376,6 +376,8 @@ pub enum Location {
         /// The source line, with secrets masked (empty when not shown).
         text: String,
     },
+    /// An input file as a whole (what it says or lacks has no one line).
+    WholeFile { file: String },
     /// A resource of a manifest, and the path inside it.
     Resource {
         kind: String,
@@ -403,6 +405,13 @@ impl Location {
             col,
             len: 0,
             text: String::new(),
+        }
+    }
+
+    /// An input file as a whole.
+    pub fn file(file: &str) -> Location {
+        Location::WholeFile {
+            file: file.to_string(),
         }
     }
 
@@ -439,7 +448,7 @@ impl Finding {
     }
 }
 
-/// `file:line:col: severity[CODE]: message` (the place left out when it is not a file), as the post-renderer and
+/// `file:line:col: severity[CODE]: message` (`file: ` for a whole file; the place left out when it is not a file), as the post-renderer and
 /// `lock init` print a finding on one line.
 impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -447,6 +456,7 @@ impl std::fmt::Display for Finding {
             Location::File {
                 file, line, col, ..
             } => write!(f, "{file}:{line}:{col}: ")?,
+            Location::WholeFile { file } => write!(f, "{file}: ")?,
             Location::Resource {
                 kind,
                 namespace,

@@ -17,7 +17,7 @@ use crate::image::ImageRef;
 use crate::images_in::{self, Location, Pin};
 use crate::lockfile::Lock;
 use crate::mirror::Mirror;
-use crate::postrender::{rules, Outcome, Pinning};
+use crate::pinning::{rules, Outcome, Pinning};
 use crate::product::Product;
 use crate::source::Source;
 use anyhow::{bail, Result};
@@ -204,10 +204,7 @@ fn report(findings: &mut [Finding], command: &str, when_failed: &str) -> bool {
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .count();
-    for finding in findings.iter() {
-        let line = crate::secrets::mask_text(&finding.to_string());
-        eprintln!("{}", crate::printable::one_line(&line));
-    }
+    crate::output::print_findings(findings);
     if errors > 0 {
         eprintln!("opsta-lint {command}: {errors} error(s); {when_failed}");
     }
@@ -371,7 +368,7 @@ fn plan(before: &[Object], after: &[Object], input: &str) -> Result<(PostRendere
     let mut findings = Vec::new();
     let mut expressible = Vec::new();
     for change in all {
-        match refusal(before, &change) {
+        match refusal(before, &change, input) {
             Some(finding) => findings.push(finding),
             None => expressible.push(change),
         }
@@ -477,14 +474,14 @@ fn wrong_entries(
     wrong
 }
 
-/// Why a change cannot be a precise patch, if it cannot.
-fn refusal(objects: &[Object], change: &Change) -> Option<Finding> {
+/// Why a change cannot be a precise patch, if it cannot (a finding on the render `input`).
+fn refusal(objects: &[Object], change: &Change, input: &str) -> Option<Finding> {
     let object = &objects[change.object];
     let finding = |code, message: String| {
         Some(Finding {
             code,
             severity: Severity::Error,
-            location: findings::Location::command_line(),
+            location: findings::Location::file(input),
             path: None,
             message,
         })
@@ -616,7 +613,7 @@ fn read_post_renderers(source: &Source) -> Result<(PostRenderers, Vec<Finding>)>
         Finding {
         code: rules::FLUX_UNEVALUABLE,
         severity: Severity::Error,
-        location: findings::Location::command_line(),
+        location: findings::Location::file(&source.name),
         path: None,
         message: format!(
             "{what}: the check cannot tell what it does to the images, so it cannot say every image is pinned; \
@@ -780,8 +777,9 @@ fn apply_op(json: &mut Json, op: &Op) -> Result<(), String> {
     }
 }
 
-/// The objects after the postRenderers, as kustomize builds them: patches first, then images.
-fn apply(objects: &mut [Object], post: &PostRenderers) -> Vec<Finding> {
+/// The objects after the postRenderers of the HelmRelease file `release`, as kustomize builds them: patches first,
+/// then images. A patch that fails is a finding on `release`.
+fn apply(objects: &mut [Object], post: &PostRenderers, release: &str) -> Vec<Finding> {
     let mut findings = Vec::new();
     for patch in &post.patches {
         for object in objects.iter_mut() {
@@ -797,7 +795,7 @@ fn apply(objects: &mut [Object], post: &PostRenderers) -> Vec<Finding> {
                     findings.push(Finding {
                         code: rules::FLUX_PATCH_FAILS,
                         severity: Severity::Error,
-                        location: findings::Location::command_line(),
+                        location: findings::Location::file(release),
                         path: None,
                         message: format!(
                             "{target}: the patch's {} op fails on this render ({why}): the chart moved or changed \
@@ -833,7 +831,7 @@ fn check(args: &Args, source: &Source, helmrelease: &str) -> Result<u8> {
     let release = Source::read(helmrelease)?;
     let (post, mut findings) = read_post_renderers(&release)?;
     let mut objects = objects(source)?;
-    findings.extend(apply(&mut objects, &post));
+    findings.extend(apply(&mut objects, &post, &release.name));
     let result = Source::new(
         format!(
             "{} after the postRenderers of {}",
@@ -876,7 +874,7 @@ fn unpinned(
     let not_pinned = |site: &images_in::Site, why: String| Finding {
         code: rules::FLUX_NOT_PINNED,
         severity: Severity::Error,
-        location: findings::Location::command_line(),
+        location: findings::Location::file(release),
         path: None,
         message: format!(
             "{}, {}: image \"{}\" is not pinned by the postRenderers of {release}: {why}",
@@ -899,7 +897,7 @@ fn unpinned(
     for finding in &outcome.findings {
         if finding.severity == Severity::Error {
             let mut finding = finding.clone();
-            finding.location = findings::Location::command_line();
+            finding.location = findings::Location::file(release);
             findings.push(finding);
         }
     }

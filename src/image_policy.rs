@@ -3,11 +3,11 @@
 //! a product that ships as one version (Opsta AI Gateway) must all carry that version (PR006); and a lock written
 //! for another release than the one rendered is refused.
 
-use crate::findings::{Code, Location, Severity};
+use crate::findings::{Code, Finding, Location, Severity};
 use crate::image::ImageRef;
 use crate::images_in::{split_chart_label, Site};
+use crate::pinning::rules;
 use crate::policy::{self, Off, ProductTag, ProductVersion};
-use crate::postrender::{rules, Finding};
 use crate::product::{parse_version, Product};
 use anyhow::Result;
 use semver::Version;

@@ -190,10 +190,10 @@ pub fn warn_if_plugin_differs() {
         .map(|v| v.trim().trim_matches('"'));
     let binary = env!("CARGO_PKG_VERSION");
     if let Some(plugin) = plugin.filter(|p| *p != binary) {
-        eprintln!(
-            "opsta-lint: warning: this binary is version {binary} but the opsta-lint plugin is {plugin} ({}): \
-             run `helm plugin update opsta-lint`",
+        crate::output::print_warning(&format!(
+            "this binary is version {binary} but the opsta-lint plugin is {plugin} ({}): run `helm plugin update \
+             opsta-lint`",
             manifest.display()
-        );
+        ));
     }
 }

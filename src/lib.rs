@@ -22,6 +22,7 @@ pub mod memory;
 pub mod mirror;
 pub mod output;
 pub mod paths;
+pub mod pinning;
 pub mod policy;
 pub mod postrender;
 pub mod preflight;

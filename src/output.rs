@@ -79,6 +79,33 @@ pub fn print_error(err: &anyhow::Error) {
     eprintln!("{}", error_line(err));
 }
 
+/// Prints a warning about the run itself (not a finding) on standard error: `opsta-lint: warning: `, secrets
+/// masked and control characters escaped.
+pub fn print_warning(message: &str) {
+    let message = crate::secrets::mask_message(message);
+    eprintln!(
+        "opsta-lint: warning: {}",
+        crate::printable::one_line(&message)
+    );
+}
+
+/// Findings as people read them on one line each (`file:line:col: severity[CODE]: message`), secrets masked and
+/// control characters escaped.
+pub fn finding_lines(findings: &[Finding]) -> String {
+    let mut text = String::new();
+    for finding in findings {
+        let line = crate::secrets::mask_text(&finding.to_string());
+        text.push_str(&crate::printable::one_line(&line));
+        text.push('\n');
+    }
+    text
+}
+
+/// Prints findings on standard error, one line each.
+pub fn print_findings(findings: &[Finding]) {
+    eprint!("{}", finding_lines(findings));
+}
+
 // ---- SARIF ----
 
 /// Where a SARIF result points.
@@ -120,6 +147,12 @@ pub fn place_of(finding: &Finding) -> Place {
             line: *line,
             col: *col,
             len: *len,
+        },
+        Location::WholeFile { file } => Place::File {
+            file: file.clone(),
+            line: 0,
+            col: 0,
+            len: 0,
         },
         Location::Resource {
             kind,
@@ -275,11 +308,12 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-/// A SARIF 2.1.0 log of one run: the rules whose codes start with `prefix` (one job's rules), and the results.
+/// A SARIF 2.1.0 log of one run: the rules of the job (those whose codes start with `prefix`) and every other rule
+/// a result uses, in registry order, and the results, each pointing at its rule by index.
 pub fn sarif(prefix: &str, results: &[SarifResult]) -> String {
     let listed: Vec<_> = RULES
         .iter()
-        .filter(|r| r.code.as_str().starts_with(prefix))
+        .filter(|r| r.code.as_str().starts_with(prefix) || results.iter().any(|x| x.code == r.code))
         .collect();
     let rules = listed
         .iter()
@@ -298,8 +332,10 @@ pub fn sarif(prefix: &str, results: &[SarifResult]) -> String {
         .iter()
         .map(|r| ResultOut {
             rule_id: r.code.as_str(),
-            // A code of another job (none today) falls back to the first rule rather than failing the report.
-            rule_index: listed.iter().position(|l| l.code == r.code).unwrap_or(0),
+            rule_index: listed
+                .iter()
+                .position(|l| l.code == r.code)
+                .expect("every rule a result uses is listed"),
             level: level(r.severity),
             message: Text {
                 text: r.message.clone(),
@@ -427,5 +463,53 @@ mod tests {
             rules[result["ruleIndex"].as_u64().unwrap() as usize]["id"],
             "VF001"
         );
+    }
+
+    #[test]
+    fn finding_lines_are_one_line_each_with_control_characters_escaped() {
+        let finding = Finding::new(
+            Code::PR008,
+            Location::at("r.yaml", 2, 3),
+            "bad\u{1b}[2J\nvalue".into(),
+        );
+        let text = finding_lines(&[finding.clone(), finding]);
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(
+            text.starts_with("r.yaml:2:3: warning[PR008]: bad") && !text.contains('\u{1b}'),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_finding_on_a_whole_file_names_the_file_without_a_region() {
+        let finding = Finding::new(
+            Code::PR022,
+            Location::file("flux/hr.yaml"),
+            "not pinned".into(),
+        );
+        assert_eq!(
+            finding.to_string(),
+            "flux/hr.yaml: error[PR022]: not pinned"
+        );
+        let log = sarif("PR", &[result_of(&finding)]);
+        let value: serde_json::Value = serde_json::from_str(&log).unwrap();
+        let location = &value["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+        assert_eq!(location["artifactLocation"]["uri"], "flux/hr.yaml");
+        assert!(location.get("region").is_none(), "{location:#}");
+    }
+
+    #[test]
+    fn a_rule_of_another_job_that_a_result_uses_is_listed_too() {
+        let finding = Finding::new(Code::PR008, Location::at("r.yaml", 3, 5), "maybe".into());
+        let log = sarif("OL", &[result_of(&finding)]);
+        let value: serde_json::Value = serde_json::from_str(&log).unwrap();
+        let rules = value["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap();
+        let index = value["runs"][0]["results"][0]["ruleIndex"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(rules[index as usize]["id"], "PR008");
+        assert!(rules.iter().any(|r| r["id"] == "OL101"));
     }
 }

@@ -277,9 +277,9 @@ pub fn check_pinning(
     input: &str,
     mirrors: &[opsta_lint::mirror::Mirror],
     products: &[opsta_lint::product::Product],
-) -> Option<opsta_lint::postrender::Outcome> {
+) -> Option<opsta_lint::pinning::Outcome> {
     let lock = fuzz_lock();
-    let pinning = opsta_lint::postrender::Pinning {
+    let pinning = opsta_lint::pinning::Pinning {
         lock,
         mirrors,
         allow_unlocked: true,

@@ -118,6 +118,7 @@ fn human_finding(out: &mut String, f: &Finding) {
         Location::File {
             file, line, col, ..
         } => format!("{}:{line}:{col}", one_line(file)),
+        Location::WholeFile { file } => one_line(file).into_owned(),
         Location::CommandLine { arg: Some(arg) } => format!("--set {}", shown(arg)),
         _ => "<command line>".to_string(),
     };
@@ -200,6 +201,9 @@ enum JsonLocation<'a> {
         column: usize,
         end_column: usize,
     },
+    WholeFile {
+        file: &'a str,
+    },
     Set {
         arg: &'a str,
     },
@@ -257,6 +261,7 @@ fn json_run(run: &Run) -> JsonRun<'_> {
                         column: *col,
                         end_column: col + len,
                     },
+                    Location::WholeFile { file } => JsonLocation::WholeFile { file },
                     Location::CommandLine { arg: Some(arg) } => JsonLocation::Set { arg },
                     _ => JsonLocation::Args,
                 },

@@ -31,18 +31,15 @@ pub fn run(args: &Args) -> Result<u8> {
     let mut findings: Vec<_> = scan
         .unsure
         .iter()
-        .map(|u| crate::postrender::unsure(&source.name, u))
+        .map(|u| crate::pinning::unsure(&source.name, u))
         .collect();
     if args.strict {
-        crate::postrender::strict(&mut findings);
+        crate::pinning::strict(&mut findings);
     }
-    for finding in &findings {
-        let line = crate::secrets::mask_text(&finding.to_string());
-        eprintln!("{}", crate::printable::one_line(&line));
-    }
+    crate::output::print_findings(&findings);
     let errors = findings
         .iter()
-        .any(|f| f.severity == crate::lint::rules::Severity::Error);
+        .any(|f| f.severity == crate::findings::Severity::Error);
     if errors {
         eprintln!("opsta-lint lock: values that may be images (--strict); nothing was written");
         return Ok(crate::exit::FINDINGS);

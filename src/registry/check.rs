@@ -134,14 +134,11 @@ async fn resolve_one(
         return Ok(Err(vec![not_found(image, &reference)]));
     };
     let json = manifest_json(image, &manifest.body)?;
-    let platforms = if is_index(&manifest.media_type, &json) {
-        index_platforms(&json)
-    } else {
-        Vec::new()
-    };
+    let index = is_index(&manifest.media_type, &json);
+    let platforms = platforms_of(&manifest.media_type, &json);
     let mut findings = Vec::new();
     for platform in wanted {
-        let has: Vec<String> = if is_index(&manifest.media_type, &json) {
+        let has: Vec<String> = if index {
             platforms.iter().map(|p| p.platform.clone()).collect()
         } else {
             single_platform(client, image, &json)
@@ -207,6 +204,15 @@ fn is_index(media_type: &str, json: &Json) -> bool {
         .and_then(Json::as_str)
         .unwrap_or(media_type);
     INDEX_TYPES.contains(&declared) || json.get("manifests").is_some_and(Json::is_array)
+}
+
+/// The platforms an index lists (none for a manifest of one platform).
+fn platforms_of(media_type: &str, json: &Json) -> Vec<Platform> {
+    if is_index(media_type, json) {
+        index_platforms(json)
+    } else {
+        Vec::new()
+    }
 }
 
 /// The platforms an index lists, with their manifest digests, in the index's order. Entries without a real
@@ -316,14 +322,9 @@ pub fn verify(args: &VerifyArgs) -> Result<u8> {
     let lock = Lock::read(&args.lock)?;
     let options = args.registry.options();
     let client = Client::new(options.clone())?;
-    let jobs = lock
-        .entries
-        .iter()
-        .map(|entry| verify_one(&client, entry, &args.mirror));
-    let findings: Vec<Finding> = ask_all(options.concurrency, jobs)?
-        .into_iter()
-        .flatten()
-        .collect();
+    let findings = ask_each_entry(&client, &lock, options.concurrency, |client, entry| {
+        verify_one(client, entry, &args.mirror)
+    })?;
     let place = if args.mirror.is_empty() {
         "upstream"
     } else {
@@ -343,8 +344,22 @@ pub fn verify(args: &VerifyArgs) -> Result<u8> {
             lock.entries.len()
         )
     };
-    print!("{}", super::render(&findings, &summary, args.output));
-    Ok(exit_code(&findings))
+    Ok(report(&findings, &summary, args.output))
+}
+
+/// Asks `ask` about every entry of the lock, at most `concurrency` at once, and keeps the findings in lock order.
+fn ask_each_entry<'a, F, Fut>(
+    client: &'a Client,
+    lock: &'a Lock,
+    concurrency: usize,
+    ask: F,
+) -> Result<Vec<Finding>>
+where
+    F: Fn(&'a Client, &'a Entry) -> Fut,
+    Fut: Future<Output = Result<Option<Finding>>>,
+{
+    let jobs = lock.entries.iter().map(|entry| ask(client, entry));
+    Ok(ask_all(concurrency, jobs)?.into_iter().flatten().collect())
 }
 
 /// Where a locked image lives under the mirrors, or the finding that no mirror covers it.
@@ -401,20 +416,14 @@ pub fn mirror_check(args: &MirrorCheckArgs) -> Result<u8> {
             lock.name
         )
     };
-    print!("{}", super::render(&findings, &summary, args.output));
-    Ok(exit_code(&findings))
+    Ok(report(&findings, &summary, args.output))
 }
 
 pub fn mirror_findings(lock: &Lock, mirrors: &[Mirror], options: &Options) -> Result<Vec<Finding>> {
     let client = Client::new(options.clone())?;
-    let jobs = lock
-        .entries
-        .iter()
-        .map(|entry| mirror_one(&client, entry, mirrors));
-    Ok(ask_all(options.concurrency, jobs)?
-        .into_iter()
-        .flatten()
-        .collect())
+    ask_each_entry(&client, lock, options.concurrency, |client, entry| {
+        mirror_one(client, entry, mirrors)
+    })
 }
 
 /// The locked digest in the mirror, and for an index each platform's manifest (those the lock lists, else every
@@ -428,12 +437,10 @@ async fn mirror_one(client: &Client, entry: &Entry, mirrors: &[Mirror]) -> Resul
         None => format!("{}@{} is not in the mirror", target.name(), entry.digest),
         Some(manifest) => {
             let json = manifest_json(&target, &manifest.body)?;
-            let platforms = if !entry.platforms.is_empty() {
-                entry.platforms.clone()
-            } else if is_index(&manifest.media_type, &json) {
-                index_platforms(&json)
+            let platforms = if entry.platforms.is_empty() {
+                platforms_of(&manifest.media_type, &json)
             } else {
-                Vec::new()
+                entry.platforms.clone()
             };
             let mut absent = Vec::new();
             for p in &platforms {
@@ -486,7 +493,9 @@ fn copy_line(client: &Client, entry: &Entry, target: &ImageRef) -> String {
     line
 }
 
-fn exit_code(findings: &[Finding]) -> u8 {
+/// Prints the findings and the summary on stdout in `format`; the exit code they make.
+fn report(findings: &[Finding], summary: &str, format: Format) -> u8 {
+    print!("{}", super::render(findings, summary, format));
     if findings.is_empty() {
         crate::exit::OK
     } else {

@@ -362,9 +362,10 @@ fn flux_refuses_text_in_a_config_map_and_images_it_cannot_target() {
     let out = lock_flux(&render, &lock, &[]);
     assert_eq!((out.code, out.stdout.as_str()), (1, ""), "{}", out.stderr);
     assert!(
-        out.stderr
-            .contains("error[PR020]: ConfigMap agent, /data/config.yaml")
-            && !out.stderr.contains("s3cr3t"),
+        out.stderr.contains(&format!(
+            "{}: error[PR020]: ConfigMap agent, /data/config.yaml",
+            render.display()
+        )) && !out.stderr.contains("s3cr3t"),
         "{}",
         out.stderr
     );
@@ -377,8 +378,10 @@ fn flux_refuses_text_in_a_config_map_and_images_it_cannot_target() {
     let out = lock_flux(&render, &lock, &[]);
     assert_eq!((out.code, out.stdout.as_str()), (1, ""), "{}", out.stderr);
     assert!(
-        out.stderr
-            .contains("error[PR021]: Cluster pg is in the render 2 times"),
+        out.stderr.contains(&format!(
+            "{}: error[PR021]: Cluster pg is in the render 2 times",
+            render.display()
+        )),
         "{}",
         out.stderr
     );
@@ -437,9 +440,10 @@ fn flux_check_fails_on_an_image_the_post_renderers_do_not_pin() {
     let failed = check(&grown, None);
     assert_eq!(failed.code, 1, "{}", failed.stderr);
     assert!(
-        failed.stderr.contains(
-            "error[PR022]: Deployment app/old, container \"new\": image \"quay.io/x/new:1\" is not pinned"
-        ),
+        failed.stderr.contains(&format!(
+            "{}: error[PR022]: Deployment app/old, container \"new\": image \"quay.io/x/new:1\" is not pinned",
+            release.display()
+        )),
         "{}",
         failed.stderr
     );
@@ -452,7 +456,8 @@ fn flux_check_fails_on_an_image_the_post_renderers_do_not_pin() {
     assert_eq!(check(&render, None).code, 0);
     let failed = check(&render, Some(&moved));
     assert_eq!(failed.code, 1, "{}", failed.stderr);
-    assert!(failed.stderr.contains("error[PR002]"), "{}", failed.stderr);
+    let on_release = format!("{}: error[PR002]", release.display());
+    assert!(failed.stderr.contains(&on_release), "{}", failed.stderr);
     // The chart moved the custom resource's image: the patch's test fails.
     let changed = write(
         dir.path(),
@@ -462,7 +467,10 @@ fn flux_check_fails_on_an_image_the_post_renderers_do_not_pin() {
     let failed = check(&changed, None);
     assert_eq!(failed.code, 1, "{}", failed.stderr);
     assert!(
-        failed.stderr.contains("error[PR024]: Cluster db/pg"),
+        failed.stderr.contains(&format!(
+            "{}: error[PR024]: Cluster db/pg",
+            release.display()
+        )),
         "{}",
         failed.stderr
     );
@@ -477,7 +485,8 @@ fn flux_check_fails_on_an_image_the_post_renderers_do_not_pin() {
     cmd.arg("--from-manifest").arg(&render);
     let failed = run(cmd);
     assert_eq!(failed.code, 1, "{}", failed.stderr);
-    assert!(failed.stderr.contains("error[PR023]"), "{}", failed.stderr);
+    let on_release = format!("{}: error[PR023]", smp_release.display());
+    assert!(failed.stderr.contains(&on_release), "{}", failed.stderr);
 }
 
 // ---- Argo CD ----

@@ -4,6 +4,7 @@
 //! manifest of testdata/ and ../shared/corpus, that every string under an image-like key is locked or classified.
 
 use crate::common;
+use common::testdata;
 use common::Run;
 
 use opsta_lint::image::ImageRef;
@@ -14,10 +15,6 @@ fn run(args: &[&str], input: &str) -> Run {
     let mut cmd = common::bin();
     cmd.args(args);
     common::run_with_stdin(cmd, input)
-}
-
-fn testdata(name: &str) -> PathBuf {
-    common::root().join("testdata/postrender").join(name)
 }
 
 fn read(path: &Path) -> String {
@@ -55,7 +52,7 @@ fn lock_without(manifest: &Path, leave_out: &str, dir: &Path) -> PathBuf {
 #[test]
 fn cloudnative_pg_and_operator_configmap_images_are_locked_and_pinned() {
     let dir = tempfile::tempdir().unwrap();
-    let cluster = testdata("cnpg-cluster.yaml");
+    let cluster = testdata("postrender/cnpg-cluster.yaml");
     let skeleton = run(&["lock", "--from-manifest", "-"], &read(&cluster));
     assert_eq!(skeleton.code, 0, "{}", skeleton.stderr);
     assert!(
@@ -76,7 +73,7 @@ fn cloudnative_pg_and_operator_configmap_images_are_locked_and_pinned() {
         failed.stderr
     );
 
-    let operator = testdata("operator-config.yaml");
+    let operator = testdata("postrender/operator-config.yaml");
     let skeleton = run(&["lock", "--from-manifest", "-"], &read(&operator));
     let images = skeleton_images(&skeleton.stdout);
     assert_eq!(
@@ -190,12 +187,16 @@ fn tekton_and_argo_workflow_images_are_pinned_by_their_known_fields() {
             ][..],
         ),
     ] {
-        let input = read(&testdata(file));
+        let input = read(&testdata(&format!("postrender/{file}")));
         let skeleton = run(&["lock", "--from-manifest", "-"], &input);
         assert_eq!(skeleton.code, 0, "{file}: {}", skeleton.stderr);
         assert_eq!(skeleton_images(&skeleton.stdout), expected, "{file}");
         let lock = dir.path().join(format!("{file}.lock"));
-        std::fs::write(&lock, common::lock_for(&testdata(file))).unwrap();
+        std::fs::write(
+            &lock,
+            common::lock_for(&testdata(&format!("postrender/{file}"))),
+        )
+        .unwrap();
         let out = run(&["postrender", "--lock", lock.to_str().unwrap()], &input);
         assert_eq!(out.code, 0, "{file}: {}", out.stderr);
         assert_eq!(
@@ -211,7 +212,7 @@ fn tekton_and_argo_workflow_images_are_pinned_by_their_known_fields() {
             "--lock",
             dir.path().join("tekton.yaml.lock").to_str().unwrap(),
         ],
-        &read(&testdata("tekton.yaml")).replace("golang:1.22", "golang:1.23"),
+        &read(&testdata("postrender/tekton.yaml")).replace("golang:1.22", "golang:1.23"),
     );
     assert_eq!((unlocked.code, unlocked.stdout.as_str()), (1, ""));
     assert!(

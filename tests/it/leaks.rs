@@ -7,6 +7,7 @@
 use crate::common;
 
 use common::fakekube::FakeKube;
+use common::hidden::{lint_in_every_format, Forbidden};
 use common::{b64, run_without_helm_settings as run, write};
 
 /// Each masking class and the secret put there; the old side holds `<secret>-old`, the new one `<secret>-new`.
@@ -59,26 +60,12 @@ fn secret(i: usize, side: &str) -> String {
     format!("{}-{side}", CLASSES[i].1)
 }
 
-/// Every form a secret could leak in, for both sides.
-fn forbidden() -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (i, (class, _)) in CLASSES.iter().enumerate() {
-        for side in ["old", "new"] {
-            let s = secret(i, side);
-            out.push((class.to_string(), b64(&s)));
-            out.push((class.to_string(), s));
-        }
-    }
-    out
-}
-
-fn assert_hidden(what: &str, text: &str) {
-    for (class, value) in forbidden() {
-        assert!(
-            !text.contains(&value),
-            "{what} shows the secret of {class} ({value}):\n{text}"
-        );
-    }
+/// The secret of every class, on both sides.
+fn forbidden() -> Forbidden {
+    let sides = CLASSES.iter().enumerate().flat_map(|(i, (class, _))| {
+        ["old", "new"].map(|side| (class.to_string(), secret(i, side)))
+    });
+    Forbidden::new(sides)
 }
 
 /// A render holding a secret of every class (`side`: old or new).
@@ -290,32 +277,16 @@ fn no_secret_of_any_class_shows_in_any_output() {
         ]);
     }
     let lint = ["lint", "--product", "catalyst", "--chart-version", "1.90.0"];
-    for format in ["human", "json", "sarif"] {
-        runs.push(
-            [
-                &lint[..],
-                &[
-                    "-o",
-                    format,
-                    "--previous-values",
-                    "previous.yaml",
-                    "values.yaml",
-                ],
-            ]
-            .concat(),
-        );
-    }
+    runs.extend(lint_in_every_format(
+        &lint,
+        &["--previous-values", "previous.yaml", "values.yaml"],
+    ));
     // Errors: a manifest that does not parse, a value given on the command line.
     let url_set = format!("database=postgres://app:{}@db/app", secret(7, "new"));
     runs.push([&lint[..], &["--set", &url_set, "values.yaml"]].concat());
     runs.push(vec!["diff", "old.yaml", "values.yaml"]);
-    let mut ran = 0;
-    for args in &runs {
-        let (code, text) = run(d, args, None);
-        assert!(code >= 0 && !text.contains("panicked"), "{args:?}: {text}");
-        assert_hidden(&format!("{args:?}"), &text);
-        ran += 1;
-    }
+    let hidden = forbidden();
+    let ran = hidden.assert_runs_hide(d, &runs, None);
     assert!(ran >= 19, "{ran}");
 
     // The check can see a leak: asked to, the diff shows every secret.
@@ -344,24 +315,7 @@ fn no_secret_of_any_class_shows_in_any_output() {
     }
 
     // The post-renderer: its report (stderr and --report) on an unlocked image, and its --diff-file.
-    let (code, text) = run(
-        d,
-        &[
-            "postrender",
-            "--lock",
-            "lock.yaml",
-            "--input",
-            "unlocked.yaml",
-            "--report",
-            "report.txt",
-        ],
-        None,
-    );
-    assert_eq!(code, 1, "{text}");
-    assert!(text.contains("redis:7"), "the finding is there: {text}");
-    assert_hidden("postrender's stderr", &text);
-    let report = std::fs::read_to_string(d.join("report.txt")).unwrap();
-    assert_hidden("postrender's --report", &report);
+    hidden.assert_postrender_report_hides(d, "unlocked.yaml", "redis:7");
     let (code, text) = run(
         d,
         &[
@@ -380,7 +334,7 @@ fn no_secret_of_any_class_shows_in_any_output() {
     assert_eq!(code, 0, "{text}");
     let shown = std::fs::read_to_string(d.join("diff.txt")).unwrap();
     assert!(shown.starts_with("3 changed"), "{shown}");
-    assert_hidden("postrender's --diff-file", &shown);
+    hidden.assert_hidden("postrender's --diff-file", &shown);
 }
 
 #[test]
@@ -392,12 +346,7 @@ fn no_secret_of_any_class_shows_from_a_stored_release() {
     let config = kube.kubeconfig();
     write(d, "new.yaml", &manifest("new"));
     write(d, "values.yaml", &values("new"));
-    for args in common::commands_reading_release("app", "prod") {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (code, text) = run(d, &args, Some(&config));
-        assert!(matches!(code, 0 | 1), "{args:?} could not run: {text}");
-        assert_hidden(&format!("{args:?}"), &text);
-    }
+    forbidden().assert_release_readers_hide(d, "app", "prod", &config);
     let (_, shown) = run(d, &["release", "app", "-n", "prod"], Some(&config));
     assert!(shown.contains("DB_PASS: <redacted>"), "{shown}");
     assert!(

@@ -234,3 +234,51 @@ fn rules_lists_every_job_and_shows_each_doc() {
         "{page}"
     );
 }
+
+/// Every result of a SARIF log names a rule of the log by `ruleIndex`, and that rule has the result's `ruleId`;
+/// returns the rule ids of the results.
+fn rule_references_resolve(log: &str) -> Vec<String> {
+    let log: serde_json::Value = serde_json::from_str(log).unwrap();
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let mut ids = Vec::new();
+    for result in run["results"].as_array().unwrap() {
+        let index = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(
+            rules.get(index).map(|r| &r["id"]),
+            Some(&result["ruleId"]),
+            "ruleIndex {index} of {result:#} names another rule"
+        );
+        ids.push(result["ruleId"].as_str().unwrap().to_string());
+    }
+    ids
+}
+
+/// SARIF from every job that writes it describes each rule its results use, at the index they give (lint's:
+/// `lint::sarif_output_has_what_code_scanning_requires`).
+#[test]
+fn every_jobs_sarif_describes_the_rules_its_results_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.sarif");
+    postrender(
+        RENDER,
+        &["-o", "sarif", "--report", report.to_str().unwrap()],
+    );
+    let postrender_ids = rule_references_resolve(&std::fs::read_to_string(&report).unwrap());
+    assert_eq!(postrender_ids, ["PR001", "PR007"]);
+
+    let problem = opsta_lint::verify::Problem {
+        code: opsta_lint::findings::Code::VF003,
+        namespace: "ns".into(),
+        pod: "p".into(),
+        container: "c".into(),
+        problem: "runs another digest".into(),
+    };
+    let verify_ids = rule_references_resolve(&opsta_lint::verify::sarif(&[problem]));
+    assert_eq!(verify_ids, ["VF003"]);
+
+    let code = opsta_lint::findings::Code::RG002;
+    let finding = opsta_lint::registry::Finding::new(code, "nginx:1.27", "the tag moved".into());
+    let log = opsta_lint::registry::render(&[finding], "", opsta_lint::output::Format::Sarif);
+    assert_eq!(rule_references_resolve(&log), ["RG002"]);
+}

@@ -2,6 +2,7 @@
 //! byte, failures that print nothing on stdout, and the proof on real rendered charts.
 
 use crate::common;
+use common::testdata;
 use common::{run_with_stdin, write, Run};
 
 use opsta_lint::yaml;
@@ -12,10 +13,6 @@ fn postrender(lock: &Path, args: &[&str], input: &str) -> Run {
     let mut cmd = common::bin();
     cmd.arg("postrender").arg("--lock").arg(lock).args(args);
     run_with_stdin(cmd, input)
-}
-
-fn testdata(name: &str) -> PathBuf {
-    common::root().join("testdata/postrender").join(name)
 }
 
 const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
@@ -72,7 +69,7 @@ fn edge_expected(input: &str) -> String {
 fn pins_exactly_the_image_scalars_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let lock = edge_lock(dir.path());
-    let input = std::fs::read_to_string(testdata("edge-cases.yaml")).unwrap();
+    let input = std::fs::read_to_string(testdata("postrender/edge-cases.yaml")).unwrap();
     for text in [input.clone(), input.replace('\n', "\r\n")] {
         let run = postrender(&lock, &[], &text);
         assert_eq!(run.code, 0, "{}", run.stderr);
@@ -168,7 +165,7 @@ fn fails_closed_with_nothing_on_stdout() {
 fn mirrors_every_image_or_names_the_one_left_outside() {
     let dir = tempfile::tempdir().unwrap();
     let lock = edge_lock(dir.path());
-    let input = std::fs::read_to_string(testdata("edge-cases.yaml")).unwrap();
+    let input = std::fs::read_to_string(testdata("postrender/edge-cases.yaml")).unwrap();
     let mirrors = [
         "--mirror=docker.io=mirror.corp/hub",
         "--mirror=ghcr.io=mirror.corp/ghcr",
@@ -306,7 +303,7 @@ fn lock_from_manifest_lists_each_image_once_with_its_users() {
         cmd.args(["lock", "--from-manifest", "-"]);
         run_with_stdin(
             cmd,
-            &std::fs::read_to_string(testdata("edge-cases.yaml")).unwrap(),
+            &std::fs::read_to_string(testdata("postrender/edge-cases.yaml")).unwrap(),
         )
     };
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -341,7 +338,7 @@ fn lock_from_manifest_lists_each_image_once_with_its_users() {
     let filled = write(
         dir.path(),
         "lock.yaml",
-        &common::lock_for(&testdata("edge-cases.yaml")),
+        &common::lock_for(&testdata("postrender/edge-cases.yaml")),
     );
     assert_eq!(postrender(&filled, &[], "").code, 0);
 }
@@ -349,7 +346,7 @@ fn lock_from_manifest_lists_each_image_once_with_its_users() {
 #[test]
 fn catalyst_renders_get_their_product_checks() {
     let dir = tempfile::tempdir().unwrap();
-    let render = testdata("catalyst-1.90.0.yaml");
+    let render = testdata("postrender/catalyst-1.90.0.yaml");
     let lock_text = common::lock_for(&render);
     assert!(
         lock_text.contains("product: catalyst\nversion: 1.90.0\n"),

@@ -216,7 +216,7 @@ impl Gen {
 }
 
 fn why_failed(input: &str) -> String {
-    let pinning = opsta_lint::postrender::Pinning {
+    let pinning = opsta_lint::pinning::Pinning {
         lock: checks::fuzz_lock(),
         mirrors: &[],
         allow_unlocked: true,

@@ -2,6 +2,7 @@
 //! renames of product.yaml are applied, typos and wrong types fail it, real Helm 3 and 4 agree with it, and the
 //! product files hold together (schemas exist, Dapr ranges ordered, renames true to the corpus).
 use crate::common;
+use common::testdata;
 
 use opsta_lint::yaml;
 use semver::{Version, VersionReq};
@@ -10,10 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const PRODUCTS: [&str; 2] = ["catalyst", "opsta-ai-gateway"];
-
-fn testdata(relative: &str) -> PathBuf {
-    common::root().join("testdata").join(relative)
-}
 
 /// The first document of a YAML file as JSON, with null-valued keys dropped the way Helm drops them.
 fn read_yaml(path: &Path) -> Value {

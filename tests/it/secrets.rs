@@ -7,6 +7,7 @@
 use crate::common;
 
 use common::fakekube::FakeKube;
+use common::hidden::{lint_in_every_format, Forbidden};
 use common::{b64, run_without_helm_settings as run, write};
 
 const TOKEN: &str = "jt-SECRET-0d1f2e3c4b5a";
@@ -15,16 +16,16 @@ const PASSWORD: &str = "hunter2-SECRET-9f8e";
 const SECRET_DATA: &str = "s3cr3t-SECRET-data-41";
 const NEW_SECRET_DATA: &str = "s3cr3t-SECRET-data-42";
 
-/// Every form a secret could leak in: as written, and as the base64 a Secret's `data` holds.
-fn forbidden() -> Vec<String> {
-    let plain = [TOKEN, OLD_TOKEN, PASSWORD, SECRET_DATA, NEW_SECRET_DATA];
-    plain.iter().flat_map(|s| [s.to_string(), b64(s)]).collect()
-}
-
-fn assert_hidden(what: &str, text: &str) {
-    for secret in forbidden() {
-        assert!(!text.contains(&secret), "{what} shows {secret}:\n{text}");
-    }
+/// The secrets of these tests, each named by its constant.
+fn forbidden() -> Forbidden {
+    let named = [
+        ("TOKEN", TOKEN),
+        ("OLD_TOKEN", OLD_TOKEN),
+        ("PASSWORD", PASSWORD),
+        ("SECRET_DATA", SECRET_DATA),
+        ("NEW_SECRET_DATA", NEW_SECRET_DATA),
+    ];
+    Forbidden::new(named.map(|(name, value)| (name.to_string(), value.to_string())))
 }
 
 fn values(token: &str) -> String {
@@ -85,36 +86,18 @@ fn no_command_output_format_or_error_shows_a_secret() {
     let bad_index = format!("join_token[x]={TOKEN}");
 
     let lint = ["lint", "--product", "catalyst", "--chart-version", "1.90.0"];
-    let mut runs: Vec<Vec<&str>> = Vec::new();
-    for format in ["human", "json", "sarif"] {
-        runs.push(
-            [
-                &lint[..],
-                &[
-                    "-o",
-                    format,
-                    "--previous-values",
-                    "previous.yaml",
-                    "values.yaml",
-                ],
-            ]
-            .concat(),
-        );
-        runs.push(
-            [
-                &lint[..],
-                &["-o", format, "--each", "values.yaml", "previous.yaml"],
-            ]
-            .concat(),
-        );
-        runs.push(
-            [
-                &lint[..],
-                &["-o", format, "--set", &set_token, "previous.yaml"],
-            ]
-            .concat(),
-        );
-    }
+    let mut runs = lint_in_every_format(
+        &lint,
+        &["--previous-values", "previous.yaml", "values.yaml"],
+    );
+    runs.extend(lint_in_every_format(
+        &lint,
+        &["--each", "values.yaml", "previous.yaml"],
+    ));
+    runs.extend(lint_in_every_format(
+        &lint,
+        &["--set", &set_token, "previous.yaml"],
+    ));
     runs.push([&lint[..], &["duplicate.yaml"]].concat());
     runs.push([&lint[..], &["--set", &bad_set, "values.yaml"]].concat());
     runs.push([&lint[..], &["--set", &bad_index, "values.yaml"]].concat());
@@ -160,13 +143,7 @@ fn no_command_output_format_or_error_shows_a_secret() {
     ]);
     runs.push(vec!["diff", "--password", PASSWORD, "old.yaml", "new.yaml"]);
     runs.push(vec!["diff", "old.yaml", "--token", TOKEN]);
-    let mut ran = 0;
-    for args in &runs {
-        let (code, text) = run(d, args, None);
-        assert!(code >= 0 && !text.contains("panicked"), "{args:?}: {text}");
-        assert_hidden(&format!("{args:?}"), &text);
-        ran += 1;
-    }
+    let ran = forbidden().assert_runs_hide(d, &runs, None);
 
     // The check can see a leak: asked to, the diff shows the secrets.
     let (_, shown) = run(d, &["diff", "--show-secrets", "old.yaml", "new.yaml"], None);
@@ -176,25 +153,7 @@ fn no_command_output_format_or_error_shows_a_secret() {
     );
 
     // The post-renderer failing on the unlocked image: stderr and the --report file.
-    let (code, text) = run(
-        d,
-        &[
-            "postrender",
-            "--lock",
-            "lock.yaml",
-            "--input",
-            "new.yaml",
-            "--report",
-            "report.txt",
-        ],
-        None,
-    );
-    assert_eq!(code, 1, "{text}");
-    assert!(text.contains("redis:7"), "the finding is there: {text}");
-    assert_hidden("postrender's stderr", &text);
-    let report = std::fs::read_to_string(d.join("report.txt")).unwrap();
-    assert!(report.contains("redis:7"), "{report}");
-    assert_hidden("postrender's --report", &report);
+    forbidden().assert_postrender_report_hides(d, "new.yaml", "redis:7");
     assert!(ran > 20);
 }
 
@@ -211,12 +170,7 @@ fn release_reading_shows_no_secret() {
         "new.yaml",
         &manifest(TOKEN, NEW_SECRET_DATA, "nginx:1.27"),
     );
-    for args in common::commands_reading_release("cat", "cra-agent") {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (code, text) = run(d, &args, Some(&config));
-        assert!(matches!(code, 0 | 1), "{args:?} could not run: {text}");
-        assert_hidden(&format!("{args:?}"), &text);
-    }
+    forbidden().assert_release_readers_hide(d, "cat", "cra-agent", &config);
     let (_, shown) = run(d, &["release", "cat", "-n", "cra-agent"], Some(&config));
     assert!(
         shown.contains("join_token: <redacted>"),

@@ -15,6 +15,11 @@ pub fn bin() -> Command {
 }
 
 /// The folder of installed tools (`scripts/install-tools.sh`), or OPSTA_TOOLS.
+/// A path under testdata/.
+pub fn testdata(relative: &str) -> PathBuf {
+    root().join("testdata").join(relative)
+}
+
 pub fn tools() -> PathBuf {
     std::env::var_os("OPSTA_TOOLS").map_or_else(|| root().join(".tools"), PathBuf::from)
 }
@@ -126,6 +131,7 @@ pub fn install_helm4_postrenderer(dir: &std::path::Path, helm: impl Fn() -> std:
 }
 
 pub mod fakekube;
+pub mod hidden;
 
 /// A fake but well-formed digest, different for each `n`.
 pub fn fake_digest(n: usize) -> String {
