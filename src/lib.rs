@@ -20,6 +20,7 @@ pub mod lock;
 pub mod lockfile;
 pub mod memory;
 pub mod mirror;
+pub mod oci;
 pub mod output;
 pub mod paths;
 pub mod pinning;

@@ -248,7 +248,7 @@ fn mirror_findings(
     mirrors: &[crate::mirror::Mirror],
     registry: &crate::registry_args::RegistryArgs,
 ) -> Result<Vec<Finding>> {
-    let found = crate::registry::mirror_findings(lock, mirrors, registry)?;
+    let found = crate::oci::mirror_findings(lock, mirrors, &registry.options())?;
     Ok(found
         .into_iter()
         .map(|f| {

@@ -1,58 +1,15 @@
-//! Asking OCI registries about a release's images: `lock resolve` writes a lock from the registries,
-//! `mirror-check` proves a mirror holds every locked digest, `lock verify` catches tags moved to another digest.
+//! The registry jobs: `lock resolve` writes a lock from the registries, `mirror-check` proves a mirror holds every
+//! locked digest, `lock verify` catches tags moved to another digest. The asking is `crate::oci`'s.
 //!
 //! Could-not-run problems (an unreachable registry, a TLS failure, refused credentials, 429 after the retries)
 //! are errors: one line, exit 2. A missing or moved image is a finding with an RG code: exit 1.
 
 #[cfg(feature = "registry")]
-mod check;
-#[cfg(feature = "registry")]
-pub mod client;
-#[cfg(feature = "registry")]
-pub mod credentials;
+mod commands;
 
-use crate::findings::Code;
 use crate::mirror::Mirror;
+use crate::oci::Finding;
 use anyhow::Result;
-use serde::Serialize;
-
-/// Rule codes of the registry checks.
-pub mod rules {
-    use crate::findings::Code;
-
-    pub const MIRROR_MISSING: Code = Code::RG001;
-    pub const TAG_MOVED: Code = Code::RG002;
-    pub const IMAGE_NOT_FOUND: Code = Code::RG003;
-    pub const PLATFORM_MISSING: Code = Code::RG004;
-    pub const NOT_MIRRORED: Code = Code::RG005;
-}
-
-/// One finding of a registry check.
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub code: Code,
-    pub name: &'static str,
-    pub severity: &'static str,
-    /// The image as the lock or the render names it.
-    pub image: String,
-    pub message: String,
-    /// A command that fixes it, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
-}
-
-impl Finding {
-    pub fn new(code: Code, image: &str, message: String) -> Finding {
-        Finding {
-            code,
-            name: code.name(),
-            severity: code.severity().as_str(),
-            image: image.to_string(),
-            message,
-            fix: None,
-        }
-    }
-}
 
 pub use crate::output::Format;
 
@@ -117,7 +74,7 @@ fn parse_platform(text: &str) -> Result<String, String> {
 /// `opsta-lint lock resolve`.
 pub fn run_resolve(args: &ResolveArgs) -> Result<u8> {
     #[cfg(feature = "registry")]
-    return check::resolve(args);
+    return commands::resolve(args);
     #[cfg(not(feature = "registry"))]
     without_registry(&args.registry)
 }
@@ -125,7 +82,7 @@ pub fn run_resolve(args: &ResolveArgs) -> Result<u8> {
 /// `opsta-lint lock verify`.
 pub fn run_verify(args: &VerifyArgs) -> Result<u8> {
     #[cfg(feature = "registry")]
-    return check::verify(args);
+    return commands::verify(args);
     #[cfg(not(feature = "registry"))]
     without_registry(&args.registry)
 }
@@ -133,20 +90,9 @@ pub fn run_verify(args: &VerifyArgs) -> Result<u8> {
 /// `opsta-lint mirror-check`.
 pub fn run_mirror_check(args: &MirrorCheckArgs) -> Result<u8> {
     #[cfg(feature = "registry")]
-    return check::mirror_check(args);
+    return commands::mirror_check(args);
     #[cfg(not(feature = "registry"))]
     without_registry(&args.registry)
-}
-
-/// The mirror-check findings for a lock (empty when the mirrors hold every locked digest): the preflight check
-/// an upgrade runs when it is given mirrors. Errors are could-not-run problems.
-#[cfg(feature = "registry")]
-pub fn mirror_findings(
-    lock: &crate::lockfile::Lock,
-    mirrors: &[Mirror],
-    registry: &RegistryArgs,
-) -> Result<Vec<Finding>> {
-    check::mirror_findings(lock, mirrors, &registry.options())
 }
 
 #[cfg(not(feature = "registry"))]

@@ -278,7 +278,7 @@ fn every_jobs_sarif_describes_the_rules_its_results_use() {
     assert_eq!(verify_ids, ["VF003"]);
 
     let code = opsta_lint::findings::Code::RG002;
-    let finding = opsta_lint::registry::Finding::new(code, "nginx:1.27", "the tag moved".into());
+    let finding = opsta_lint::oci::Finding::new(code, "nginx:1.27", "the tag moved".into());
     let log = opsta_lint::registry::render(&[finding], "", opsta_lint::output::Format::Sarif);
     assert_eq!(rule_references_resolve(&log), ["RG002"]);
 }

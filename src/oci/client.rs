@@ -5,8 +5,8 @@
 //! backoff on 429, 5xx and failed connections.
 
 use super::credentials::{Credential, Credentials};
-use super::Options;
 use crate::image::ImageRef;
+use crate::registry_args::Options;
 use anyhow::{anyhow, bail, Result};
 use base64::Engine as _;
 use http_body_util::{BodyExt, Full, Limited};

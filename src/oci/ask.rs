@@ -1,13 +1,13 @@
-//! The three registry jobs. Each builds the list of questions first, asks them with bounded concurrency (answers
-//! come back in the order asked, so output is stable), then reports.
+//! The questions the registry checks ask. Each check builds its list of questions first and asks them with bounded
+//! concurrency; answers come back in the order asked, so what the jobs print is stable.
 
 use super::client::Client;
-use super::{rules, Finding, Format, MirrorCheckArgs, Options, ResolveArgs, VerifyArgs};
+use super::{rules, Finding};
 use crate::image::ImageRef;
-use crate::lockfile::{Entry, Lock, Platform, NATIVE_API_VERSION, NATIVE_KIND};
+use crate::lockfile::{Entry, Lock, Platform};
 use crate::mirror::{mirrored, Mirror};
-use crate::source::Source;
-use anyhow::{anyhow, bail, Result};
+use crate::registry_args::Options;
+use anyhow::{anyhow, Result};
 use futures_util::{stream, StreamExt};
 use serde_json::Value as Json;
 use std::future::Future;
@@ -37,88 +37,36 @@ fn ask_all<T, F: Future<Output = Result<T>>>(
 // ---- lock resolve ----
 
 /// What the registry said about one image of the render.
-struct Resolved {
-    image: ImageRef,
-    digest: String,
-    platforms: Vec<Platform>,
+pub struct Resolved {
+    pub image: ImageRef,
+    pub digest: String,
+    pub platforms: Vec<Platform>,
 }
 
-pub fn resolve(args: &ResolveArgs) -> Result<u8> {
-    let source = Source::read(&args.from_manifest)?;
-    let scan = crate::images_in::scan(&source.text, &[])
-        .map_err(|e| anyhow!("{}:{}:{}: {}", source.name, e.line, e.col, e.message))?;
-    let images = images_of(&source, &scan)?;
-    let options = args.registry.options();
+/// Each image's digest (and an index's platforms), in the order given; or, when any image is missing or lacks a
+/// wanted platform, the findings. Errors are could-not-run problems.
+pub fn resolve(
+    images: &[ImageRef],
+    wanted: &[String],
+    options: &Options,
+) -> Result<std::result::Result<Vec<Resolved>, Vec<Finding>>> {
     let client = Client::new(options.clone())?;
     let jobs = images
         .iter()
-        .map(|image| resolve_one(&client, image, &args.platform));
-    let answers = ask_all(options.concurrency, jobs)?;
+        .map(|image| resolve_one(&client, image, wanted));
     let mut resolved = Vec::new();
     let mut findings = Vec::new();
-    for answer in answers {
+    for answer in ask_all(options.concurrency, jobs)? {
         match answer {
             Ok(r) => resolved.push(r),
             Err(mut f) => findings.append(&mut f),
         }
     }
-    if !findings.is_empty() {
-        let summary = format!(
-            "opsta-lint lock resolve: {} finding(s); no lock was written",
-            findings.len()
-        );
-        eprint!("{}", super::render(&findings, &summary, Format::Human));
-        return Ok(crate::exit::FINDINGS);
-    }
-    let chart = scan
-        .charts
-        .first()
-        .and_then(|c| crate::images_in::split_chart_label(c));
-    let product = args.product.as_deref().or(chart.map(|c| c.0));
-    let version = args.chart_version.as_deref().or(chart.map(|c| c.1));
-    let text = lock_text(product, version, &resolved);
-    // What is printed reads back as a lock: a render's image can never yield one opsta-lint refuses.
-    Lock::parse(&Source::new("the resolved lock", text.as_str()))?;
-    print!("{text}");
-    eprintln!(
-        "opsta-lint lock resolve: {} image(s) of {} resolved to their digests",
-        resolved.len(),
-        source.name
-    );
-    Ok(crate::exit::OK)
-}
-
-/// Each image of the render once: by name and tag, or by name and digest when no tag is written; an image
-/// written with a digest keeps that digest. Sorted by normalized name, so the lock does not depend on the order
-/// of the render.
-fn images_of(source: &Source, scan: &crate::images_in::Scan) -> Result<Vec<ImageRef>> {
-    let mut images: Vec<(String, ImageRef)> = Vec::new();
-    for site in &scan.sites {
-        let image = match ImageRef::parse(&site.text) {
-            Ok(image) => image,
-            Err(_) if !site.required => continue,
-            Err(e) => bail!("{}:{}:{}: {e}", source.name, site.line, site.col),
-        };
-        let key = match (&image.tag, &image.digest) {
-            (None, Some(digest)) => format!("{}@{digest}", image.name()),
-            _ => image.name_and_tag(),
-        };
-        match images.iter_mut().find(|(k, _)| *k == key) {
-            None => images.push((key, image)),
-            Some((_, seen)) => match (&seen.digest, &image.digest) {
-                (Some(a), Some(b)) if a != b => bail!(
-                    "{}:{}:{}: the render pins {key} to two digests ({a} and {b})",
-                    source.name,
-                    site.line,
-                    site.col
-                ),
-                (None, Some(_)) => *seen = image,
-                _ => {}
-            },
-        }
-    }
-    images.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(images.into_iter().map(|(_, image)| image).collect())
+    Ok(if findings.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(findings)
+    })
 }
 
 async fn resolve_one(
@@ -276,75 +224,14 @@ async fn single_platform(
     Ok(platform_text(&json))
 }
 
-/// The lock `lock resolve` prints.
-fn lock_text(product: Option<&str>, version: Option<&str>, resolved: &[Resolved]) -> String {
-    let yaml = crate::yaml::write::scalar_text;
-    let mut out = format!("apiVersion: {NATIVE_API_VERSION}\nkind: {NATIVE_KIND}\n");
-    if let Some(product) = product {
-        out.push_str(&format!("product: {}\n", yaml(product)));
-    }
-    if let Some(version) = version {
-        out.push_str(&format!("version: {}\n", yaml(version)));
-    }
-    out.push_str(if resolved.is_empty() {
-        "images: []\n"
-    } else {
-        "images:\n"
-    });
-    for r in resolved {
-        let image = if r.image.tag.is_some() || r.image.digest.is_none() {
-            r.image.without_digest()
-        } else {
-            r.image.clone()
-        };
-        out.push_str(&format!(
-            "  - image: {}\n    digest: {}\n",
-            yaml(&image.raw),
-            r.digest
-        ));
-        if !r.platforms.is_empty() {
-            out.push_str("    platforms:\n");
-            for p in &r.platforms {
-                out.push_str(&format!(
-                    "      - platform: {}\n        digest: {}\n",
-                    yaml(&p.platform),
-                    p.digest
-                ));
-            }
-        }
-    }
-    out
-}
-
 // ---- lock verify ----
 
-pub fn verify(args: &VerifyArgs) -> Result<u8> {
-    let lock = Lock::read(&args.lock)?;
-    let options = args.registry.options();
+/// A finding for each locked tag that no longer points at its locked digest (upstream, or in the mirrors).
+pub fn verify_findings(lock: &Lock, mirrors: &[Mirror], options: &Options) -> Result<Vec<Finding>> {
     let client = Client::new(options.clone())?;
-    let findings = ask_each_entry(&client, &lock, options.concurrency, |client, entry| {
-        verify_one(client, entry, &args.mirror)
-    })?;
-    let place = if args.mirror.is_empty() {
-        "upstream"
-    } else {
-        "in the mirror"
-    };
-    let summary = if findings.is_empty() {
-        format!(
-            "opsta-lint lock verify: every tag of {} ({} image(s)) still points {place} at its locked digest",
-            lock.name,
-            lock.entries.len()
-        )
-    } else {
-        format!(
-            "opsta-lint lock verify: {} finding(s) for {} ({} image(s) checked {place})",
-            findings.len(),
-            lock.name,
-            lock.entries.len()
-        )
-    };
-    Ok(report(&findings, &summary, args.output))
+    ask_each_entry(&client, lock, options.concurrency, |client, entry| {
+        verify_one(client, entry, mirrors)
+    })
 }
 
 /// Asks `ask` about every entry of the lock, at most `concurrency` at once, and keeps the findings in lock order.
@@ -399,26 +286,8 @@ async fn verify_one(client: &Client, entry: &Entry, mirrors: &[Mirror]) -> Resul
 
 // ---- mirror-check ----
 
-pub fn mirror_check(args: &MirrorCheckArgs) -> Result<u8> {
-    let lock = Lock::read(&args.lock)?;
-    let findings = mirror_findings(&lock, &args.mirror, &args.registry.options())?;
-    let summary = if findings.is_empty() {
-        format!(
-            "opsta-lint mirror-check: the mirror holds every locked digest of {} ({} image(s))",
-            lock.name,
-            lock.entries.len()
-        )
-    } else {
-        format!(
-            "opsta-lint mirror-check: {} of {} locked image(s) of {} are not fully in the mirror",
-            findings.len(),
-            lock.entries.len(),
-            lock.name
-        )
-    };
-    Ok(report(&findings, &summary, args.output))
-}
-
+/// A finding for each locked digest (or platform of it) the mirrors do not hold: the mirror-check, also run as
+/// the preflight check of an upgrade given mirrors.
 pub fn mirror_findings(lock: &Lock, mirrors: &[Mirror], options: &Options) -> Result<Vec<Finding>> {
     let client = Client::new(options.clone())?;
     ask_each_entry(&client, lock, options.concurrency, |client, entry| {
@@ -493,16 +362,6 @@ fn copy_line(client: &Client, entry: &Entry, target: &ImageRef) -> String {
     line
 }
 
-/// Prints the findings and the summary on stdout in `format`; the exit code they make.
-fn report(findings: &[Finding], summary: &str, format: Format) -> u8 {
-    print!("{}", super::render(findings, summary, format));
-    if findings.is_empty() {
-        crate::exit::OK
-    } else {
-        crate::exit::FINDINGS
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,51 +395,5 @@ mod tests {
             "application/vnd.oci.image.manifest.v1+json",
             &serde_json::json!({"config": {}})
         ));
-    }
-
-    #[test]
-    fn the_resolved_lock_is_sorted_reads_back_and_keeps_digest_only_references() {
-        let scan_text = format!(
-            "kind: Pod\nspec:\n  containers:\n  - image: redis:7\n  - image: nginx\n  - image: ghcr.io/a/b@{A}\n  - image: nginx:latest@{B}\n"
-        );
-        let source = Source::new("r.yaml", scan_text.as_str());
-        let scan = crate::images_in::scan(&scan_text, &[]).unwrap();
-        let images = images_of(&source, &scan).unwrap();
-        let raws: Vec<&str> = images.iter().map(|i| i.raw.as_str()).collect();
-        let pinned_nginx = format!("nginx:latest@{B}");
-        let digest_only = format!("ghcr.io/a/b@{A}");
-        assert_eq!(
-            raws,
-            [pinned_nginx.as_str(), "redis:7", digest_only.as_str()]
-        );
-        let resolved: Vec<Resolved> = images
-            .into_iter()
-            .map(|image| Resolved {
-                digest: image.digest.clone().unwrap_or(A.into()),
-                platforms: vec![Platform {
-                    platform: "linux/amd64".into(),
-                    digest: B.into(),
-                }],
-                image,
-            })
-            .collect();
-        let text = lock_text(Some("catalyst"), Some("1.90.0"), &resolved);
-        let lock = Lock::parse(&Source::new("l", text.as_str())).unwrap();
-        assert_eq!(lock.entries.len(), 3);
-        assert_eq!(lock.entries[0].image.raw, "nginx:latest");
-        assert_eq!(lock.entries[0].digest, B);
-        assert_eq!(lock.entries[2].image.raw, digest_only);
-        assert_eq!(lock.entries[1].platforms[0].platform, "linux/amd64");
-        assert_eq!(lock.version.as_deref(), Some("1.90.0"));
-    }
-
-    #[test]
-    fn a_render_pinning_one_tag_to_two_digests_is_refused() {
-        let text = format!(
-            "kind: Pod\nspec:\n  containers:\n  - image: nginx:1@{A}\n  - image: nginx:1@{B}\n"
-        );
-        let scan = crate::images_in::scan(&text, &[]).unwrap();
-        let err = images_of(&Source::new("r.yaml", text.as_str()), &scan).unwrap_err();
-        assert!(err.to_string().starts_with("r.yaml:5:"), "{err}");
     }
 }
