@@ -67,6 +67,10 @@ pub struct Args {
     /// Stop after showing the diff.
     #[arg(long)]
     pub dry_run: bool,
+    /// After the apply, wait up to this long for the release's pods to be Ready on the locked digests, then
+    /// verify (Go durations, as helm's: 90s, 10m, 1h). helm's hook Jobs get the same --timeout.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = crate::duration::parse)]
+    pub timeout: std::time::Duration,
     /// With --dry-run: exit 2 when the upgrade changes something, 0 when not.
     #[arg(long, requires = "dry_run")]
     pub detailed_exitcode: bool,
@@ -162,6 +166,11 @@ fn upgrade(args: &Args) -> Result<u8> {
     confirm(args, &namespace)?;
     let applied = apply(&helm, args, &chart, work.path(), &deployed)?;
     check_stored(args, &cluster, &rendered, &deployed)?;
+    step(&format!(
+        "applied as revision {}; waiting up to {} for its pods to be Ready on the locked digests",
+        applied.revision,
+        crate::duration::show(args.timeout)
+    ));
     verify(args, &deployed)?;
     step(&format!(
         "upgraded {} in {namespace} to chart {} {} (revision {}); pods Ready on the locked digests",
@@ -539,6 +548,7 @@ fn apply(
 ) -> Result<Release> {
     let report = work.join("apply-report.txt");
     let mut cmd = upgrade_command(helm, args, chart, &report)?;
+    cmd.args(["--timeout", &crate::duration::show(args.timeout)]);
     let out = cmd.output().context("cannot run helm")?;
     if !out.status.success() {
         let stderr = crate::secrets::mask_message(&String::from_utf8_lossy(&out.stderr));
@@ -597,6 +607,7 @@ fn verify(args: &Args, deployed: &Release) -> Result<()> {
     let mut line: Vec<String> = vec!["opsta-lint".into(), "verify".into()];
     line.extend(["--release".into(), args.name.clone()]);
     line.extend(["--lock".into(), args.lock.clone()]);
+    line.extend(["--timeout".into(), crate::duration::show(args.timeout)]);
     line.extend(kube_flags(args));
     let code = run_job(line)?;
     if code != crate::exit::OK {

@@ -180,6 +180,11 @@ impl Setup {
 
     /// Pods of the 1.76.0 workloads running the locked digests, as the kubelet would report them.
     fn pods_on_locked_digests(&self) {
+        self.pods(true);
+    }
+
+    /// Pods of the 1.76.0 workloads on the locked digests, Ready or not.
+    fn pods(&self, ready: bool) {
         for component in ["agent", "management"] {
             let image = format!(
                 "{REGISTRY}/catalyst-{component}:1.76.0@{}",
@@ -191,9 +196,9 @@ impl Setup {
                 "metadata": {"name": format!("{component}-1"), "namespace": NS,
                     "labels": {"app.kubernetes.io/name": component, "app.kubernetes.io/instance": "cat"}},
                 "spec": {"containers": [{"name": component, "image": image}]},
-                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}],
                     "containerStatuses": [{"name": component, "image": image, "imageID": image_id,
-                        "ready": true, "restartCount": 0}]}
+                        "ready": ready, "restartCount": 0}]}
             }));
         }
     }
@@ -551,4 +556,90 @@ fn generic_chart_upgrade_lints_against_the_charts_own_schemas() {
         .filter(|o| o["metadata"]["labels"]["name"] == "gen")
         .count();
     assert_eq!(stored, 1, "nothing was applied");
+}
+
+/// How many times the pods of the release's namespace were listed.
+fn pod_lists(kube: &FakeKube) -> usize {
+    let list = format!("GET /api/v1/namespaces/{NS}/pods?");
+    kube.requests()
+        .iter()
+        .filter(|r| r.starts_with(&list))
+        .count()
+}
+
+/// After the apply, upgrade waits for the pods: not Ready at first, Ready once the test sees it check them again.
+#[test]
+fn upgrade_waits_until_the_pods_are_ready() {
+    let setup = installed(3);
+    let lock = lock(setup.dir.path(), None);
+    setup.pods(false);
+    let args = setup.upgrade_args(&lock, &setup.values, &["--yes", "--timeout", "10m"]);
+    let child = setup
+        .kube
+        .helm(Path::new(env!("CARGO_BIN_EXE_opsta-lint")))
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Revision 2 is stored, then the pods are checked at least once more: they were not Ready then.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while setup.revisions().len() < 2 {
+        assert!(Instant::now() < deadline, "the upgrade was not applied");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let seen = pod_lists(&setup.kube);
+    while pod_lists(&setup.kube) <= seen {
+        assert!(Instant::now() < deadline, "the pods were not checked again");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    setup.pods(true);
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("waiting up to 10m0s") && stderr.contains("not Ready"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("ok: every pod Ready"), "{stdout}");
+}
+
+/// Pods that never become Ready: the wait ends at --timeout with VF008, the remaining problems and the
+/// `helm rollback` command for the revision before.
+#[test]
+fn upgrade_reports_pods_not_ready_within_the_timeout() {
+    let setup = installed(3);
+    let lock = lock(setup.dir.path(), None);
+    setup.pods(false);
+    let out = setup.opsta(&setup.upgrade_args(&lock, &setup.values, &["--yes", "--timeout", "3s"]));
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("VF008") && stdout.contains("within --timeout 3s"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("VF001"),
+        "the problems that remained: {stdout}"
+    );
+    assert!(
+        stderr.contains("helm rollback cat 1 -n cra-agent"),
+        "{stderr}"
+    );
+    assert_eq!(setup.revisions().len(), 2, "applied, not rolled back");
+
+    let out = setup.opsta(&[
+        "upgrade".into(),
+        "cat".into(),
+        "x".into(),
+        "--timeout".into(),
+        "10".into(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).1.contains("write it as helm does"),
+        "{:?}",
+        text(&out)
+    );
 }
