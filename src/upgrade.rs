@@ -24,7 +24,8 @@ Exit codes:
   1  a finding stopped the upgrade (lint, preflight, render), or what Helm stored or verify disagrees
   2  could not run: bad arguments, helm or the cluster failed, no terminal to confirm on and no --yes
   3  the person declined at the prompt; nothing was applied
-     (--dry-run --detailed-exitcode: 0 no change, 2 changes)";
+     (--dry-run --detailed-exitcode: 0 no change, 2 changes)
+Ctrl-C before the apply ends opsta-lint by the signal (shells report 130); nothing was applied.";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -203,15 +203,22 @@ impl Setup {
         }
     }
 
-    /// Runs opsta-lint in a real terminal (tmux), waits for the prompt, types `answer`, and returns the exit
-    /// code and what the terminal showed.
+    /// Runs opsta-lint in a real terminal (tmux), waits for the prompt, types `answer` and Enter, and returns
+    /// the exit code (as the shell reports it) and what the terminal showed.
     fn upgrade_in_terminal(&self, args: &[String], answer: &str) -> (i32, String) {
+        self.keys_in_terminal(args, &[answer, "Enter"])
+    }
+
+    /// As `upgrade_in_terminal`, with the keys given (tmux send-keys names: `C-c` is Ctrl-C).
+    fn keys_in_terminal(&self, args: &[String], keys: &[&str]) -> (i32, String) {
         let socket = self.dir.path().join("tmux.sock");
         let script = self.dir.path().join("run.sh");
         let done = self.dir.path().join("exit-code");
         let _ = std::fs::remove_file(&done);
         let probe = self.kube.helm(Path::new(env!("CARGO_BIN_EXE_opsta-lint")));
-        let mut lines = String::from("#!/bin/bash\n");
+        // The shell survives a Ctrl-C that ends opsta-lint (a trap, unlike an ignored signal, is not inherited),
+        // so it can write the exit code.
+        let mut lines = String::from("#!/bin/bash\ntrap : INT\n");
         for (key, value) in probe.get_envs() {
             let key = key.to_str().unwrap();
             match value {
@@ -259,7 +266,9 @@ impl Setup {
             assert!(Instant::now() < deadline, "no prompt:\n{}", screen());
             std::thread::sleep(Duration::from_millis(100));
         }
-        tmux(&["send-keys", answer, "Enter"]);
+        let mut send = vec!["send-keys"];
+        send.extend(keys);
+        tmux(&send);
         let deadline = Instant::now() + Duration::from_secs(120);
         while !done.exists() {
             assert!(Instant::now() < deadline, "did not finish:\n{}", screen());
@@ -301,6 +310,12 @@ fn declined_then_applied(major: u8) {
         "the token never shows:\n{shown}"
     );
     assert_eq!(setup.revisions().len(), 1, "declined: nothing applied");
+
+    // Ctrl-C at the prompt: opsta-lint ends by the signal (the shell says 130), nothing applied.
+    let (code, shown) = setup.keys_in_terminal(&args, &["C-c"]);
+    assert_eq!(code, 130, "helm {major}, Ctrl-C:\n{shown}");
+    assert!(!shown.contains("applied as revision"), "{shown}");
+    assert_eq!(setup.revisions().len(), 1, "Ctrl-C: nothing applied");
 
     // No terminal and no --yes: refused before anything is applied.
     let out = setup.opsta(&args);
