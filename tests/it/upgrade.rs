@@ -372,10 +372,16 @@ fn stops_before_apply(major: u8) {
     let setup = installed(major);
     let full = lock(setup.dir.path(), None);
     let no_token = values(setup.dir.path(), false);
-    let out = setup.opsta(&setup.upgrade_args(&full, &no_token, &["--yes"]));
+    let out = setup.opsta(&setup.upgrade_args(&full, &no_token, &["--yes", "-o", "json"]));
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
-    assert!(stdout.contains("OL101"), "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(report["exit"], 1, "{report:#}");
+    assert_eq!(report["findings"][0]["code"], "OL101", "{report:#}");
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps.last().unwrap()["step"], "lint", "{report:#}");
+    assert_eq!(steps.last().unwrap()["result"], "stopped", "{report:#}");
+    assert_eq!(report["revision"]["to"], serde_json::Value::Null);
     assert!(stderr.contains("stopped at lint"), "{stderr}");
     assert_eq!(setup.revisions().len(), 1);
 
@@ -385,6 +391,10 @@ fn stops_before_apply(major: u8) {
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(stderr.contains("catalyst-management:1.76.0"), "{stderr}");
     assert!(stderr.contains("stopped at render"), "{stderr}");
+    assert!(
+        stdout.contains("  render     stopped\n") && stdout.ends_with("exit 1\n"),
+        "the closing report: {stdout}"
+    );
     assert_eq!(setup.revisions().len(), 1);
 
     if major == 3 {
@@ -588,7 +598,11 @@ fn upgrade_waits_until_the_pods_are_ready() {
     let setup = installed(3);
     let lock = lock(setup.dir.path(), None);
     setup.pods(false);
-    let args = setup.upgrade_args(&lock, &setup.values, &["--yes", "--timeout", "10m"]);
+    let args = setup.upgrade_args(
+        &lock,
+        &setup.values,
+        &["--yes", "--timeout", "10m", "-o", "json"],
+    );
     let child = setup
         .kube
         .helm(Path::new(env!("CARGO_BIN_EXE_opsta-lint")))
@@ -617,7 +631,57 @@ fn upgrade_waits_until_the_pods_are_ready() {
         stderr.contains("waiting up to 10m0s") && stderr.contains("not Ready"),
         "{stderr}"
     );
-    assert!(stdout.contains("ok: every pod Ready"), "{stdout}");
+    // -o json: one JSON document on stdout, the diff on the terminal (stderr).
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(report["exit"], 0, "{report:#}");
+    assert_eq!(
+        report["chart"],
+        serde_json::json!({"name": "catalyst", "from": "1.75.0", "to": "1.76.0"})
+    );
+    assert_eq!(report["revision"], serde_json::json!({"from": 1, "to": 2}));
+    assert!(
+        report["diff"]["changed"].as_u64().unwrap() >= 2,
+        "{report:#}"
+    );
+    let steps: Vec<&str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "pull",
+            "lint",
+            "preflight",
+            "render",
+            "diff",
+            "confirm",
+            "apply",
+            "stored",
+            "verify"
+        ]
+    );
+    assert_eq!(
+        report["verify"]["ok"], true,
+        "verify's own document: {report:#}"
+    );
+    let findings: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        findings,
+        [("OL403", "warning"), ("OL403", "warning")],
+        "lint's warnings on the crossing of 1.76.0: {report:#}"
+    );
+    assert!(
+        stderr.contains("catalyst-agent:1.76.0@"),
+        "the diff: {stderr}"
+    );
 }
 
 /// Pods that never become Ready: the wait ends at --timeout with VF008, the remaining problems and the
@@ -643,6 +707,13 @@ fn upgrade_reports_pods_not_ready_within_the_timeout() {
         "{stderr}"
     );
     assert_eq!(setup.revisions().len(), 2, "applied, not rolled back");
+    assert!(
+        stdout.contains(
+            "upgrade of cat in cra-agent: chart catalyst 1.75.0 -> 1.76.0, revision 1 -> 2\n"
+        ) && stdout.contains("  verify     stopped\n")
+            && stdout.ends_with("exit 1\n"),
+        "the closing report: {stdout}"
+    );
 
     let out = setup.opsta(&[
         "upgrade".into(),
