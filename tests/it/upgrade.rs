@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const NS: &str = "cra-agent";
+pub(crate) const NS: &str = "cra-agent";
 const REGISTRY: &str =
     "us-central1-docker.pkg.dev/prj-common-p-shared-79896/reg-p-common-docker-public";
 
 /// The Catalyst-shaped test chart at `version`, with a pre-upgrade hook Job that runs an image, as Catalyst's
 /// cleanup hook does (its digest can be given through `cleanup.image.digest`: how Helm 3 users pin hook images).
-fn chart(dir: &Path, version: &str) -> PathBuf {
+pub(crate) fn chart(dir: &Path, version: &str) -> PathBuf {
     let chart = dir.join(format!("catalyst-{version}"));
     let source = common::root().join("testdata/charts/catalyst-mini");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
@@ -50,7 +50,7 @@ spec:
     chart
 }
 
-fn digest(component: &str) -> String {
+pub(crate) fn digest(component: &str) -> String {
     let n = match component {
         "agent" => 1,
         "management" => 2,
@@ -60,7 +60,7 @@ fn digest(component: &str) -> String {
 }
 
 /// The lock of 1.76.0: the three images of the chart, or all but `leave_out`.
-fn lock(dir: &Path, leave_out: Option<&str>) -> PathBuf {
+pub(crate) fn lock(dir: &Path, leave_out: Option<&str>) -> PathBuf {
     let mut text = "apiVersion: opsta-lint/v1\nkind: ReleaseLock\nproduct: catalyst\nversion: 1.76.0\nimages:\n".to_string();
     for component in ["agent", "management", "cleanup"] {
         if Some(component) != leave_out {
@@ -75,7 +75,7 @@ fn lock(dir: &Path, leave_out: Option<&str>) -> PathBuf {
     path
 }
 
-fn values(dir: &Path, token: bool) -> PathBuf {
+pub(crate) fn values(dir: &Path, token: bool) -> PathBuf {
     let token = if token {
         "join_token: jt-SECRET-0001\n"
     } else {
@@ -161,21 +161,7 @@ impl Setup {
     }
 
     fn revisions(&self) -> Vec<opsta_lint::helm_release::Release> {
-        use base64::Engine;
-        let mut found: Vec<_> = self
-            .kube
-            .list("secrets", NS)
-            .into_iter()
-            .filter(|o| o["metadata"]["labels"]["owner"] == "helm")
-            .map(|o| {
-                let payload = base64::engine::general_purpose::STANDARD
-                    .decode(o["data"]["release"].as_str().unwrap())
-                    .unwrap();
-                opsta_lint::helm_release::decode(&payload).unwrap()
-            })
-            .collect();
-        found.sort_by_key(|r| r.revision);
-        found
+        revisions(&self.kube)
     }
 
     /// Pods of the 1.76.0 workloads running the locked digests, as the kubelet would report them.
@@ -183,24 +169,8 @@ impl Setup {
         self.pods(true);
     }
 
-    /// Pods of the 1.76.0 workloads on the locked digests, Ready or not.
     fn pods(&self, ready: bool) {
-        for component in ["agent", "management"] {
-            let image = format!(
-                "{REGISTRY}/catalyst-{component}:1.76.0@{}",
-                digest(component)
-            );
-            let image_id = format!("{REGISTRY}/catalyst-{component}@{}", digest(component));
-            self.kube.insert(serde_json::json!({
-                "apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": format!("{component}-1"), "namespace": NS,
-                    "labels": {"app.kubernetes.io/name": component, "app.kubernetes.io/instance": "cat"}},
-                "spec": {"containers": [{"name": component, "image": image}]},
-                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}],
-                    "containerStatuses": [{"name": component, "image": image, "imageID": image_id,
-                        "ready": ready, "restartCount": 0}]}
-            }));
-        }
+        insert_pods(&self.kube, ready);
     }
 
     /// Runs opsta-lint in a real terminal (tmux), waits for the prompt, types `answer` and Enter, and returns
@@ -282,6 +252,44 @@ impl Setup {
             .parse()
             .unwrap();
         (code, shown)
+    }
+}
+
+/// The release `cat`'s revisions as Helm stored them, oldest first.
+pub(crate) fn revisions(kube: &FakeKube) -> Vec<opsta_lint::helm_release::Release> {
+    use base64::Engine;
+    let mut found: Vec<_> = kube
+        .list("secrets", NS)
+        .into_iter()
+        .filter(|o| o["metadata"]["labels"]["owner"] == "helm")
+        .map(|o| {
+            let payload = base64::engine::general_purpose::STANDARD
+                .decode(o["data"]["release"].as_str().unwrap())
+                .unwrap();
+            opsta_lint::helm_release::decode(&payload).unwrap()
+        })
+        .collect();
+    found.sort_by_key(|r| r.revision);
+    found
+}
+
+/// Pods of the 1.76.0 workloads on the locked digests, Ready or not, as the kubelet would report them.
+pub(crate) fn insert_pods(kube: &FakeKube, ready: bool) {
+    for component in ["agent", "management"] {
+        let image = format!(
+            "{REGISTRY}/catalyst-{component}:1.76.0@{}",
+            digest(component)
+        );
+        let image_id = format!("{REGISTRY}/catalyst-{component}@{}", digest(component));
+        kube.insert(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("{component}-1"), "namespace": NS,
+                "labels": {"app.kubernetes.io/name": component, "app.kubernetes.io/instance": "cat"}},
+            "spec": {"containers": [{"name": component, "image": image}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}],
+                "containerStatuses": [{"name": component, "image": image, "imageID": image_id,
+                    "ready": ready, "restartCount": 0}]}
+        }));
     }
 }
 
