@@ -181,7 +181,10 @@ impl Setup {
 
     /// As `upgrade_in_terminal`, with the keys given (tmux send-keys names: `C-c` is Ctrl-C).
     fn keys_in_terminal(&self, args: &[String], keys: &[&str]) -> (i32, String) {
-        let socket = self.dir.path().join("tmux.sock");
+        // A server of its own each time: a new one on the socket of one just killed can find it still exiting.
+        static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let socket = self.dir.path().join(format!("tmux-{n}.sock"));
         let script = self.dir.path().join("run.sh");
         let done = self.dir.path().join("exit-code");
         let _ = std::fs::remove_file(&done);
