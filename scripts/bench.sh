@@ -28,6 +28,9 @@ if [ -x scripts/bench-lint.sh ]; then scripts/bench-lint.sh 1000 | tee "$work/li
 section "lock resolve vs skopeo inspect --raw, 40 images on a loopback registry (scripts/bench-registry.sh)"
 OPSTA_LINT_BIN=$bin scripts/bench-registry.sh | tee "$work/registry"
 
+section "upgrade --dry-run vs helm upgrade --dry-run=server, fake API server (scripts/bench-upgrade.sh)"
+OPSTA_LINT_BIN=$bin scripts/bench-upgrade.sh | tee "$work/upgrade"
+
 # Median of a list of numbers on stdin.
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
 # Milliseconds per run of a command: 9 batches of N runs, the median batch.
@@ -102,4 +105,9 @@ row "diff argo-cd 1.9 MB, 50 edits (ms, wall)" "$argo_ours" "GNU diff -u" "$argo
 row "diff argo-cd (million instructions)" "$argo_ours_i" "GNU diff -u" "$argo_gnu_i" "$(ratio "$argo_ours_i" "$argo_gnu_i") of diff's" "" ""
 row "diff Catalyst 1.75.0 -> 1.76.0 (ms, wall)" "$cat_ours" "GNU diff -u" "$cat_gnu" "$(ratio "$cat_ours" "$cat_gnu") of diff's time" "" ""
 row "lock resolve, 40 images on loopback (ms, wall)" "$(field "$work/registry" "opsta-lint lock resolve" -2)" "40 x skopeo inspect --raw" "$(field "$work/registry" "skopeo inspect" -2)" "$(field "$work/registry" "lock resolve is" 4) faster" ">= 5x" "$(check "$(field "$work/registry" "lock resolve is" 4 | tr -d x)" ">=" 5)"
+for major in 3 4; do
+  line=$(grep "^Helm $major:" "$work/upgrade" || true)
+  ours=$(awk '{ print $11 }' <<< "$line"); theirs=$(awk '{ print $6 }' <<< "$line"); r=$(awk '{ print $14 }' <<< "$line")
+  row "upgrade --dry-run, Helm $major (ms, wall)" "$ours" "helm upgrade --dry-run=server" "$theirs" "$r of helm's time" "<= 1.2x" "$(check "$(tr -d x <<< "$r")" "<" 1.2001)"
+done
 row "start-up, --version (ms; M instructions)" "$start_ms ($start_minstr)" "helm version" "$helm_start_ms" "$(ratio "$helm_start_ms" "$start_ms") faster" "< 2 ms" "$(check "$start_ms" "<" 2)"

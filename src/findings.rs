@@ -248,6 +248,13 @@ registry! {
         "No pods were found for the release's workloads.",
         "The release's workloads select no pods in the cluster: nothing runs, or the workloads were deleted or \
          scaled to zero, so there is nothing to verify.";
+    VF008 "not-ready-in-time" Error false
+        "The release's pods did not settle (Ready, on the locked digests) within --timeout.",
+        "verify --timeout (and upgrade, which waits after the apply) checks the pods again every 2 seconds while a \
+         problem a rollout settles remains: a pod not Ready (VF001), a container not yet on the locked digest \
+         (VF003, VF004: old pods still running, images still pulling), no pods yet (VF007). When the time is up \
+         with one of those left, this finding is reported with them. Problems waiting cannot fix (an unlocked \
+         image, a pinned component's version) end the wait at once.";
     PF001 "release-pending" Error false
         "The release's latest revision is pending: another helm operation runs, or one died midway.",
         "helm status shows the latest revision as pending-install, pending-upgrade or pending-rollback. Helm \

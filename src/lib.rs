@@ -5,6 +5,7 @@ pub mod changes;
 pub mod cli;
 pub mod cluster;
 pub mod diff;
+pub mod duration;
 pub mod exit;
 pub mod findings;
 pub mod flux;

@@ -31,6 +31,11 @@ pub fn colored_stdout(when: ColorWhen) -> bool {
     choice(when, &std::io::stdout()) != anstream::ColorChoice::Never
 }
 
+/// Whether text written to standard error is coloured.
+pub fn colored_stderr(when: ColorWhen) -> bool {
+    choice(when, &std::io::stderr()) != anstream::ColorChoice::Never
+}
+
 /// Whether text written to the terminal device (`/dev/tty`, where a post-renderer talks to the person) is
 /// coloured: unless NO_COLOR is set.
 pub fn colored_terminal(tty: &std::fs::File) -> bool {
@@ -104,6 +109,43 @@ pub fn finding_lines(findings: &[Finding]) -> String {
 /// Prints findings on standard error, one line each.
 pub fn print_findings(findings: &[Finding]) {
     eprint!("{}", finding_lines(findings));
+}
+
+/// A finding as one JSON object: its code, rule name, severity, message and where it points.
+pub fn finding_json(finding: &Finding) -> serde_json::Value {
+    let location = match &finding.location {
+        Location::File {
+            file,
+            line,
+            col,
+            len,
+            ..
+        } => serde_json::json!({"kind": "file", "file": file, "line": line, "column": col,
+            "endColumn": col + len}),
+        Location::WholeFile { file } => serde_json::json!({"kind": "wholeFile", "file": file}),
+        Location::Resource {
+            kind,
+            namespace,
+            name,
+            path,
+        } => serde_json::json!({"kind": "resource", "resourceKind": kind, "namespace": namespace,
+            "name": name, "path": path}),
+        Location::Cluster {
+            kind,
+            namespace,
+            name,
+            container,
+        } => serde_json::json!({"kind": "cluster", "resourceKind": kind, "namespace": namespace,
+            "name": name, "container": container}),
+        Location::CommandLine { arg } => serde_json::json!({"kind": "commandLine", "arg": arg}),
+    };
+    serde_json::json!({
+        "code": finding.code,
+        "name": finding.code.name(),
+        "severity": finding.severity.as_str(),
+        "message": finding.message,
+        "location": location,
+    })
 }
 
 // ---- SARIF ----

@@ -5,8 +5,10 @@
 
 use crate::cluster::ClusterArgs;
 use crate::helm_release::Release;
+use crate::output::Format;
 use crate::source::Source;
 use anyhow::{anyhow, bail, Context, Result};
+use serde_json::Value as Json;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -24,7 +26,8 @@ Exit codes:
   1  a finding stopped the upgrade (lint, preflight, render), or what Helm stored or verify disagrees
   2  could not run: bad arguments, helm or the cluster failed, no terminal to confirm on and no --yes
   3  the person declined at the prompt; nothing was applied
-     (--dry-run --detailed-exitcode: 0 no change, 2 changes)";
+     (--dry-run --detailed-exitcode: 0 no change, 2 changes)
+Ctrl-C before the apply ends opsta-lint by the signal (shells report 130); nothing was applied.";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -73,12 +76,17 @@ pub struct Args {
     /// Stop after showing the diff.
     #[arg(long)]
     pub dry_run: bool,
+    /// After the apply, wait up to this long for the release's pods to be Ready on the locked digests, then
+    /// verify (Go durations, as helm's: 90s, 10m, 1h). helm's hook Jobs get the same --timeout.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = crate::duration::parse)]
+    pub timeout: std::time::Duration,
     /// With --dry-run: exit 2 when the upgrade changes something, 0 when not.
     #[arg(long, requires = "dry_run")]
     pub detailed_exitcode: bool,
-    /// Format of the diff.
-    #[arg(short = 'o', long, value_enum, default_value_t = crate::changes::Format::Text)]
-    pub output: crate::changes::Format,
+    /// The closing report on stdout: for people (`human`, also `text`), or one JSON document (`json`); the diff
+    /// and the prompt then go to the terminal (stderr).
+    #[arg(short = 'o', long, value_enum, default_value = "human")]
+    pub output: crate::output::Format,
     /// The helm binary (default: HELM_BIN, which helm sets for plugins, then `helm` on PATH).
     #[arg(long, value_name = "PATH", env = "HELM_BIN")]
     pub helm: Option<String>,
@@ -113,7 +121,27 @@ pub fn run(args: &Args) -> Result<u8> {
     if args.values.is_empty() {
         bail!("upgrade needs the release's full values files (-f FILE): they are linted and re-applied");
     }
-    match upgrade(args) {
+    if args.output == Format::Sarif {
+        bail!("upgrade reports -o human or -o json (SARIF is for the findings of lint, verify and the registry checks)");
+    }
+    let mut report = Report {
+        release: args.name.clone(),
+        ..Report::default()
+    };
+    let result = upgrade(args, &mut report);
+    report.exit = match &result {
+        Ok(code) => *code,
+        Err(e) => e
+            .downcast_ref::<StopError>()
+            .map_or(crate::exit::FAILURE, |s| s.0),
+    };
+    if let Err(e) = &result {
+        if e.downcast_ref::<StopError>().is_none() {
+            report.error = Some(crate::output::error_line(e));
+        }
+    }
+    report.print(args)?;
+    match result {
         Ok(code) => Ok(code),
         Err(e) => match e.downcast::<StopError>() {
             Ok(StopError(code)) => Ok(code),
@@ -138,22 +166,35 @@ fn stop(code: u8) -> anyhow::Error {
     anyhow::Error::new(StopError(code))
 }
 
-fn upgrade(args: &Args) -> Result<u8> {
+fn upgrade(args: &Args, report: &mut Report) -> Result<u8> {
     let helm = Helm::new(args)?;
     let cluster = cluster_args(args);
     let deployed = crate::helm_release::read_deployed(&cluster, &args.name)?;
     let namespace = deployed.namespace.clone();
+    report.namespace = namespace.clone();
+    report.chart = deployed.chart_name.clone();
+    report.from_version = deployed.chart_version.clone();
+    report.from_revision = Some(deployed.revision);
     let work = TempDir::new()?;
-    let chart = pull(&helm, args, work.path())?;
+    let chart = report.record("pull", pull(&helm, args, work.path()), |c| {
+        format!("{} {}", c.name, c.version)
+    })?;
+    report.to_version = chart.version.clone();
     step(&format!(
         "upgrade {} in {namespace}: chart {} {} -> {}",
         args.name, deployed.chart_name, deployed.chart_version, chart.version
     ));
-    lint(args, &chart)?;
-    preflight(&helm, args, &cluster, &deployed, &chart)?;
-    let rendered = render(&helm, args, &chart, work.path())?;
-    let changed = show_diff(args, &deployed, &rendered)?;
-    if !changed {
+    let linted = lint(args, &chart, report);
+    report.record("lint", linted, |_| "ok".into())?;
+    let checked = preflight(&helm, args, &cluster, &deployed, &chart);
+    report.record("preflight", checked, |_| "ok".into())?;
+    let rendered = render(&helm, args, &chart, work.path(), report);
+    let rendered = report.record("render", rendered, |_| "every image pinned".into())?;
+    let shown = report.record("diff", show_diff(args, &deployed, &rendered), |d| {
+        counts_line(&d.counts)
+    })?;
+    report.diff = Some(shown.counts);
+    if !shown.changed {
         step("nothing to change: the release already matches the pinned render");
         return Ok(crate::exit::OK);
     }
@@ -165,15 +206,137 @@ fn upgrade(args: &Args) -> Result<u8> {
             crate::exit::OK
         });
     }
-    confirm(args, &namespace)?;
-    let applied = apply(&helm, args, &chart, work.path(), &deployed)?;
-    check_stored(args, &cluster, &rendered, &deployed)?;
-    verify(args, &deployed)?;
+    let answer = if args.yes { "--yes" } else { "yes" };
+    report.record("confirm", confirm(args, &namespace), |_| answer.into())?;
+    let applied = apply(&helm, args, &chart, work.path(), &deployed);
+    let applied = report.record("apply", applied, |r| format!("revision {}", r.revision))?;
+    report.to_revision = Some(applied.revision);
+    let stored = check_stored(args, &cluster, &rendered, &deployed);
+    report.record("stored", stored, |_| {
+        "what Helm stored is the render shown".into()
+    })?;
+    step(&format!(
+        "applied as revision {}; waiting up to {} for its pods to be Ready on the locked digests",
+        applied.revision,
+        crate::duration::show(args.timeout)
+    ));
+    let verified = verify(args, &deployed, report);
+    report.record("verify", verified, |_| {
+        "every pod Ready on the locked digests".into()
+    })?;
     step(&format!(
         "upgraded {} in {namespace} to chart {} {} (revision {}); pods Ready on the locked digests",
         args.name, applied.chart_name, applied.chart_version, applied.revision
     ));
     Ok(crate::exit::OK)
+}
+
+fn counts_line(c: &crate::changes::Counts) -> String {
+    format!(
+        "{} changed, {} added, {} removed ({} unchanged)",
+        c.changed, c.added, c.removed, c.unchanged
+    )
+}
+
+/// The closing report: the steps taken and how each ended, the findings, the chart and revision before and
+/// after, the diff's counts and the exit code.
+#[derive(Default)]
+struct Report {
+    release: String,
+    namespace: String,
+    chart: String,
+    from_version: String,
+    to_version: String,
+    from_revision: Option<u64>,
+    to_revision: Option<u64>,
+    steps: Vec<(&'static str, String)>,
+    diff: Option<crate::changes::Counts>,
+    findings: Vec<Json>,
+    /// The JSON documents of the jobs run as steps (lint, verify), with -o json.
+    jobs: serde_json::Map<String, Json>,
+    error: Option<String>,
+    exit: u8,
+}
+
+impl Report {
+    /// Notes how a step ended (`ok` says how when it succeeded) and passes its result on.
+    fn record<T>(
+        &mut self,
+        name: &'static str,
+        result: Result<T>,
+        ok: impl FnOnce(&T) -> String,
+    ) -> Result<T> {
+        let outcome = match &result {
+            Ok(value) => ok(value),
+            Err(e) => match e.downcast_ref::<StopError>() {
+                Some(StopError(DECLINED)) => "declined: nothing was applied".into(),
+                Some(_) => "stopped".into(),
+                None => "could not run".into(),
+            },
+        };
+        self.steps.push((name, outcome));
+        result
+    }
+
+    fn print(&self, args: &Args) -> Result<()> {
+        if self.steps.is_empty() && args.output == Format::Human {
+            return Ok(()); // nothing ran: the error says it all
+        }
+        let text = match args.output {
+            Format::Json => crate::printable::json(&self.json())?,
+            _ => self.human(),
+        };
+        crate::output::write_plain(&crate::secrets::mask_text(&text))
+    }
+
+    fn human(&self) -> String {
+        use crate::printable::one_line;
+        let revision = match (self.from_revision, self.to_revision) {
+            (Some(from), Some(to)) => format!(", revision {from} -> {to}"),
+            (Some(from), None) => format!(", revision {from} (unchanged)"),
+            _ => String::new(),
+        };
+        let mut out = format!(
+            "upgrade of {} in {}: chart {} {} -> {}{revision}\n",
+            self.release, self.namespace, self.chart, self.from_version, self.to_version
+        );
+        for (step, outcome) in &self.steps {
+            out.push_str(&format!("  {step:<10} {}\n", one_line(outcome)));
+        }
+        for finding in &self.findings {
+            let code = finding["code"].as_str().unwrap_or("");
+            let message = finding["message"].as_str().unwrap_or("");
+            out.push_str(&format!("  {code}: {}\n", one_line(message)));
+        }
+        if let Some(error) = &self.error {
+            out.push_str(&format!("  {}\n", one_line(error)));
+        }
+        out.push_str(&format!("exit {}\n", self.exit));
+        out
+    }
+
+    fn json(&self) -> Json {
+        let steps: Vec<Json> = self
+            .steps
+            .iter()
+            .map(|(step, outcome)| serde_json::json!({"step": step, "result": outcome}))
+            .collect();
+        let mut report = serde_json::json!({
+            "release": self.release,
+            "namespace": self.namespace,
+            "chart": {"name": self.chart, "from": self.from_version, "to": self.to_version},
+            "revision": {"from": self.from_revision, "to": self.to_revision},
+            "steps": steps,
+            "diff": self.diff,
+            "findings": self.findings,
+            "error": self.error,
+            "exit": self.exit,
+        });
+        for (job, document) in &self.jobs {
+            report[job] = document.clone();
+        }
+        report
+    }
 }
 
 fn step(text: &str) {
@@ -330,11 +493,11 @@ fn preflight(
 }
 
 /// Step a: lint the values against the target chart, the deployed values as the previous state.
-fn lint(args: &Args, chart: &Chart) -> Result<()> {
+fn lint(args: &Args, chart: &Chart, report: &mut Report) -> Result<()> {
     let product = crate::product::Product::all()?
         .into_iter()
         .find(|p| p.chart == chart.name);
-    let mut line: Vec<String> = vec!["opsta-lint".into(), "lint".into()];
+    let mut line: Vec<String> = vec!["lint".into()];
     match product {
         Some(product) => {
             line.extend(["--product".into(), product.name.clone()]);
@@ -361,7 +524,15 @@ fn lint(args: &Args, chart: &Chart) -> Result<()> {
     }
     line.push("--".into());
     line.extend(args.values.iter().cloned());
-    let code = run_job(line)?;
+    let (code, document) = run_job(args, line)?;
+    if let Some(document) = document {
+        for run in document["runs"].as_array().into_iter().flatten() {
+            report
+                .findings
+                .extend(run["findings"].as_array().into_iter().flatten().cloned());
+        }
+        report.jobs.insert("lint".into(), document);
+    }
     if code != crate::exit::OK {
         step("stopped at lint: fix the findings above; nothing was applied");
         return Err(stop(code));
@@ -373,10 +544,43 @@ fn kube_flags(args: &Args) -> Vec<String> {
     crate::cluster::helm_flags(&cluster_args(args))
 }
 
-/// Runs another job of this binary in-process, from its command line.
-fn run_job(line: Vec<String>) -> Result<u8> {
-    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(line)?;
-    crate::run(cli)
+/// Runs another job of this binary (lint, verify) as a child. For people it writes to stdout as it does on its
+/// own; with -o json it writes its JSON document, which is returned for the report.
+fn run_job(args: &Args, mut line: Vec<String>) -> Result<(u8, Option<Json>)> {
+    let me = std::env::current_exe().context("cannot find the opsta-lint binary's path")?;
+    let mut cmd = Command::new(&me);
+    if args.output == Format::Json {
+        let at = line.iter().position(|a| a == "--").unwrap_or(line.len());
+        line.splice(at..at, ["-o".to_string(), "json".to_string()]);
+        cmd.stdout(std::process::Stdio::piped());
+    }
+    let child = cmd
+        .args(&line)
+        .spawn()
+        .with_context(|| format!("cannot run {}", me.display()))?;
+    let out = child.wait_with_output()?;
+    let code = out
+        .status
+        .code()
+        .ok_or_else(|| anyhow!("opsta-lint {} ended by a signal", line[0]))?;
+    let code = u8::try_from(code).unwrap_or(crate::exit::FAILURE);
+    if args.output != Format::Json {
+        return Ok((code, None));
+    }
+    let document = serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("opsta-lint {} -o json wrote no JSON document", line[0]))?;
+    Ok((code, Some(document)))
+}
+
+/// What the person reads as the upgrade goes: stdout, or with -o json (stdout is the report's) stderr.
+fn to_terminal(args: &Args, text: &str) {
+    if args.output == Format::Json {
+        eprint!("{text}");
+        std::io::stderr().flush().ok();
+    } else {
+        print!("{text}");
+        std::io::stdout().flush().ok();
+    }
 }
 
 /// The helm flags that carry the values, as given.
@@ -448,15 +652,24 @@ fn require_postrender_plugin(helm: &Helm) -> Result<()> {
 }
 
 /// Step c: what Helm would apply, rendered by the cluster's own rules and pinned by the post-renderer.
-fn render(helm: &Helm, args: &Args, chart: &Chart, work: &Path) -> Result<Release> {
-    let report = work.join("render-report.txt");
-    let mut cmd = upgrade_command(helm, args, chart, &report)?;
+fn render(
+    helm: &Helm,
+    args: &Args,
+    chart: &Chart,
+    work: &Path,
+    report: &mut Report,
+) -> Result<Release> {
+    let post_report = work.join("render-report.txt");
+    let mut cmd = upgrade_command(helm, args, chart, &post_report)?;
     cmd.arg("--dry-run=server");
     let out = cmd.output().context("cannot run helm")?;
     if !out.status.success() {
-        let findings = std::fs::read_to_string(&report).unwrap_or_default();
+        let findings = std::fs::read_to_string(&post_report).unwrap_or_default();
         if findings.contains("error[") {
             eprint!("{}", crate::printable::message(&findings));
+            report
+                .findings
+                .extend(findings.lines().filter_map(post_render_finding));
             step("stopped at render: an image is not pinned (see above); nothing was applied");
             return Err(stop(crate::exit::FINDINGS));
         }
@@ -470,13 +683,13 @@ fn render(helm: &Helm, args: &Args, chart: &Chart, work: &Path) -> Result<Releas
     let rendered = crate::helm_release::from_json(&out.stdout)
         .context("helm upgrade --dry-run=server -o json")?;
     if helm.major == 3 {
-        unpinned_hooks(&rendered, &args.lock)?;
+        unpinned_hooks(&rendered, &args.lock, report)?;
     }
     Ok(rendered)
 }
 
 /// Helm 3 never gives hooks to a post-renderer: a hook image without a digest stops the upgrade.
-fn unpinned_hooks(rendered: &Release, lock: &str) -> Result<()> {
+fn unpinned_hooks(rendered: &Release, lock: &str, report: &mut Report) -> Result<()> {
     let mut unpinned = Vec::new();
     for (name, manifest) in &rendered.hooks {
         for line in manifest.lines() {
@@ -492,28 +705,35 @@ fn unpinned_hooks(rendered: &Release, lock: &str) -> Result<()> {
     if unpinned.is_empty() {
         return Ok(());
     }
-    eprintln!(
-        "error[{}]: Helm 3 does not post-render hooks, and these hook images are not pinned: {}. Pin them \
-         through the chart's values (the image's digest from {lock}), or upgrade with Helm 4; nothing was applied",
+    let finding = crate::findings::Finding::new(
         crate::findings::Code::PF002,
-        unpinned.join(", ")
+        crate::findings::Location::command_line(),
+        format!(
+            "Helm 3 does not post-render hooks, and these hook images are not pinned: {}. Pin them through the \
+             chart's values (the image's digest from {lock}), or upgrade with Helm 4; nothing was applied",
+            unpinned.join(", ")
+        ),
     );
+    eprintln!("{}", crate::printable::one_line(&finding.to_string()));
+    report.findings.push(crate::output::finding_json(&finding));
     Err(stop(crate::exit::FINDINGS))
 }
 
-/// Step d: the pinned render against the deployed release, on stdout. True when something changes.
-fn show_diff(args: &Args, deployed: &Release, rendered: &Release) -> Result<bool> {
+/// Step d: the pinned render against the deployed release, shown to the person (`to_terminal`).
+fn show_diff(args: &Args, deployed: &Release, rendered: &Release) -> Result<crate::changes::Shown> {
     let old = deployed.rendered_source();
     let new = Source::new("pinned render", rendered.rendered_source().text);
+    let auto = crate::output::ColorWhen::Auto;
     let opts = crate::changes::Options {
-        format: args.output,
-        color: crate::output::colored_stdout(crate::output::ColorWhen::Auto),
+        color: match args.output {
+            Format::Json => crate::output::colored_stderr(auto),
+            _ => crate::output::colored_stdout(auto),
+        },
         ..crate::changes::Options::default()
     };
     let shown = crate::changes::show(&old, &new, &opts)?;
-    print!("{}", shown.text);
-    std::io::stdout().flush().ok();
-    Ok(shown.changed)
+    to_terminal(args, &shown.text);
+    Ok(shown)
 }
 
 /// Step e: ask on the terminal, unless --yes.
@@ -550,6 +770,7 @@ fn apply(
 ) -> Result<Release> {
     let report = work.join("apply-report.txt");
     let mut cmd = upgrade_command(helm, args, chart, &report)?;
+    cmd.args(["--timeout", &crate::duration::show(args.timeout)]);
     let out = cmd.output().context("cannot run helm")?;
     if !out.status.success() {
         let stderr = crate::secrets::mask_message(&String::from_utf8_lossy(&out.stderr));
@@ -591,7 +812,7 @@ fn check_stored(
     );
     let diff = crate::changes::show(&shown, &stored.rendered_source(), &Default::default())?;
     if diff.changed {
-        print!("{}", diff.text);
+        to_terminal(args, &diff.text);
         eprintln!(
             "opsta-lint: error: the manifest Helm stored for revision {} differs from the render that was shown \
              (above)",
@@ -604,12 +825,19 @@ fn check_stored(
 }
 
 /// Step g: the verify job on the new revision.
-fn verify(args: &Args, deployed: &Release) -> Result<()> {
-    let mut line: Vec<String> = vec!["opsta-lint".into(), "verify".into()];
+fn verify(args: &Args, deployed: &Release, report: &mut Report) -> Result<()> {
+    let mut line: Vec<String> = vec!["verify".into()];
     line.extend(["--release".into(), args.name.clone()]);
     line.extend(["--lock".into(), args.lock.clone()]);
+    line.extend(["--timeout".into(), crate::duration::show(args.timeout)]);
     line.extend(kube_flags(args));
-    let code = run_job(line)?;
+    let (code, document) = run_job(args, line)?;
+    if let Some(document) = document {
+        for problem in document["problems"].as_array().into_iter().flatten() {
+            report.findings.push(problem_finding(problem));
+        }
+        report.jobs.insert("verify".into(), document);
+    }
     if code != crate::exit::OK {
         step("verify failed (above)");
         rollback_hint(args, deployed);
@@ -642,4 +870,34 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// A problem of verify's JSON report as a finding at its pod (and container).
+fn problem_finding(problem: &Json) -> Json {
+    let text = |key: &str| problem[key].as_str().unwrap_or_default().to_string();
+    let Some(code) = crate::findings::Code::find(&text("code")) else {
+        return problem.clone();
+    };
+    let container = Some(text("container")).filter(|c| c != "-");
+    let location = crate::findings::Location::Cluster {
+        kind: "Pod".into(),
+        namespace: text("namespace"),
+        name: text("pod"),
+        container,
+    };
+    let finding = crate::findings::Finding::new(code, location, text("problem"));
+    crate::output::finding_json(&finding)
+}
+
+/// A line of the post-renderer's report (`error[PR001]: ...`, maybe after a place) as a finding.
+fn post_render_finding(line: &str) -> Option<Json> {
+    let (_, rest) = line.split_once("error[")?;
+    let (code, message) = rest.split_once("]: ")?;
+    let code = crate::findings::Code::find(code)?;
+    let finding = crate::findings::Finding::new(
+        code,
+        crate::findings::Location::command_line(),
+        message.to_string(),
+    );
+    Some(crate::output::finding_json(&finding))
 }

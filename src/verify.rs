@@ -34,6 +34,19 @@ pub struct Args {
     /// Rule codes (or names) not to report (comma-separated or repeated), e.g. VF001.
     #[arg(long, value_name = "CODES", value_delimiter = ',')]
     pub ignore: Vec<String>,
+    /// Wait up to this long for the pods to settle (Ready, on the locked digests) before reporting, e.g. 10m
+    /// (Go durations, as helm's --timeout; 0 checks once).
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = crate::duration::parse)]
+    pub timeout: std::time::Duration,
+}
+
+/// How often the pods are checked again while waiting.
+const POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The problems a rollout settles on its own: pods not Ready yet, old pods still on their digests, images still
+/// pulling, pods not created yet. Waiting is only for these.
+fn settles(code: Code) -> bool {
+    matches!(code, Code::VF001 | Code::VF003 | Code::VF004 | Code::VF007)
 }
 
 /// One thing that is off.
@@ -216,32 +229,84 @@ pub fn run(args: &Args) -> Result<u8> {
     let name =
         name.ok_or_else(|| anyhow!("verify needs the release: --release NAME -n NAMESPACE"))?;
     let lock = args.lock.as_deref().map(Lock::read).transpose()?;
-    let found = gather(&args.cluster, name)?;
-    let product = Product::all()?
-        .into_iter()
-        .find(|p| p.chart == found.chart_name);
-    let expect = Expectations {
-        product: product.as_ref(),
-        chart_version: crate::product::parse_version(&found.chart_version).ok(),
-        lock: lock.as_ref(),
-    };
-    let mut problems = check(&found.pods, &expect)?;
+    let products = Product::all()?;
+    let started = std::time::Instant::now();
+    let mut said = String::new();
+    loop {
+        let found = gather(&args.cluster, name)?;
+        let expect = Expectations {
+            product: products.iter().find(|p| p.chart == found.chart_name),
+            chart_version: crate::product::parse_version(&found.chart_version).ok(),
+            lock: lock.as_ref(),
+        };
+        let mut problems = problems(&found, &expect)?;
+        problems.retain(|p| !ignored.contains(&p.code));
+        let unsettled: Vec<&Problem> = problems.iter().filter(|p| settles(p.code)).collect();
+        let waited = started.elapsed();
+        let Some(first) = unsettled.first().filter(|_| waited < args.timeout) else {
+            if !unsettled.is_empty() && !args.timeout.is_zero() {
+                problems.push(timed_out(&found, args.timeout));
+            }
+            return report(args, &found, &expect, &problems);
+        };
+        let waiting = format!(
+            "opsta-lint verify: waiting up to {} for {} problem(s) of release {name} to settle (first: pod {}: {})",
+            crate::duration::show(args.timeout),
+            unsettled.len(),
+            first.pod,
+            first.problem
+        );
+        if waiting != said {
+            eprintln!(
+                "{}",
+                crate::printable::one_line(&crate::secrets::mask_message(&waiting))
+            );
+            said = waiting;
+        }
+        std::thread::sleep(POLL.min(args.timeout - waited));
+    }
+}
+
+/// Every problem of the release's pods, and VF007 when there are none.
+fn problems(found: &Found, expect: &Expectations) -> Result<Vec<Problem>> {
+    let mut problems = check(&found.pods, expect)?;
     if found.pods.is_empty() {
         problems.push(Problem {
             code: Code::VF007,
             namespace: found.namespace.clone(),
             pod: "-".into(),
             container: "-".into(),
-            problem: format!("no pods found for the workloads of release {name}"),
+            problem: format!(
+                "no pods found for the workloads of release {}",
+                found.release
+            ),
         });
     }
-    problems.retain(|p| !ignored.contains(&p.code));
+    Ok(problems)
+}
+
+fn timed_out(found: &Found, timeout: std::time::Duration) -> Problem {
+    Problem {
+        code: Code::VF008,
+        namespace: found.namespace.clone(),
+        pod: "-".into(),
+        container: "-".into(),
+        problem: format!(
+            "release {} did not settle within --timeout {}: the problems above remain",
+            found.release,
+            crate::duration::show(timeout)
+        ),
+    }
+}
+
+/// Prints the report in the chosen format; exit 1 when there are problems.
+fn report(args: &Args, found: &Found, expect: &Expectations, problems: &[Problem]) -> Result<u8> {
     let text = match args.output {
-        crate::output::Format::Human => summary(&found, &expect, &problems),
+        crate::output::Format::Human => summary(found, expect, problems),
         crate::output::Format::Json => {
-            crate::printable::json(&summary_json(&found, &expect, &problems))?
+            crate::printable::json(&summary_json(found, expect, problems))?
         }
-        crate::output::Format::Sarif => sarif(&problems),
+        crate::output::Format::Sarif => sarif(problems),
     };
     print!(
         "{}",

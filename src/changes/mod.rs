@@ -66,6 +66,17 @@ impl Default for Options {
 pub struct Shown {
     pub text: String,
     pub changed: bool,
+    pub counts: Counts,
+}
+
+/// How many resources changed, were added, removed (or kept by Helm), and stayed the same.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub changed: usize,
+    pub added: usize,
+    pub removed: usize,
+    pub kept: usize,
+    pub unchanged: usize,
 }
 
 /// Changed documents at least this big on both sides are read in part (`splice`): a Deployment of a few
@@ -114,9 +125,17 @@ fn show_reading(
         },
         Format::Json => render::json(&comparison, opts),
     };
+    use compare::Status;
     Ok(Some(Shown {
         text,
         changed: comparison.has_changes(),
+        counts: Counts {
+            changed: comparison.count(Status::Changed),
+            added: comparison.count(Status::Added),
+            removed: comparison.count(Status::Removed),
+            kept: comparison.count(Status::Kept),
+            unchanged: comparison.unchanged,
+        },
     }))
 }
 

@@ -838,3 +838,86 @@ fn the_system_pre_commit_hook_runs_the_binary_on_path() {
         "{shown}"
     );
 }
+
+/// The ```sh block of docs/upgrade.md that names `test` (`# tested by: tests/it/install.rs::<test>`).
+fn upgrade_block(test: &str) -> String {
+    let docs = std::fs::read_to_string(common::root().join("docs/upgrade.md")).unwrap();
+    let marker = format!("# tested by: tests/it/install.rs::{test}\n");
+    let found = docs
+        .split("```sh\n")
+        .filter_map(|rest| rest.split("\n```").next())
+        .find(|block| block.starts_with(&marker));
+    format!("{}\n", found.expect("a block in docs/upgrade.md"))
+}
+
+/// `helm opsta-lint upgrade` as docs/upgrade.md writes it, with the plugin installed as docs/install.md says.
+/// `helm` there is a shell function running the Helm under test by its full path, and no helm is on PATH: the
+/// upgrade can only have found helm through HELM_BIN, which helm sets for its plugins.
+fn plugin_upgrade(major: u8) {
+    use crate::upgrade::{chart, digest, insert_pods, lock, revisions, values, NS};
+    let server = Server::serve(release().to_path_buf());
+    let kube = FakeKube::start();
+    let machine = Machine::new(&[("helm", major)])
+        .with("OPSTA_LINT_DOWNLOAD_URL", server.url())
+        .with("KUBECONFIG", kube.kubeconfig());
+    install_plugin(&machine, major);
+    if major == 4 {
+        machine.run_ok(&blocks("helm4_post_renderer_pins_as_documented")[0]);
+    }
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    chart(dir, "1.75.0");
+    chart(dir, "1.76.0");
+    let values_file = values(dir, true);
+    // Helm 3 never post-renders hooks: the hook image is pinned through the values, as Helm 3 users do.
+    let mut pinned = std::fs::read_to_string(&values_file).unwrap();
+    pinned.push_str(&format!(
+        "cleanup:\n  image:\n    digest: {}\n",
+        digest("cleanup")
+    ));
+    std::fs::write(dir.join("values.yaml"), pinned).unwrap();
+    std::fs::rename(lock(dir, None), dir.join("lock.yaml")).unwrap();
+    let install = format!("helm install cat ./catalyst-1.75.0 -n {NS} -f values.yaml");
+    let out = machine.run_in(&install, dir);
+    assert!(out.status.success(), "{:?}", text(&out));
+    insert_pods(&kube, true);
+
+    let helm = common::helm(major);
+    let script = format!(
+        "PATH=\"${{PATH#*:}}\"\nif command -v helm; then exit 9; fi\nhelm() {{ '{}' \"$@\"; }}\n{}",
+        helm.display(),
+        upgrade_block(&format!(
+            "helm{major}_opsta_lint_upgrade_uses_the_plugins_helm"
+        ))
+    );
+    let out = machine.run_in(&script, dir);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "helm {major}:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("revision 1 -> 2") && stdout.ends_with("exit 0\n"),
+        "{stdout}"
+    );
+    let stored = revisions(&kube);
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[1].chart_version, "1.76.0");
+    let manifest = stored[1].rendered_source().text;
+    for component in ["agent", "management", "cleanup"] {
+        assert!(
+            manifest.contains(&format!(
+                "catalyst-{component}:1.76.0@{}",
+                digest(component)
+            )),
+            "helm {major}: {component} not on its locked digest:\n{manifest}"
+        );
+    }
+}
+
+#[test]
+fn helm3_opsta_lint_upgrade_uses_the_plugins_helm() {
+    plugin_upgrade(3);
+}
+
+#[test]
+fn helm4_opsta_lint_upgrade_uses_the_plugins_helm() {
+    plugin_upgrade(4);
+}

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const NS: &str = "cra-agent";
+pub(crate) const NS: &str = "cra-agent";
 const REGISTRY: &str =
     "us-central1-docker.pkg.dev/prj-common-p-shared-79896/reg-p-common-docker-public";
 
 /// The Catalyst-shaped test chart at `version`, with a pre-upgrade hook Job that runs an image, as Catalyst's
 /// cleanup hook does (its digest can be given through `cleanup.image.digest`: how Helm 3 users pin hook images).
-fn chart(dir: &Path, version: &str) -> PathBuf {
+pub(crate) fn chart(dir: &Path, version: &str) -> PathBuf {
     let chart = dir.join(format!("catalyst-{version}"));
     let source = common::root().join("testdata/charts/catalyst-mini");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
@@ -50,7 +50,7 @@ spec:
     chart
 }
 
-fn digest(component: &str) -> String {
+pub(crate) fn digest(component: &str) -> String {
     let n = match component {
         "agent" => 1,
         "management" => 2,
@@ -60,7 +60,7 @@ fn digest(component: &str) -> String {
 }
 
 /// The lock of 1.76.0: the three images of the chart, or all but `leave_out`.
-fn lock(dir: &Path, leave_out: Option<&str>) -> PathBuf {
+pub(crate) fn lock(dir: &Path, leave_out: Option<&str>) -> PathBuf {
     let mut text = "apiVersion: opsta-lint/v1\nkind: ReleaseLock\nproduct: catalyst\nversion: 1.76.0\nimages:\n".to_string();
     for component in ["agent", "management", "cleanup"] {
         if Some(component) != leave_out {
@@ -75,7 +75,7 @@ fn lock(dir: &Path, leave_out: Option<&str>) -> PathBuf {
     path
 }
 
-fn values(dir: &Path, token: bool) -> PathBuf {
+pub(crate) fn values(dir: &Path, token: bool) -> PathBuf {
     let token = if token {
         "join_token: jt-SECRET-0001\n"
     } else {
@@ -161,52 +161,37 @@ impl Setup {
     }
 
     fn revisions(&self) -> Vec<opsta_lint::helm_release::Release> {
-        use base64::Engine;
-        let mut found: Vec<_> = self
-            .kube
-            .list("secrets", NS)
-            .into_iter()
-            .filter(|o| o["metadata"]["labels"]["owner"] == "helm")
-            .map(|o| {
-                let payload = base64::engine::general_purpose::STANDARD
-                    .decode(o["data"]["release"].as_str().unwrap())
-                    .unwrap();
-                opsta_lint::helm_release::decode(&payload).unwrap()
-            })
-            .collect();
-        found.sort_by_key(|r| r.revision);
-        found
+        revisions(&self.kube)
     }
 
     /// Pods of the 1.76.0 workloads running the locked digests, as the kubelet would report them.
     fn pods_on_locked_digests(&self) {
-        for component in ["agent", "management"] {
-            let image = format!(
-                "{REGISTRY}/catalyst-{component}:1.76.0@{}",
-                digest(component)
-            );
-            let image_id = format!("{REGISTRY}/catalyst-{component}@{}", digest(component));
-            self.kube.insert(serde_json::json!({
-                "apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": format!("{component}-1"), "namespace": NS,
-                    "labels": {"app.kubernetes.io/name": component, "app.kubernetes.io/instance": "cat"}},
-                "spec": {"containers": [{"name": component, "image": image}]},
-                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
-                    "containerStatuses": [{"name": component, "image": image, "imageID": image_id,
-                        "ready": true, "restartCount": 0}]}
-            }));
-        }
+        self.pods(true);
     }
 
-    /// Runs opsta-lint in a real terminal (tmux), waits for the prompt, types `answer`, and returns the exit
-    /// code and what the terminal showed.
+    fn pods(&self, ready: bool) {
+        insert_pods(&self.kube, ready);
+    }
+
+    /// Runs opsta-lint in a real terminal (tmux), waits for the prompt, types `answer` and Enter, and returns
+    /// the exit code (as the shell reports it) and what the terminal showed.
     fn upgrade_in_terminal(&self, args: &[String], answer: &str) -> (i32, String) {
-        let socket = self.dir.path().join("tmux.sock");
+        self.keys_in_terminal(args, &[answer, "Enter"])
+    }
+
+    /// As `upgrade_in_terminal`, with the keys given (tmux send-keys names: `C-c` is Ctrl-C).
+    fn keys_in_terminal(&self, args: &[String], keys: &[&str]) -> (i32, String) {
+        // A server of its own each time: a new one on the socket of one just killed can find it still exiting.
+        static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let socket = self.dir.path().join(format!("tmux-{n}.sock"));
         let script = self.dir.path().join("run.sh");
         let done = self.dir.path().join("exit-code");
         let _ = std::fs::remove_file(&done);
         let probe = self.kube.helm(Path::new(env!("CARGO_BIN_EXE_opsta-lint")));
-        let mut lines = String::from("#!/bin/bash\n");
+        // The shell survives a Ctrl-C that ends opsta-lint (a trap, unlike an ignored signal, is not inherited),
+        // so it can write the exit code.
+        let mut lines = String::from("#!/bin/bash\ntrap : INT\n");
         for (key, value) in probe.get_envs() {
             let key = key.to_str().unwrap();
             match value {
@@ -254,7 +239,9 @@ impl Setup {
             assert!(Instant::now() < deadline, "no prompt:\n{}", screen());
             std::thread::sleep(Duration::from_millis(100));
         }
-        tmux(&["send-keys", answer, "Enter"]);
+        let mut send = vec!["send-keys"];
+        send.extend(keys);
+        tmux(&send);
         let deadline = Instant::now() + Duration::from_secs(120);
         while !done.exists() {
             assert!(Instant::now() < deadline, "did not finish:\n{}", screen());
@@ -268,6 +255,44 @@ impl Setup {
             .parse()
             .unwrap();
         (code, shown)
+    }
+}
+
+/// The release `cat`'s revisions as Helm stored them, oldest first.
+pub(crate) fn revisions(kube: &FakeKube) -> Vec<opsta_lint::helm_release::Release> {
+    use base64::Engine;
+    let mut found: Vec<_> = kube
+        .list("secrets", NS)
+        .into_iter()
+        .filter(|o| o["metadata"]["labels"]["owner"] == "helm")
+        .map(|o| {
+            let payload = base64::engine::general_purpose::STANDARD
+                .decode(o["data"]["release"].as_str().unwrap())
+                .unwrap();
+            opsta_lint::helm_release::decode(&payload).unwrap()
+        })
+        .collect();
+    found.sort_by_key(|r| r.revision);
+    found
+}
+
+/// Pods of the 1.76.0 workloads on the locked digests, Ready or not, as the kubelet would report them.
+pub(crate) fn insert_pods(kube: &FakeKube, ready: bool) {
+    for component in ["agent", "management"] {
+        let image = format!(
+            "{REGISTRY}/catalyst-{component}:1.76.0@{}",
+            digest(component)
+        );
+        let image_id = format!("{REGISTRY}/catalyst-{component}@{}", digest(component));
+        kube.insert(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("{component}-1"), "namespace": NS,
+                "labels": {"app.kubernetes.io/name": component, "app.kubernetes.io/instance": "cat"}},
+            "spec": {"containers": [{"name": component, "image": image}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}],
+                "containerStatuses": [{"name": component, "image": image, "imageID": image_id,
+                    "ready": ready, "restartCount": 0}]}
+        }));
     }
 }
 
@@ -303,6 +328,12 @@ fn declined_then_applied(major: u8) {
         "the token never shows:\n{shown}"
     );
     assert_eq!(setup.revisions().len(), 1, "declined: nothing applied");
+
+    // Ctrl-C at the prompt: opsta-lint ends by the signal (the shell says 130), nothing applied.
+    let (code, shown) = setup.keys_in_terminal(&args, &["C-c"]);
+    assert_eq!(code, 130, "helm {major}, Ctrl-C:\n{shown}");
+    assert!(!shown.contains("applied as revision"), "{shown}");
+    assert_eq!(setup.revisions().len(), 1, "Ctrl-C: nothing applied");
 
     // No terminal and no --yes: refused before anything is applied.
     let out = setup.opsta(&args);
@@ -359,10 +390,16 @@ fn stops_before_apply(major: u8) {
     let setup = installed(major);
     let full = lock(setup.dir.path(), None);
     let no_token = values(setup.dir.path(), false);
-    let out = setup.opsta(&setup.upgrade_args(&full, &no_token, &["--yes"]));
+    let out = setup.opsta(&setup.upgrade_args(&full, &no_token, &["--yes", "-o", "json"]));
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
-    assert!(stdout.contains("OL101"), "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(report["exit"], 1, "{report:#}");
+    assert_eq!(report["findings"][0]["code"], "OL101", "{report:#}");
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps.last().unwrap()["step"], "lint", "{report:#}");
+    assert_eq!(steps.last().unwrap()["result"], "stopped", "{report:#}");
+    assert_eq!(report["revision"]["to"], serde_json::Value::Null);
     assert!(stderr.contains("stopped at lint"), "{stderr}");
     assert_eq!(setup.revisions().len(), 1);
 
@@ -372,6 +409,10 @@ fn stops_before_apply(major: u8) {
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(stderr.contains("catalyst-management:1.76.0"), "{stderr}");
     assert!(stderr.contains("stopped at render"), "{stderr}");
+    assert!(
+        stdout.contains("  render     stopped\n") && stdout.ends_with("exit 1\n"),
+        "the closing report: {stdout}"
+    );
     assert_eq!(setup.revisions().len(), 1);
 
     if major == 3 {
@@ -558,4 +599,151 @@ fn generic_chart_upgrade_lints_against_the_charts_own_schemas() {
         .filter(|o| o["metadata"]["labels"]["name"] == "gen")
         .count();
     assert_eq!(stored, 1, "nothing was applied");
+}
+
+/// How many times the pods of the release's namespace were listed.
+fn pod_lists(kube: &FakeKube) -> usize {
+    let list = format!("GET /api/v1/namespaces/{NS}/pods?");
+    kube.requests()
+        .iter()
+        .filter(|r| r.starts_with(&list))
+        .count()
+}
+
+/// After the apply, upgrade waits for the pods: not Ready at first, Ready once the test sees it check them again.
+#[test]
+fn upgrade_waits_until_the_pods_are_ready() {
+    let setup = installed(3);
+    let lock = lock(setup.dir.path(), None);
+    setup.pods(false);
+    let args = setup.upgrade_args(
+        &lock,
+        &setup.values,
+        &["--yes", "--timeout", "10m", "-o", "json"],
+    );
+    let child = setup
+        .kube
+        .helm(Path::new(env!("CARGO_BIN_EXE_opsta-lint")))
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Revision 2 is stored, then the pods are checked at least once more: they were not Ready then.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while setup.revisions().len() < 2 {
+        assert!(Instant::now() < deadline, "the upgrade was not applied");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let seen = pod_lists(&setup.kube);
+    while pod_lists(&setup.kube) <= seen {
+        assert!(Instant::now() < deadline, "the pods were not checked again");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    setup.pods(true);
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("waiting up to 10m0s") && stderr.contains("not Ready"),
+        "{stderr}"
+    );
+    // -o json: one JSON document on stdout, the diff on the terminal (stderr).
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(report["exit"], 0, "{report:#}");
+    assert_eq!(
+        report["chart"],
+        serde_json::json!({"name": "catalyst", "from": "1.75.0", "to": "1.76.0"})
+    );
+    assert_eq!(report["revision"], serde_json::json!({"from": 1, "to": 2}));
+    assert!(
+        report["diff"]["changed"].as_u64().unwrap() >= 2,
+        "{report:#}"
+    );
+    let steps: Vec<&str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "pull",
+            "lint",
+            "preflight",
+            "render",
+            "diff",
+            "confirm",
+            "apply",
+            "stored",
+            "verify"
+        ]
+    );
+    assert_eq!(
+        report["verify"]["ok"], true,
+        "verify's own document: {report:#}"
+    );
+    let findings: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        findings,
+        [("OL403", "warning"), ("OL403", "warning")],
+        "lint's warnings on the crossing of 1.76.0: {report:#}"
+    );
+    assert!(
+        stderr.contains("catalyst-agent:1.76.0@"),
+        "the diff: {stderr}"
+    );
+}
+
+/// Pods that never become Ready: the wait ends at --timeout with VF008, the remaining problems and the
+/// `helm rollback` command for the revision before.
+#[test]
+fn upgrade_reports_pods_not_ready_within_the_timeout() {
+    let setup = installed(3);
+    let lock = lock(setup.dir.path(), None);
+    setup.pods(false);
+    let out = setup.opsta(&setup.upgrade_args(&lock, &setup.values, &["--yes", "--timeout", "3s"]));
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("VF008") && stdout.contains("within --timeout 3s"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("VF001"),
+        "the problems that remained: {stdout}"
+    );
+    assert!(
+        stderr.contains("helm rollback cat 1 -n cra-agent"),
+        "{stderr}"
+    );
+    assert_eq!(setup.revisions().len(), 2, "applied, not rolled back");
+    assert!(
+        stdout.contains(
+            "upgrade of cat in cra-agent: chart catalyst 1.75.0 -> 1.76.0, revision 1 -> 2\n"
+        ) && stdout.contains("  verify     stopped\n")
+            && stdout.ends_with("exit 1\n"),
+        "the closing report: {stdout}"
+    );
+
+    let out = setup.opsta(&[
+        "upgrade".into(),
+        "cat".into(),
+        "x".into(),
+        "--timeout".into(),
+        "10".into(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).1.contains("write it as helm does"),
+        "{:?}",
+        text(&out)
+    );
 }
