@@ -83,13 +83,13 @@ build() { # target -> path of the built binary
     Linux/"$(uname -m | sed 's/arm64/aarch64/; s/amd64/x86_64/')"-unknown-linux-*) native=true ;;
     Darwin/*-apple-darwin) native=true ;;
   esac
+  $native || [[ "$target" != *-apple-darwin || -n "${SDKROOT:-}" ]] ||
+    die "building $target off macOS needs Apple's SDK for the Security and CoreFoundation frameworks: set SDKROOT to a MacOSX.sdk, or build it on macOS"
+  $native || command -v cargo-zigbuild >/dev/null || die "building $target here needs cargo-zigbuild (pip install cargo-zigbuild)"
   rustup target add "$target" >&2
   if $native; then
     cargo build --locked --profile dist --target "$target" >&2
   else
-    command -v cargo-zigbuild >/dev/null || die "building $target here needs cargo-zigbuild (pip install cargo-zigbuild)"
-    [[ "$target" != *-apple-darwin || -n "${SDKROOT:-}" ]] ||
-      die "building $target off macOS needs Apple's SDK for the Security and CoreFoundation frameworks: set SDKROOT to a MacOSX.sdk, or build it on macOS"
     cargo zigbuild --locked --profile dist --target "$target" >&2
   fi
   echo "${CARGO_TARGET_DIR:-$root/target}/$target/dist/opsta-lint"
