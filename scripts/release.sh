@@ -15,6 +15,9 @@
 # Targets: x86_64-unknown-linux-musl and aarch64-unknown-linux-musl (static; mimalloc replaces musl's malloc, see
 # src/memory.rs), x86_64-apple-darwin and aarch64-apple-darwin. A target the host toolchain cannot link (another
 # architecture or OS) is built with cargo-zigbuild (`pip install cargo-zigbuild`; it brings zig), when installed.
+# zig links the other linux architecture by itself; a darwin binary off macOS also needs Apple's SDK (SDKROOT): the
+# TLS certificate store (rustls-native-certs, security-framework) links the Security and CoreFoundation frameworks,
+# which zig does not carry (docs/install.md, "Release artefacts").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -80,11 +83,13 @@ build() { # target -> path of the built binary
     Linux/"$(uname -m | sed 's/arm64/aarch64/; s/amd64/x86_64/')"-unknown-linux-*) native=true ;;
     Darwin/*-apple-darwin) native=true ;;
   esac
+  $native || [[ "$target" != *-apple-darwin || -n "${SDKROOT:-}" ]] ||
+    die "building $target off macOS needs Apple's SDK for the Security and CoreFoundation frameworks: set SDKROOT to a MacOSX.sdk, or build it on macOS"
+  $native || command -v cargo-zigbuild >/dev/null || die "building $target here needs cargo-zigbuild (pip install cargo-zigbuild)"
   rustup target add "$target" >&2
   if $native; then
     cargo build --locked --profile dist --target "$target" >&2
   else
-    command -v cargo-zigbuild >/dev/null || die "building $target here needs cargo-zigbuild (pip install cargo-zigbuild)"
     cargo zigbuild --locked --profile dist --target "$target" >&2
   fi
   echo "${CARGO_TARGET_DIR:-$root/target}/$target/dist/opsta-lint"

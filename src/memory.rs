@@ -6,7 +6,7 @@
 //! default) backs with 2 MiB pages: one fault each instead of 512. Where THP is off, or off Linux, nothing changes.
 //!
 //! The static release binaries link musl, whose own malloc is much slower than glibc's on this tool's many small
-//! allocations; there the allocator underneath is mimalloc instead (docs/install.md, "Static binaries").
+//! allocations; there the allocator underneath is mimalloc instead (docs/performance.md, "Allocator of the static binaries").
 
 use std::alloc::{GlobalAlloc, Layout};
 

@@ -723,6 +723,60 @@ fn the_release_workflow_passes_actionlint() {
     assert!(out.status.success(), "{:?}", text(&out));
 }
 
+/// Off macOS, a darwin target needs Apple's SDK (the TLS certificate store links its Security and CoreFoundation
+/// frameworks, which zig lacks): without SDKROOT the script says so before building anything.
+#[test]
+#[cfg(target_os = "linux")]
+fn release_refuses_a_darwin_target_off_macos_without_apples_sdk() {
+    let out = tempfile::tempdir().unwrap();
+    let refused = Command::new("scripts/release.sh")
+        .args([VERSION, "--target", "aarch64-apple-darwin", "--out"])
+        .arg(out.path())
+        .env_remove("SDKROOT")
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&refused);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("needs Apple's SDK for the Security and CoreFoundation frameworks"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_dir(out.path()).unwrap().next().is_none(),
+        "nothing written"
+    );
+}
+
+/// The everyday `release` profile optimizes some crates less (Cargo.toml); the `dist` profile inherits those
+/// overrides, so each one must be put back to opt-level 3 there, or the release artefacts get slower unnoticed.
+#[test]
+fn dist_profile_restores_every_crate_the_release_profile_optimizes_less() {
+    let manifest = std::fs::read_to_string(common::root().join("Cargo.toml")).unwrap();
+    let overrides = |profile: &str| -> Vec<(String, String)> {
+        let header = format!("[profile.{profile}.package.");
+        let lines: Vec<&str> = manifest.lines().collect();
+        lines
+            .iter()
+            .enumerate()
+            .filter_map(|(i, line)| {
+                let name = line.strip_prefix(&header)?.strip_suffix(']')?;
+                let level = lines[i + 1].strip_prefix("opt-level = ")?;
+                Some((name.to_string(), level.to_string()))
+            })
+            .collect()
+    };
+    let release = overrides("release");
+    assert!(!release.is_empty(), "no release overrides found");
+    let dist = overrides("dist");
+    for (name, _) in &release {
+        assert!(
+            dist.contains(&(name.clone(), "3".to_string())),
+            "[profile.dist.package.{name}] opt-level = 3 is missing"
+        );
+    }
+}
+
 #[test]
 fn install_docs_name_the_project_and_only_tests_that_exist() {
     let docs = std::fs::read_to_string(common::root().join("docs/install.md")).unwrap();
