@@ -31,7 +31,7 @@ pub struct Args {
     #[arg(long)]
     pub allow_major: bool,
     /// Opsta AI Gateway: how old the control-plane PostgreSQL's newest completed backup may be (s, m, h, d).
-    #[arg(long, value_name = "AGE", default_value = "24h", value_parser = checks::parse_age)]
+    #[arg(long, value_name = "AGE", default_value = "24h", value_parser = crate::duration::parse_age)]
     pub backup_max_age: u64,
     /// A mirror the cluster pulls from (FROM=TO): it must hold every digest of --lock.
     #[arg(long, value_name = "FROM=TO", value_parser = mirror)]

@@ -65,7 +65,7 @@ pub struct Args {
     #[command(flatten)]
     pub registry: crate::registry_args::RegistryArgs,
     /// Opsta AI Gateway: how old the control-plane PostgreSQL's newest completed backup may be (s, m, h, d).
-    #[arg(long, value_name = "AGE", default_value = "24h", value_parser = crate::preflight_checks::parse_age)]
+    #[arg(long, value_name = "AGE", default_value = "24h", value_parser = crate::duration::parse_age)]
     pub backup_max_age: u64,
     /// Accept an upgrade across chart majors (after following the vendor's upgrade guide).
     #[arg(long)]

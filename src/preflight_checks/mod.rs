@@ -6,7 +6,7 @@ mod dapr;
 mod stores;
 mod time;
 
-pub use time::{parse_age, rfc3339};
+pub use time::rfc3339;
 
 use crate::cluster::ClusterArgs;
 use crate::findings::{Code, Severity};

@@ -1,4 +1,4 @@
-//! Kubernetes timestamps (RFC 3339, UTC) as seconds since the Unix epoch, and ages such as `24h` or `1h30m`.
+//! Kubernetes timestamps (RFC 3339, UTC) as seconds since the Unix epoch, and ages as people read them.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -6,39 +6,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub fn now() -> i64 {
     let since = SystemTime::now().duration_since(UNIX_EPOCH);
     since.map_or(0, |d| d.as_secs() as i64)
-}
-
-/// An age as `--backup-max-age` takes it: whole numbers with a unit each (`s`, `m`, `h`, `d`), e.g. `24h`, `90m`,
-/// `1d12h`. Seconds.
-pub fn parse_age(text: &str) -> Result<u64, String> {
-    let fail = || {
-        format!("{text:?} is not an age: write a number and a unit (s, m, h, d), e.g. 24h or 1h30m")
-    };
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86400,
-            _ => return Err(fail()),
-        };
-        let n: u64 = number.parse().map_err(|_| fail())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|s| total.checked_add(s))
-            .ok_or_else(fail)?;
-        number.clear();
-    }
-    if !number.is_empty() || total == 0 {
-        return Err(fail());
-    }
-    Ok(total)
 }
 
 /// An RFC 3339 time (`2026-01-01T10:00:00Z`, fractions and offsets allowed) in seconds since the epoch.
@@ -153,13 +120,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_ages() {
-        assert_eq!(parse_age("24h"), Ok(86400));
-        assert_eq!(parse_age("1h30m"), Ok(5400));
-        assert_eq!(parse_age("2d"), Ok(172_800));
-        for bad in ["", "24", "h", "0h", "1w", "-1h"] {
-            assert!(parse_age(bad).is_err(), "{bad}");
-        }
+    fn shows_ages() {
         assert_eq!(shown(3 * 3600 + 5), "3h");
         assert_eq!(shown(150), "2m");
         assert_eq!(shown(30 * 3600), "30h");
