@@ -475,25 +475,27 @@ fn same_embedded(
     if old.len() != new.len() {
         return Err(format!("{a:?} became {b:?}, another number of documents"));
     }
-    let mut changed = 0;
+    let mut changed = std::collections::BTreeSet::new();
     for (o, n) in old.iter().zip(&new) {
         same_but_images(o, n, mirrors, &mut changed)
             .map_err(|e| format!("{a:?} became {b:?}: {e}"))?;
     }
-    match changed == edits {
+    match changed.len() == edits {
         true => Ok(()),
         false => Err(format!(
-            "{a:?} became {b:?}: {changed} values changed by {edits} edits"
+            "{a:?} became {b:?}: {} values changed by {edits} edits",
+            changed.len()
         )),
     }
 }
 
-/// Compares two trees: equal but for scalars rewritten as images (counted in `changed`).
+/// Compares two trees: equal but for scalars rewritten as images (`changed` collects where each starts: an alias
+/// reads as a copy of its anchored scalar, which one edit rewrote).
 fn same_but_images(
     old: &Node,
     new: &Node,
     mirrors: &[opsta_lint::mirror::Mirror],
-    changed: &mut usize,
+    changed: &mut std::collections::BTreeSet<usize>,
 ) -> Result<(), String> {
     match (&old.value, &new.value) {
         (Value::Seq(a), Value::Seq(b)) if a.len() == b.len() => a
@@ -511,7 +513,7 @@ fn same_but_images(
             Err(format!("{:?} became {:?}", old.value, new.value))
         }
         _ => {
-            *changed += 1;
+            changed.insert(old.span.start.byte);
             rewritten_image(old, new, mirrors)
         }
     }
