@@ -516,8 +516,9 @@ impl Embedded {
 }
 
 /// For each line of a literal block's content: (start in the content, start in the input, input line). `range`
-/// is the content's (from its first line's first character); its indentation is that line's, and the header
-/// (`|`, `|-`, `|+`) ends the line before. None for a header with an explicit indentation.
+/// is the content's (from the first character of its first line of text); its indentation is that line's, and the
+/// header (`|`, `|-`, `|+`) ends the line before or the blank lines before. None for a header with an explicit
+/// indentation.
 fn literal_lines(
     text: &str,
     range: Range<usize>,
@@ -535,10 +536,14 @@ fn literal_lines(
         return None;
     }
     let body = text.get(line_start..range.end)?;
+    // Blank lines before the first line of text are in the content but before `range`; no value starts on them.
+    let blank = content.len() - content.trim_start_matches('\n').len();
+    let mut lines: Vec<_> = (0..blank)
+        .map(|n| (n, line_start, first_line + n - blank))
+        .collect();
     let mut outer = line_start;
-    let mut inner = 0;
-    let mut lines = Vec::new();
-    let inner_lines = content.split_inclusive('\n');
+    let mut inner = blank;
+    let inner_lines = content[blank..].split_inclusive('\n');
     for (n, (line, inner_line)) in body.split_inclusive('\n').zip(inner_lines).enumerate() {
         let spaces = line.len() - line.trim_start_matches(' ').len();
         lines.push((inner, outer + spaces.min(indent), first_line + n));

@@ -328,7 +328,7 @@ pub fn check_pinning(
         input.is_empty(),
         "an empty output for a non-empty input"
     );
-    check_same_documents(input, &output, &outcome.edits);
+    check_same_documents(input, &output, &outcome.edits, mirrors);
     let again = pinning
         .pin(&output)
         .expect("the pinned output does not read back");
@@ -338,16 +338,44 @@ pub fn check_pinning(
         again.edits,
         again.findings
     );
+    check_every_image_mirrored(&output, mirrors);
     check_every_container_image_seen(input);
     check_every_image_like_value_judged(input);
     Some(outcome)
 }
 
+/// With mirrors, a run that succeeds leaves no image outside them: every image the output holds, wherever it
+/// sits, is already where the mirrors put it.
+fn check_every_image_mirrored(output: &str, mirrors: &[opsta_lint::mirror::Mirror]) {
+    if mirrors.is_empty() {
+        return;
+    }
+    let scan = opsta_lint::images_in::scan(output, &[]).expect("the output no longer scans");
+    for site in &scan.sites {
+        let Ok(image) = opsta_lint::image::ImageRef::parse(&site.text) else {
+            continue;
+        };
+        let moved = opsta_lint::mirror::mirrored(mirrors, &image).map(|m| m.name());
+        assert_eq!(
+            moved,
+            Ok(image.name()),
+            "{}, {}: \"{image}\" is left outside the mirrors",
+            site.resource,
+            site.place
+        );
+    }
+}
+
 type Edits = std::collections::BTreeMap<usize, (usize, String)>;
 
-/// Parses both texts document by document and compares them: equal except at the edited scalars, whose new
-/// values are image references with a digest.
-fn check_same_documents(input: &str, output: &str, edits: &Edits) {
+/// Parses both texts document by document and compares them: equal except at the edited scalars, each an image
+/// rewritten as the lock and the mirrors say (`rewritten_image`).
+fn check_same_documents(
+    input: &str,
+    output: &str,
+    edits: &Edits,
+    mirrors: &[opsta_lint::mirror::Mirror],
+) {
     let before = opsta_lint::images_in::split_documents(input);
     let after = opsta_lint::images_in::split_documents(output);
     assert_eq!(before.len(), after.len(), "the number of documents changed");
@@ -364,8 +392,13 @@ fn check_same_documents(input: &str, output: &str, edits: &Edits) {
         let new = yaml::parse(&output[a.clone()])
             .unwrap_or_else(|e| panic!("a pinned document no longer parses: {e}"));
         assert_eq!(old.len(), new.len());
+        let edited = Edited {
+            shift: b.start,
+            edits,
+            mirrors,
+        };
         for (o, n) in old.iter().zip(&new) {
-            if let Err(e) = same_except(o, n, b.start, edits) {
+            if let Err(e) = edited.same_except(o, n) {
                 panic!(
                     "document at byte {} changed beyond its images: {e}",
                     b.start
@@ -375,89 +408,155 @@ fn check_same_documents(input: &str, output: &str, edits: &Edits) {
     }
 }
 
-fn same_except(old: &Node, new: &Node, shift: usize, edits: &Edits) -> Result<(), String> {
-    use opsta_lint::image::ImageRef;
-    use opsta_lint::lockfile::Verdict;
-    if let Some((end, _)) = edits.get(&(old.span.start.byte + shift)) {
-        if *end != old.span.end.byte + shift {
-            return Err(format!(
-                "an edit covers part of a scalar at {}",
-                old.span.start.byte
-            ));
-        }
-        let (Some(before), Value::Str(after)) = (old.key_text(), &new.value) else {
-            return Err(format!("a pinned image reads back as {:?}", new.value));
-        };
-        if after.starts_with("sha256:") {
-            // The digest key of an image written in several keys: it was empty or a digest.
-            opsta_lint::image::check_digest(after).map_err(|e| format!("{after}: {e}"))?;
-            if !(before.is_empty() || before.starts_with("sha256:")) {
-                return Err(format!("{before:?} was replaced by a digest"));
+/// One document of the input and what was done to it: where it starts, the edits, the mirrors.
+struct Edited<'a> {
+    shift: usize,
+    edits: &'a Edits,
+    mirrors: &'a [opsta_lint::mirror::Mirror],
+}
+
+impl Edited<'_> {
+    fn same_except(&self, old: &Node, new: &Node) -> Result<(), String> {
+        let (start, end) = (
+            old.span.start.byte + self.shift,
+            old.span.end.byte + self.shift,
+        );
+        if let Some((edit_end, _)) = self.edits.get(&start) {
+            if *edit_end != end {
+                return Err(format!(
+                    "an edit covers part of a scalar at {}",
+                    old.span.start.byte
+                ));
             }
-            return Ok(());
+            return rewritten_image(old, new, self.mirrors);
         }
-        let before =
-            ImageRef::parse(&before).map_err(|e| format!("{before} was rewritten: {e}"))?;
-        let after = ImageRef::parse(after).map_err(|e| format!("{after}: {e}"))?;
-        if after.tag != before.tag {
-            return Err(format!("{before} lost its tag as {after}"));
-        }
-        if let Verdict::Pinned(digest) = fuzz_lock().verdict(&before) {
-            if after.digest.as_deref() != Some(&digest) {
-                return Err(format!("{before} became {after}, not pinned to {digest}"));
+        if let (Value::Str(a), Value::Str(b)) = (&old.value, &new.value) {
+            let inside = self.edits.range(start + 1..end.max(start + 1)).count();
+            if inside > 0 {
+                // Images pinned inside a YAML document a ConfigMap holds: that document reads back the same
+                // except for one scalar per edit, each rewritten as a container's image is.
+                return same_embedded(a, b, inside, self.mirrors);
             }
         }
-        return Ok(());
-    }
-    let (start, end) = (old.span.start.byte + shift, old.span.end.byte + shift);
-    if let (Value::Str(a), Value::Str(b)) = (&old.value, &new.value) {
-        if end > start + 1 && edits.range(start + 1..end).next().is_some() {
-            // Images pinned inside a YAML document a ConfigMap holds: only digests were added.
-            return if without_pins(a) == without_pins(b) && a != b {
-                Ok(())
-            } else {
-                Err(format!("{a:?} became {b:?}, beyond digests"))
-            };
+        match (&old.value, &new.value) {
+            (Value::Seq(a), Value::Seq(b)) if a.len() == b.len() => a
+                .iter()
+                .zip(b)
+                .try_for_each(|(x, y)| self.same_except(x, y)),
+            (Value::Map(a), Value::Map(b)) if a.len() == b.len() => {
+                a.iter().zip(b).try_for_each(|((ka, va), (kb, vb))| {
+                    self.same_except(ka, kb)?;
+                    self.same_except(va, vb)
+                })
+            }
+            (a, b) if same_scalar(a, b) => Ok(()),
+            (a, b) => Err(format!(
+                "{a:?} became {b:?} at line {}",
+                old.span.start.line
+            )),
         }
     }
-    match (&old.value, &new.value) {
-        (Value::Seq(a), Value::Seq(b)) if a.len() == b.len() => a
-            .iter()
-            .zip(b)
-            .try_for_each(|(x, y)| same_except(x, y, shift, edits)),
-        (Value::Map(a), Value::Map(b)) if a.len() == b.len() => {
-            a.iter().zip(b).try_for_each(|((ka, va), (kb, vb))| {
-                same_except(ka, kb, shift, edits)?;
-                same_except(va, vb, shift, edits)
-            })
-        }
-        (a, b)
-            if format!("{a:?}") == format!("{b:?}")
-                && !matches!(a, Value::Seq(_) | Value::Map(_)) =>
-        {
-            Ok(())
-        }
-        (a, b) => Err(format!(
-            "{a:?} became {b:?} at line {}",
-            old.span.start.line
+}
+
+fn same_scalar(a: &Value, b: &Value) -> bool {
+    !matches!(a, Value::Seq(_) | Value::Map(_)) && format!("{a:?}") == format!("{b:?}")
+}
+
+/// A YAML document held in a string, before (`a`) and after pinning (`b`): both parse, and they are the same
+/// documents except for `edits` scalars, each an image rewritten as the lock and the mirrors say.
+fn same_embedded(
+    a: &str,
+    b: &str,
+    edits: usize,
+    mirrors: &[opsta_lint::mirror::Mirror],
+) -> Result<(), String> {
+    let old = yaml::parse(a).map_err(|e| format!("a document with images in a string: {e}"))?;
+    let new = yaml::parse(b).map_err(|e| format!("{a:?} became {b:?}, which is not YAML: {e}"))?;
+    if old.len() != new.len() {
+        return Err(format!("{a:?} became {b:?}, another number of documents"));
+    }
+    let mut changed = std::collections::BTreeSet::new();
+    for (o, n) in old.iter().zip(&new) {
+        same_but_images(o, n, mirrors, &mut changed)
+            .map_err(|e| format!("{a:?} became {b:?}: {e}"))?;
+    }
+    match changed.len() == edits {
+        true => Ok(()),
+        false => Err(format!(
+            "{a:?} became {b:?}: {} values changed by {edits} edits",
+            changed.len()
         )),
     }
 }
 
-/// The text with every `sha256:<64 hex>` (and the `@` before it) taken out.
-fn without_pins(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("sha256:") {
-        let hex = rest[at + 7..]
-            .bytes()
-            .take_while(u8::is_ascii_hexdigit)
-            .count();
-        out.push_str(rest[..at].strip_suffix('@').unwrap_or(&rest[..at]));
-        rest = &rest[at + 7 + hex..];
+/// Compares two trees: equal but for scalars rewritten as images (`changed` collects where each starts: an alias
+/// reads as a copy of its anchored scalar, which one edit rewrote).
+fn same_but_images(
+    old: &Node,
+    new: &Node,
+    mirrors: &[opsta_lint::mirror::Mirror],
+    changed: &mut std::collections::BTreeSet<usize>,
+) -> Result<(), String> {
+    match (&old.value, &new.value) {
+        (Value::Seq(a), Value::Seq(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .try_for_each(|(x, y)| same_but_images(x, y, mirrors, changed)),
+        (Value::Map(a), Value::Map(b)) if a.len() == b.len() => {
+            a.iter().zip(b).try_for_each(|((ka, va), (kb, vb))| {
+                same_but_images(ka, kb, mirrors, changed)?;
+                same_but_images(va, vb, mirrors, changed)
+            })
+        }
+        (a, b) if same_scalar(a, b) => Ok(()),
+        (Value::Seq(_) | Value::Map(_), _) => {
+            Err(format!("{:?} became {:?}", old.value, new.value))
+        }
+        _ => {
+            changed.insert(old.span.start.byte);
+            rewritten_image(old, new, mirrors)
+        }
     }
-    out.push_str(rest);
-    out
+}
+
+/// A scalar the post-renderer rewrote: an image that reads back with its tag, pinned to the lock's digest (or
+/// with the digest it had, when the lock lacks it), under the mirror the mirrors give it; or the digest key of
+/// an image written in several keys, which was empty or a digest.
+fn rewritten_image(
+    old: &Node,
+    new: &Node,
+    mirrors: &[opsta_lint::mirror::Mirror],
+) -> Result<(), String> {
+    use opsta_lint::image::ImageRef;
+    use opsta_lint::lockfile::Verdict;
+    let (Some(before), Value::Str(after)) = (old.key_text(), &new.value) else {
+        return Err(format!("a pinned image reads back as {:?}", new.value));
+    };
+    if after.starts_with("sha256:") {
+        opsta_lint::image::check_digest(after).map_err(|e| format!("{after}: {e}"))?;
+        if !(before.is_empty() || before.starts_with("sha256:")) {
+            return Err(format!("{before:?} was replaced by a digest"));
+        }
+        return Ok(());
+    }
+    let before = ImageRef::parse(&before).map_err(|e| format!("{before} was rewritten: {e}"))?;
+    let after = ImageRef::parse(after).map_err(|e| format!("{after}: {e}"))?;
+    if after.tag != before.tag {
+        return Err(format!("{before} lost its tag as {after}"));
+    }
+    let origin = opsta_lint::mirror::unmirrored(mirrors, &before);
+    let digest = match fuzz_lock().verdict(&origin) {
+        Verdict::Pinned(digest) => Some(digest),
+        _ => before.digest.clone(),
+    };
+    if after.digest != digest {
+        return Err(format!("{before} became {after}, not pinned to {digest:?}"));
+    }
+    let name = opsta_lint::mirror::mirrored(mirrors, &origin).map(|m| m.name());
+    if name.as_ref() != Ok(&after.name()) {
+        return Err(format!("{before} became {after}, not named {name:?}"));
+    }
+    Ok(())
 }
 
 /// An independent reading of the wider rule (docs/images.md): every non-empty string under a key that names an

@@ -316,6 +316,104 @@ fn composite_images_are_locked_by_their_composed_reference() {
     );
 }
 
+/// Argo Events' controller reads the images it starts from its ConfigMap: the same exporter image there (a YAML
+/// document beginning with a blank line, and a JSON one) as in a container.
+const EVENTS: &str = "\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: events-controller, namespace: argo-events}
+data:
+  controller-config.yaml: |
+
+    eventBus:
+      nats:
+        versions:
+        - version: 0.22.1
+          metricsExporterImage: natsio/prometheus-nats-exporter:0.8.0
+      jetstream:
+        versions: [{version: 2.10.10, reloaderImage: 'natsio/nats-server-config-reloader:0.14.0'}]
+  exporter.json: |
+    {\"exporterImage\": \"natsio/prometheus-nats-exporter:0.8.0\"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: exporter, namespace: argo-events}
+spec:
+  template:
+    spec:
+      containers:
+      - name: exporter
+        image: natsio/prometheus-nats-exporter:0.8.0
+";
+
+#[test]
+fn images_in_a_configmap_document_are_pinned_and_mirrored_like_a_containers_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = "natsio/prometheus-nats-exporter:0.8.0";
+    let reloader = "natsio/nats-server-config-reloader:0.14.0";
+    let lock = agent_lock(dir.path(), &[(exporter, 1), (reloader, 2)]);
+    let (d1, d2) = (common::fake_digest(1), common::fake_digest(2));
+    let mirror = ["--mirror", "docker.io=mirror.corp/hub"];
+    let out = run(
+        &[&["postrender", "--lock", &lock][..], &mirror].concat(),
+        EVENTS,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let expected = EVENTS
+        .replace(exporter, &format!("mirror.corp/hub/{exporter}@{d1}"))
+        .replace(reloader, &format!("mirror.corp/hub/{reloader}@{d2}"));
+    assert_eq!(
+        out.stdout, expected,
+        "each image becomes the reference a container's image becomes, in its quoting; nothing else changes"
+    );
+    let again = run(
+        &[&["postrender", "--lock", &lock][..], &mirror].concat(),
+        &out.stdout,
+    );
+    assert_eq!(
+        (again.code, again.stdout),
+        (0, expected),
+        "{}",
+        again.stderr
+    );
+    let pinned = run(&["postrender", "--lock", &lock], EVENTS);
+    assert_eq!(pinned.code, 0, "{}", pinned.stderr);
+    assert_eq!(
+        pinned.stdout,
+        EVENTS
+            .replace(exporter, &format!("{exporter}@{d1}"))
+            .replace(reloader, &format!("{reloader}@{d2}")),
+        "without a mirror, only the digests are added"
+    );
+
+    let unlocked = agent_lock(dir.path(), &[(exporter, 1)]);
+    let out = run(&["postrender", "--lock", &unlocked], EVENTS);
+    assert_eq!((out.code, out.stdout.as_str()), (1, ""));
+    assert!(
+        out.stderr.contains(
+            "<stdin>:13:54: error[PR001]: ConfigMap argo-events/events-controller, data.controller-config.yaml.eventBus.jetstream.versions[0].reloaderImage: image \"natsio/nats-server-config-reloader:0.14.0\""
+        ),
+        "{}",
+        out.stderr
+    );
+
+    let quoted = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  config.yaml: \"exporterImage: natsio/prometheus-nats-exporter:0.8.0\\n\"\n";
+    let out = run(
+        &[&["postrender", "--lock", &lock][..], &mirror].concat(),
+        quoted,
+    );
+    assert_eq!((out.code, out.stdout.as_str()), (1, ""));
+    assert!(
+        out.stderr
+            .contains("<stdin>:5:16: error[PR004]: ConfigMap c, data.config.yaml.exporterImage")
+            && out
+                .stderr
+                .contains("would move under a mirror, but it is not written as one reference"),
+        "a quoted string cannot be rewritten in place, so an image in it cannot move: {}",
+        out.stderr
+    );
+}
+
 const RUNNER: &str = "\
 apiVersion: ci.example.com/v1
 kind: Runner
