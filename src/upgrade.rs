@@ -186,7 +186,7 @@ fn upgrade(args: &Args, report: &mut Report) -> Result<u8> {
     ));
     let linted = lint(args, &chart, report);
     report.record("lint", linted, |_| "ok".into())?;
-    let checked = preflight(&helm, args, &cluster, &deployed, &chart);
+    let checked = preflight(&helm, args, &cluster, &deployed, &chart, report);
     report.record("preflight", checked, |_| "ok".into())?;
     let rendered = render(&helm, args, &chart, work.path(), report);
     let rendered = report.record("render", rendered, |_| "every image pinned".into())?;
@@ -467,6 +467,7 @@ fn preflight(
     cluster: &ClusterArgs,
     deployed: &Release,
     chart: &Chart,
+    report: &mut Report,
 ) -> Result<()> {
     use crate::preflight_checks as checks;
     let values = checks::merged_values(&args.values)?;
@@ -484,6 +485,9 @@ fn preflight(
     })?;
     for finding in &findings {
         eprint!("{}", finding.printed());
+        report
+            .findings
+            .push(preflight_finding(finding, &args.name, &deployed.namespace));
     }
     if !findings.iter().any(checks::Finding::is_error) {
         return Ok(());
@@ -887,6 +891,26 @@ fn problem_finding(problem: &Json) -> Json {
     };
     let finding = crate::findings::Finding::new(code, location, text("problem"));
     crate::output::finding_json(&finding)
+}
+
+/// A preflight finding as a finding about the release, with its fix (a command or manifest) when it has one.
+fn preflight_finding(
+    finding: &crate::preflight_checks::Finding,
+    release: &str,
+    namespace: &str,
+) -> Json {
+    let location = crate::findings::Location::Cluster {
+        kind: "Release".into(),
+        namespace: namespace.to_string(),
+        name: release.to_string(),
+        container: None,
+    };
+    let shown = crate::findings::Finding::new(finding.code, location, finding.text.clone());
+    let mut json = crate::output::finding_json(&shown);
+    if let Some(fix) = &finding.fix {
+        json["fix"] = Json::String(crate::secrets::mask_text(fix));
+    }
+    json
 }
 
 /// A line of the post-renderer's report (`error[PR001]: ...`, maybe after a place) as a finding.

@@ -693,8 +693,18 @@ fn upgrade_waits_until_the_pods_are_ready() {
         .collect();
     assert_eq!(
         findings,
-        [("OL403", "warning"), ("OL403", "warning")],
-        "lint's warnings on the crossing of 1.76.0: {report:#}"
+        [
+            ("OL403", "warning"),
+            ("OL403", "warning"),
+            ("PF007", "warning")
+        ],
+        "lint's warnings on the crossing of 1.76.0, then preflight's list of stores to back up: {report:#}"
+    );
+    let stores = &report["findings"][2];
+    assert_eq!(stores["location"]["resourceKind"], "Release", "{stores:#}");
+    assert!(
+        stores["message"].as_str().unwrap().contains("PostgreSQL"),
+        "{stores:#}"
     );
     assert!(
         stderr.contains("catalyst-agent:1.76.0@"),
