@@ -248,13 +248,13 @@ impl Product {
             return Ok(None);
         };
         let name = format!("{}/{file}", self.name);
-        // The surface borrows its keys from the text: the embedded data lives as long as the program, and a
-        // data folder's file is kept until the program ends.
-        let text: &'static str = match data_file(&name)? {
-            Cow::Borrowed(text) => text,
-            Cow::Owned(text) => Box::leak(text.into_boxed_str()),
-        };
-        crate::lint::surface::Surface::parse(&name, text).map(Some)
+        use crate::lint::surface::Surface;
+        // build.rs made a table of each embedded surface; a data folder's file is read now.
+        let embedded = embedded::SURFACES.iter().find(|(p, _)| *p == name);
+        if let (None, Some((_, table))) = (data_dir(), embedded) {
+            return Surface::from_table(&name, table).map(Some);
+        }
+        Surface::parse(&name, &data_file(&name)?).map(Some)
     }
 
     /// The version of `component` that chart `chart` pins (e.g. Dapr for Catalyst), if the data knows it.
