@@ -68,7 +68,8 @@ impl Surface {
     /// embedded data is.
     pub fn parse(name: &str, text: &str) -> Result<Surface> {
         let parts = surface_table::parts(text).map_err(|e| {
-            anyhow::anyhow!("{e}").context(format!("schema/{name} does not follow the surface format"))
+            anyhow::anyhow!("{e}")
+                .context(format!("schema/{name} does not follow the surface format"))
         })?;
         surface_table::check_marks(&parts).map_err(|e| anyhow::anyhow!("schema/{name}: {e}"))?;
         Surface::from_table(name, leak(parts))
