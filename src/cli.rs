@@ -93,6 +93,11 @@ pub enum Command {
 /// is neither a flag nor a flag's value must be an existing file or `-`, or the line is left for clap to refuse
 /// (so a mistyped subcommand still gets its suggestion).
 pub fn with_default_subcommand(args: Vec<OsString>) -> Vec<OsString> {
+    // The usual line names its subcommand first: answered without building the whole command tree.
+    let first = args.get(1).and_then(|a| a.to_str());
+    if first.is_some_and(|a| a == "help" || Command::has_subcommand(a)) {
+        return args;
+    }
     let command = Cli::command();
     let Some(lint) = command.find_subcommand("lint") else {
         return args;

@@ -248,13 +248,13 @@ impl Product {
             return Ok(None);
         };
         let name = format!("{}/{file}", self.name);
-        // The surface borrows its keys from the text: the embedded data lives as long as the program, and a
-        // data folder's file is kept until the program ends.
-        let text: &'static str = match data_file(&name)? {
-            Cow::Borrowed(text) => text,
-            Cow::Owned(text) => Box::leak(text.into_boxed_str()),
-        };
-        crate::lint::surface::Surface::parse(&name, text).map(Some)
+        use crate::lint::surface::Surface;
+        // build.rs made a table of each embedded surface; a data folder's file is read now.
+        let embedded = embedded::SURFACES.iter().find(|(p, _)| *p == name);
+        if let (None, Some((_, table))) = (data_dir(), embedded) {
+            return Surface::from_table(&name, table).map(Some);
+        }
+        Surface::parse(&name, &data_file(&name)?).map(Some)
     }
 
     /// The version of `component` that chart `chart` pins (e.g. Dapr for Catalyst), if the data knows it.
@@ -305,11 +305,13 @@ fn upper_bound(to: &str) -> Option<VersionReq> {
     VersionReq::parse(&format!("<={bound}")).ok()
 }
 
-/// One product.yaml as JSON: the embedded data has it from build time (build.rs), a data folder is read now.
-fn product_json(path: &str) -> Result<Json> {
+/// One product.yaml: the embedded data has it as JSON from build time (build.rs), read straight into the product;
+/// a data folder's is read now, as YAML.
+fn from_data(path: &str) -> Result<Product> {
+    let format = || format!("schema/{path} does not follow the product format");
     let embedded = embedded::PRODUCTS_JSON.iter().find(|(p, _)| *p == path);
     if let (None, Some((_, json))) = (data_dir(), embedded) {
-        return serde_json::from_str(json).with_context(|| format!("schema/{path}: embedded JSON"));
+        return serde_json::from_str(json).with_context(format);
     }
     let text = data_file(path)?;
     let docs = crate::yaml::parse(&text)
@@ -317,13 +319,12 @@ fn product_json(path: &str) -> Result<Json> {
     let doc = docs
         .first()
         .ok_or_else(|| anyhow!("schema/{path} is empty"))?;
-    Ok(doc.to_json())
+    serde_json::from_value(doc.to_json()).with_context(format)
 }
 
 /// Reads one product.yaml and checks what serde cannot: versions and ranges that must parse.
 fn parse(path: &str) -> Result<Product> {
-    let product: Product = serde_json::from_value(product_json(path)?)
-        .with_context(|| format!("schema/{path} does not follow the product format"))?;
+    let product = from_data(path)?;
     for component in &product.pinned_components {
         for range in &component.versions {
             if upper_bound(&range.to).is_none() {

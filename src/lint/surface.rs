@@ -9,32 +9,32 @@
 //! to an interval, and a false error on a key the release really reads costs more than a missed one.
 
 use super::rules::{Context, Finding};
+use super::surface_table::{self, Parts};
 use crate::paths::Path;
 use anyhow::{Context as _, Result};
 use semver::Version;
-use serde::Deserialize;
 use serde_json::Value as Json;
-use std::collections::BTreeMap;
 
-/// One product's surface data. Its key strings are borrowed from the data text (parsing 700 keys into owned
-/// strings cost a fifth of a lint run).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Surface {
-    #[serde(default)]
-    #[serde(rename = "comment")]
-    _comment: serde::de::IgnoredAny,
+/// One product's surface as data: a surface.json read by build.rs and embedded in the program
+/// (`src/lint/surface_table.rs` reads it, and checks it), so a run parses nothing but the release versions.
+#[derive(Debug)]
+pub struct Table {
     /// The known releases, oldest first.
-    #[serde(deserialize_with = "versions")]
-    pub releases: Vec<Version>,
+    pub releases: &'static [&'static str],
     /// Every key path and one mark per release: `+` set in the defaults, `o` optional (commented out or only
-    /// documented), `-` absent. Sorted by key, each key once (the last written wins, as in a map); a sorted list
-    /// instead of a map, as building a map of 700 keys cost about a tenth of a lint run.
-    #[serde(borrow, deserialize_with = "sorted_keys")]
-    keys: Vec<(&'static str, &'static str)>,
-    /// The defaults of the pinned-component paths at each release (null: absent).
-    #[serde(default)]
-    pub defaults: BTreeMap<String, Vec<Option<String>>>,
+    /// documented), `-` absent. Sorted by key, each key once.
+    pub keys: &'static [(&'static str, &'static str)],
+    /// The defaults of the pinned-component paths at each release (None: absent), sorted by key.
+    pub defaults: &'static [(&'static str, &'static [Option<&'static str>])],
+}
+
+/// One product's surface data.
+#[derive(Debug)]
+pub struct Surface {
+    /// The known releases, oldest first.
+    pub releases: Vec<Version>,
+    keys: &'static [(&'static str, &'static str)],
+    defaults: &'static [(&'static str, &'static [Option<&'static str>])],
 }
 
 /// What the surface says about one key at the target.
@@ -49,18 +49,30 @@ pub enum Known {
 }
 
 impl Surface {
-    pub fn parse(name: &str, text: &'static str) -> Result<Surface> {
-        let surface: Surface = serde_json::from_str(text)
-            .with_context(|| format!("schema/{name} does not follow the surface format"))?;
-        let count = surface.releases.len();
-        let bad = surface
-            .keys
+    /// A surface embedded at build time (already checked there).
+    pub fn from_table(name: &str, table: &'static Table) -> Result<Surface> {
+        let releases = table
+            .releases
             .iter()
-            .find(|(_, m)| m.len() != count || !m.chars().all(|c| matches!(c, '+' | 'o' | '-')));
-        if let Some((key, marks)) = bad {
-            anyhow::bail!("schema/{name}: key {key} has marks \"{marks}\" for {count} releases");
-        }
-        Ok(surface)
+            .map(|r| Version::parse(r))
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("schema/{name} does not follow the surface format"))?;
+        Ok(Surface {
+            releases,
+            keys: table.keys,
+            defaults: table.defaults,
+        })
+    }
+
+    /// A surface read from a data folder's text at run time. Its data is kept until the program ends, as the
+    /// embedded data is.
+    pub fn parse(name: &str, text: &str) -> Result<Surface> {
+        let parts = surface_table::parts(text).map_err(|e| {
+            anyhow::anyhow!("{e}")
+                .context(format!("schema/{name} does not follow the surface format"))
+        })?;
+        surface_table::check_marks(&parts).map_err(|e| anyhow::anyhow!("schema/{name}: {e}"))?;
+        Surface::from_table(name, leak(parts))
     }
 
     /// Every key of the surface, in order.
@@ -123,12 +135,13 @@ impl Surface {
     /// The defaults of `key` at the window's releases, leaving out a default that is its own release's version
     /// (such a default follows the chart version, which the rules accept anyway).
     pub fn defaults_at(&self, window: &[usize], key: &str) -> Vec<&str> {
-        let Some(column) = self.defaults.get(key) else {
+        let Ok(at) = self.defaults.binary_search_by(|(k, _)| (*k).cmp(key)) else {
             return Vec::new();
         };
+        let column = self.defaults[at].1;
         window
             .iter()
-            .filter_map(|&i| column.get(i)?.as_deref().map(|d| (i, d)))
+            .filter_map(|&i| column.get(i).copied().flatten().map(|d| (i, d)))
             .filter(|(i, d)| d.trim_start_matches('v') != self.releases[*i].to_string())
             .map(|(_, d)| d)
             .collect()
@@ -138,7 +151,7 @@ impl Surface {
     pub fn delta(&self, index: usize) -> (Vec<&str>, Vec<&str>) {
         let reads = |m: &str, i: usize| m.as_bytes()[i] != b'-';
         let (mut added, mut removed) = (Vec::new(), Vec::new());
-        for (key, marks) in &self.keys {
+        for (key, marks) in self.keys {
             let now = reads(marks, index);
             let before = index > 0 && reads(marks, index - 1);
             // A key under a map that appears or leaves with it is not listed on its own.
@@ -159,45 +172,29 @@ impl Surface {
     }
 }
 
-/// The `keys` object as a list sorted by key, keeping the last of a key written twice.
-fn sorted_keys<'de: 'static, D: serde::Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Vec<(&'static str, &'static str)>, D::Error> {
-    struct Pairs;
-    impl<'de: 'static> serde::de::Visitor<'de> for Pairs {
-        type Value = Vec<(&'static str, &'static str)>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a map of key paths to marks")
-        }
-        fn visit_map<A: serde::de::MapAccess<'de>>(
-            self,
-            mut map: A,
-        ) -> std::result::Result<Self::Value, A::Error> {
-            let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0));
-            while let Some(pair) = map.next_entry::<&'de str, &'de str>()? {
-                pairs.push(pair);
-            }
-            // Stable, and a single pass over the data's already sorted keys.
-            pairs.sort_by(|a, b| a.0.cmp(b.0));
-            let mut sorted: Vec<(&str, &str)> = Vec::with_capacity(pairs.len());
-            for pair in pairs {
-                match sorted.last_mut() {
-                    Some(last) if last.0 == pair.0 => *last = pair,
-                    _ => sorted.push(pair),
-                }
-            }
-            Ok(sorted)
-        }
-    }
-    d.deserialize_map(Pairs)
-}
-
-fn versions<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<Version>, D::Error> {
-    let texts = Vec::<String>::deserialize(d)?;
-    texts
-        .iter()
-        .map(|t| Version::parse(t).map_err(serde::de::Error::custom))
-        .collect()
+/// Owned parts as a table that lives until the program ends.
+fn leak(parts: Parts) -> &'static Table {
+    let text = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let releases = parts.releases.into_iter().map(text).collect::<Vec<_>>();
+    let keys = parts
+        .keys
+        .into_iter()
+        .map(|(k, m)| (text(k), text(m)))
+        .collect::<Vec<_>>();
+    let defaults = parts
+        .defaults
+        .into_iter()
+        .map(|(k, column)| {
+            let column: Vec<Option<&'static str>> =
+                column.into_iter().map(|d| d.map(text)).collect();
+            (text(k), &*Box::leak(column.into_boxed_slice()))
+        })
+        .collect::<Vec<_>>();
+    Box::leak(Box::new(Table {
+        releases: Box::leak(releases.into_boxed_slice()),
+        keys: Box::leak(keys.into_boxed_slice()),
+        defaults: Box::leak(defaults.into_boxed_slice()),
+    }))
 }
 
 /// The target chart version's window in the product's surface, when both are known.
