@@ -3,14 +3,14 @@
 //! product.yaml is also embedded as JSON, read with the program's own YAML reader: a run then reads the product
 //! it needs as JSON, which is much faster than parsing YAML at start-up (docs/performance.md). The values surface a
 //! product.yaml names (`surface:`) is embedded as a table of Rust data, read and checked by
-//! src/lint/surface_table.rs: a lint run parses none of it.
+//! src/surface/table.rs: a lint run parses none of it.
 
 #[allow(dead_code)]
 #[path = "src/yaml/read.rs"]
 mod yaml;
 
 #[allow(dead_code)]
-#[path = "src/lint/surface_table.rs"]
+#[path = "src/surface/table.rs"]
 mod surface_table;
 
 use std::fmt::Write as _;
@@ -23,7 +23,7 @@ fn main() {
     let data = root.join("schema");
     println!("cargo:rerun-if-changed=schema");
     println!("cargo:rerun-if-changed=src/yaml/read.rs");
-    println!("cargo:rerun-if-changed=src/lint/surface_table.rs");
+    println!("cargo:rerun-if-changed=src/surface/table.rs");
     let mut files = Vec::new();
     if data.is_dir() {
         collect(&data, &mut files);
@@ -65,7 +65,7 @@ fn main() {
     table.push_str(
         "/// The values surface each product.yaml names, as a table: (path relative to schema/, table).\n",
     );
-    table.push_str("pub static SURFACES: &[(&str, crate::lint::surface::Table)] = &[\n");
+    table.push_str("pub static SURFACES: &[(&str, crate::surface::Table)] = &[\n");
     table.push_str(&surfaces);
     table.push_str("];\n");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -101,7 +101,7 @@ fn surface_table(file: &Path) -> String {
     let parts = surface_table::parts(&text)
         .and_then(|p| surface_table::check_marks(&p).map(|()| p))
         .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    let mut out = String::from("crate::lint::surface::Table {\n        releases: &[");
+    let mut out = String::from("crate::surface::Table {\n        releases: &[");
     for release in &parts.releases {
         write!(out, "{release:?}, ").unwrap();
     }

@@ -37,6 +37,7 @@ pub mod release;
 pub mod running;
 pub mod secrets;
 pub mod source;
+pub mod surface;
 pub mod upgrade;
 pub mod verify;
 pub mod versions;

@@ -49,7 +49,7 @@ pub struct Product {
     pub inline_secrets: Option<InlineSecrets>,
     #[serde(default)]
     pub image_locations: ImageLocations,
-    /// File name of the values surface of each known release, beside product.yaml (src/lint/surface.rs).
+    /// File name of the values surface of each known release, beside product.yaml (src/surface/).
     #[serde(default)]
     pub surface: Option<String>,
     /// Namespaces (`*` matches any run of characters) whose pods belong to the product's installation besides the
@@ -243,12 +243,12 @@ impl Product {
     }
 
     /// The values surface of each known release, when the data has one.
-    pub fn surface(&self) -> Result<Option<crate::lint::surface::Surface>> {
+    pub fn surface(&self) -> Result<Option<crate::surface::Surface>> {
         let Some(file) = &self.surface else {
             return Ok(None);
         };
         let name = format!("{}/{file}", self.name);
-        use crate::lint::surface::Surface;
+        use crate::surface::Surface;
         // build.rs made a table of each embedded surface; a data folder's file is read now.
         let embedded = embedded::SURFACES.iter().find(|(p, _)| *p == name);
         if let (None, Some((_, table))) = (data_dir(), embedded) {

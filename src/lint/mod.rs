@@ -9,7 +9,7 @@ pub mod report;
 pub mod rules;
 pub mod schema;
 pub mod surface;
-mod surface_table;
+
 pub mod values;
 
 use crate::product::{parse_version, Product};

@@ -24,7 +24,7 @@ pub struct Context<'a> {
     pub previous_chart: Option<Version>,
     pub allow_major: bool,
     /// The values surface of the product's known releases (OL302, and what the target release reads).
-    pub surface: Option<&'a super::surface::Surface>,
+    pub surface: Option<&'a crate::surface::Surface>,
 }
 
 impl Context<'_> {

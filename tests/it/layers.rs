@@ -33,12 +33,7 @@ const NOT_YET: &[(&str, &str)] = &[];
 const TOP: &[&str] = &["cli", "lib", "main"];
 
 /// Paths from a mechanism up into a job that remain, each with what removes it (as NOT_YET: only shrinks).
-const MECHANISM_NOT_YET: &[(&str, &str)] = &[
-    // The values surface (the type read from schema/PRODUCT/surface.json, and its queries) moves from
-    // src/lint/surface.rs into the product data once the lint changes in that file this session have landed; lint
-    // keeps the checks that use it.
-    ("product", "crate::lint::surface::Surface"),
-];
+const MECHANISM_NOT_YET: &[(&str, &str)] = &[];
 
 /// A `crate::` path in src/: the file, its line, the top-level module the file belongs to, and the path.
 struct Use {

@@ -4,8 +4,8 @@
 //! surface data agrees with the renames and is what scripts/derive-surface.py derives from the vendor's files.
 use crate::common;
 
-use opsta_lint::lint::surface::{Known, Surface};
 use opsta_lint::product::Product;
+use opsta_lint::surface::{Known, Surface};
 use semver::Version;
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! A `surface.json` read into the table `src/lint/surface.rs` looks keys up in: releases as written, keys sorted
+//! A `surface.json` read into the table `src/surface/mod.rs` looks keys up in: releases as written, keys sorted
 //! (each once, the last written winning, as in a map) with one mark per release, and the defaults sorted by key.
 //!
 //! build.rs compiles this file too: it reads every product's surface at build time and embeds the table as Rust
