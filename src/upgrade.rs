@@ -718,7 +718,7 @@ fn unpinned_hooks(rendered: &Release, lock: &str, report: &mut Report) -> Result
             unpinned.join(", ")
         ),
     );
-    eprintln!("{}", crate::printable::one_line(&finding.to_string()));
+    crate::output::print_findings(std::slice::from_ref(&finding));
     report.findings.push(crate::output::finding_json(&finding));
     Err(stop(crate::exit::FINDINGS))
 }
