@@ -105,11 +105,13 @@ fn surface_table(file: &Path) -> String {
     for release in &parts.releases {
         write!(out, "{release:?}, ").unwrap();
     }
-    out.push_str("],\n        keys: &[\n");
-    for (key, marks) in &parts.keys {
-        writeln!(out, "            ({key:?}, {marks:?}),").unwrap();
-    }
-    out.push_str("        ],\n        defaults: &[\n");
+    let (keys, ends) = surface_table::joined(&parts.keys);
+    write!(
+        out,
+        "],\n        keys: {keys:?},\n        ends: &{ends:?},\n"
+    )
+    .unwrap();
+    out.push_str("        defaults: &[\n");
     for (key, column) in &parts.defaults {
         writeln!(out, "            ({key:?}, &{column:?}),").unwrap();
     }

@@ -6,6 +6,17 @@ static ALLOCATOR: opsta_lint::memory::BigOnHugePages = opsta_lint::memory::BigOn
 
 fn main() -> ExitCode {
     end_quietly_on_closed_stdout();
+    match on_a_deep_stack(parse_and_run) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            opsta_lint::output::print_error(&err);
+            ExitCode::from(opsta_lint::exit::FAILURE)
+        }
+    }
+}
+
+/// Reads the command line and runs the command.
+fn parse_and_run() -> anyhow::Result<u8> {
     let cli = match opsta_lint::cli::Cli::try_parse_from(opsta_lint::cli::with_default_subcommand(
         std::env::args_os().collect(),
     )) {
@@ -16,26 +27,22 @@ fn main() -> ExitCode {
                 "{}",
                 opsta_lint::secrets::mask_message(&err.render().to_string())
             );
-            return ExitCode::from(usage_error_code());
+            return Ok(usage_error_code());
         }
     };
-    match run_on_a_deep_stack(cli) {
-        Ok(code) => ExitCode::from(code),
-        Err(err) => {
-            opsta_lint::output::print_error(&err);
-            ExitCode::from(opsta_lint::exit::FAILURE)
-        }
-    }
+    opsta_lint::run(cli)
 }
 
-/// Runs the command on a thread with room for Helm's deepest values (10,000 levels): every reader, merger and
-/// validator walks the values recursively. The stack is reserved, not used, until the input is that deep.
-fn run_on_a_deep_stack(cli: opsta_lint::cli::Cli) -> anyhow::Result<u8> {
+/// Runs `job` on a thread with room for Helm's deepest values (10,000 levels): every reader, merger and
+/// validator walks the values recursively. The stack is reserved, not used, until the input is that deep. The
+/// command line is read on that thread too, so that one thread allocates nearly everything: each thread's
+/// allocations start on fresh pages of their own, and every fresh page costs a page fault.
+fn on_a_deep_stack(job: fn() -> anyhow::Result<u8>) -> anyhow::Result<u8> {
     const STACK: usize = 1 << 30;
     let worker = std::thread::Builder::new()
         .name("opsta-lint".into())
         .stack_size(STACK)
-        .spawn(move || opsta_lint::run(cli))?;
+        .spawn(job)?;
     match worker.join() {
         Ok(result) => result,
         Err(panic) => std::panic::resume_unwind(panic),

@@ -117,56 +117,74 @@ impl fmt::Display for Path {
 }
 
 /// One step of a pattern.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
-    Key(String),
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step<'p> {
+    Key(&'p str),
     AnyKey,
     AnyIndex,
 }
 
-fn pattern_steps(pattern: &str) -> Vec<Step> {
-    let mut steps = Vec::new();
-    for part in pattern.split('.') {
+fn pattern_steps(pattern: &str) -> impl Iterator<Item = Step<'_>> {
+    pattern.split('.').flat_map(|part| {
         let (name, items) = match part.find("[]") {
             Some(at) => (&part[..at], part[at..].matches("[]").count()),
             None => (part, 0),
         };
-        match name {
-            "" => {}
-            "*" => steps.push(Step::AnyKey),
-            _ => steps.push(Step::Key(name.to_string())),
-        }
-        steps.extend(std::iter::repeat_n(Step::AnyIndex, items));
-    }
-    steps
+        let first = match name {
+            "" => None,
+            "*" => Some(Step::AnyKey),
+            _ => Some(Step::Key(name)),
+        };
+        first
+            .into_iter()
+            .chain(std::iter::repeat_n(Step::AnyIndex, items))
+    })
 }
 
 /// Every concrete path present in `values` that matches `pattern`.
 pub fn find(values: &Json, pattern: &str) -> Vec<Path> {
+    let steps: Vec<Step> = pattern_steps(pattern).collect();
     let mut found = Vec::new();
-    walk(values, &pattern_steps(pattern), Path::root(), &mut found);
+    walk(values, &steps, &mut Vec::new(), &mut found);
     found
 }
 
-fn walk(value: &Json, steps: &[Step], here: Path, found: &mut Vec<Path>) {
+/// One step of the path a walk is at, borrowed from the values.
+#[derive(Clone, Copy)]
+enum At<'v> {
+    Key(&'v str),
+    Index(usize),
+}
+
+/// Matches `steps` below `value`, at `here`; a path is only built for a match.
+fn walk<'v>(value: &'v Json, steps: &[Step], here: &mut Vec<At<'v>>, found: &mut Vec<Path>) {
     let Some((first, rest)) = steps.split_first() else {
-        found.push(here);
+        let segs = here.iter().map(|at| match *at {
+            At::Key(k) => Seg::Key(k.to_string()),
+            At::Index(i) => Seg::Index(i),
+        });
+        found.push(Path(segs.collect()));
         return;
+    };
+    let mut visit = |at: At<'v>, v: &'v Json| {
+        here.push(at);
+        walk(v, rest, here, found);
+        here.pop();
     };
     match (first, value) {
         (Step::Key(k), Json::Object(map)) => {
-            if let Some(v) = map.get(k) {
-                walk(v, rest, here.key(k), found);
+            if let Some((k, v)) = map.get_key_value(*k) {
+                visit(At::Key(k), v);
             }
         }
         (Step::AnyKey, Json::Object(map)) => {
             for (k, v) in map {
-                walk(v, rest, here.key(k), found);
+                visit(At::Key(k), v);
             }
         }
         (Step::AnyIndex, Json::Array(items)) => {
             for (i, v) in items.iter().enumerate() {
-                walk(v, rest, here.child(Seg::Index(i)), found);
+                visit(At::Index(i), v);
             }
         }
         _ => {}
@@ -176,7 +194,6 @@ fn walk(value: &Json, steps: &[Step], here: Path, found: &mut Vec<Path>) {
 /// `to` with its wildcards filled from the concrete path that matched `from` (same order of wildcards).
 pub fn substitute(from: &str, to: &str, matched: &Path) -> String {
     let captures: Vec<String> = pattern_steps(from)
-        .iter()
         .zip(&matched.0)
         .filter_map(|(step, seg)| match (step, seg) {
             (Step::AnyKey, Seg::Key(k)) => Some(k.clone()),

@@ -37,34 +37,78 @@ pub fn check(ctx: &Context) -> Vec<Finding> {
     let Some((surface, window)) = target(ctx) else {
         return Vec::new();
     };
-    let chart = ctx.chart.as_ref().expect("target() needs a chart version");
-    let mut out = Vec::new();
-    let mut walk = vec![(Path::root(), String::new(), &ctx.values.json)];
-    while let Some((path, key, value)) = walk.pop() {
-        let Json::Object(map) = value else { continue };
-        // Below a map whose keys the target release does not list (an empty map, or a map whose keys are
-        // the user's: the data lists no keys below those), any key may be the user's.
-        if !key.is_empty() && !surface.has_children(&window, &key) {
-            continue;
-        }
+    let Json::Object(top) = &ctx.values.json else {
+        return Vec::new();
+    };
+    let mut walk = Walk {
+        ctx,
+        surface,
+        window,
+        names: Vec::new(),
+        key: String::new(),
+        out: Vec::new(),
+    };
+    walk.map(top);
+    walk.out
+}
+
+/// The walk of OL302 down the maps the target release reads: the names above and their dotted key are kept in
+/// one list and one string, so that a key costs no allocation unless it is reported.
+struct Walk<'a> {
+    ctx: &'a Context<'a>,
+    surface: &'a Surface,
+    window: Vec<usize>,
+    names: Vec<&'a str>,
+    key: String,
+    out: Vec<Finding>,
+}
+
+impl<'a> Walk<'a> {
+    /// The keys of the map at `self.key` (the top level when empty). Recursion is as deep as the surface's keys.
+    fn map(&mut self, map: &'a serde_json::Map<String, Json>) {
         for (name, child) in map {
-            let child_key = match key.is_empty() {
-                true => name.clone(),
-                false => format!("{key}.{name}"),
-            };
-            let child_path = path.key(name);
-            match surface.known(&window, &child_key) {
-                Known::Read => walk.push((child_path, child_key, child)),
-                Known::AddedIn(version) => out.push(ctx.finding(
-                    super::rules::Code::OL302,
-                    &child_path,
-                    format!("{child_path} was added in chart {version}; chart {chart} ignores it"),
-                )),
+            let above = self.key.len();
+            if above > 0 {
+                self.key.push('.');
+            }
+            self.key.push_str(name);
+            match self.surface.known(&self.window, &self.key) {
+                // Below a map whose keys the target release does not list (an empty map, or a map whose keys
+                // are the user's: the data lists no keys below those), any key may be the user's.
+                Known::Read => match child {
+                    Json::Object(inner) if self.surface.has_children(&self.window, &self.key) => {
+                        self.names.push(name);
+                        self.map(inner);
+                        self.names.pop();
+                    }
+                    _ => {}
+                },
+                Known::AddedIn(version) => self.report(name, &version),
                 Known::Unknown => {}
             }
+            self.key.truncate(above);
         }
     }
-    out
+
+    fn report(&mut self, name: &str, version: &semver::Version) {
+        let path = Path(
+            self.names
+                .iter()
+                .chain([&name])
+                .map(|n| crate::paths::Seg::Key(n.to_string()))
+                .collect(),
+        );
+        let chart = self
+            .ctx
+            .chart
+            .as_ref()
+            .expect("target() needs a chart version");
+        self.out.push(self.ctx.finding(
+            super::rules::Code::OL302,
+            &path,
+            format!("{path} was added in chart {version}; chart {chart} ignores it"),
+        ));
+    }
 }
 
 /// A path of map keys as a dotted key; none through a list item.

@@ -17,9 +17,12 @@ use table::Parts;
 pub struct Table {
     /// The known releases, oldest first.
     pub releases: &'static [&'static str],
-    /// Every key path and one mark per release: `+` set in the defaults, `o` optional (commented out or only
-    /// documented), `-` absent. Sorted by key, each key once.
-    pub keys: &'static [(&'static str, &'static str)],
+    /// Every key path followed by its marks, one per release: `+` set in the defaults, `o` optional (commented
+    /// out or only documented), `-` absent. Sorted by key, each key once, all in one text: a table of string
+    /// slices would cost the loader a relocation per slice on every run (docs/performance.md).
+    pub keys: &'static str,
+    /// Where each key's entry (key and marks) ends in `keys`.
+    pub ends: &'static [u32],
     /// The defaults of the pinned-component paths at each release (None: absent), sorted by key.
     pub defaults: &'static [(&'static str, &'static [Option<&'static str>])],
 }
@@ -29,7 +32,8 @@ pub struct Table {
 pub struct Surface {
     /// The known releases, oldest first.
     pub releases: Vec<Version>,
-    keys: &'static [(&'static str, &'static str)],
+    keys: &'static str,
+    ends: &'static [u32],
     defaults: &'static [(&'static str, &'static [Option<&'static str>])],
 }
 
@@ -56,6 +60,7 @@ impl Surface {
         Ok(Surface {
             releases,
             keys: table.keys,
+            ends: table.ends,
             defaults: table.defaults,
         })
     }
@@ -72,8 +77,36 @@ impl Surface {
     }
 
     /// Every key of the surface, in order.
-    pub fn key_names(&self) -> impl Iterator<Item = &str> + '_ {
-        self.keys.iter().map(|(k, _)| *k)
+    pub fn key_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.entries().map(|(k, _)| k)
+    }
+
+    /// Entry `i`: a key and its marks.
+    fn entry(&self, i: usize) -> (&'static str, &'static [u8]) {
+        let start = i.checked_sub(1).map_or(0, |p| self.ends[p] as usize);
+        let entry = &self.keys[start..self.ends[i] as usize];
+        let (key, marks) = entry.split_at(entry.len() - self.releases.len());
+        (key, marks.as_bytes())
+    }
+
+    /// Every key and its marks, in order.
+    fn entries(&self) -> impl Iterator<Item = (&'static str, &'static [u8])> + '_ {
+        (0..self.ends.len()).map(|i| self.entry(i))
+    }
+
+    /// The index of the key `order` finds equal, or where it would be (`order` compares a key with the one
+    /// sought).
+    fn position(&self, order: impl Fn(&str) -> std::cmp::Ordering) -> Result<usize, usize> {
+        let (mut low, mut high) = (0, self.ends.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match order(self.entry(middle).0) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Equal => return Ok(middle),
+                std::cmp::Ordering::Greater => high = middle,
+            }
+        }
+        Err(low)
     }
 
     /// The releases whose keys the target reads: the target itself when known; both neighbours between two
@@ -91,11 +124,8 @@ impl Surface {
         below.into_iter().chain(above).copied().collect()
     }
 
-    fn marks(&self, key: &str) -> Option<&[u8]> {
-        self.keys
-            .binary_search_by(|(k, _)| (*k).cmp(key))
-            .ok()
-            .map(|i| self.keys[i].1.as_bytes())
+    fn marks(&self, key: &str) -> Option<&'static [u8]> {
+        self.position(|k| k.cmp(key)).ok().map(|i| self.entry(i).1)
     }
 
     /// True when a release of the window reads `key`.
@@ -120,12 +150,16 @@ impl Surface {
 
     /// True when some key below `key` is read in the window (the map's keys are known there).
     pub fn has_children(&self, window: &[usize], key: &str) -> bool {
-        let prefix = format!("{key}.");
-        let from = self.keys.partition_point(|(k, _)| *k < prefix.as_str());
-        self.keys[from..]
-            .iter()
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .any(|(k, _)| self.reads(window, k))
+        let prefix = || key.bytes().chain(*b".");
+        let from = self
+            .position(|k| k.bytes().cmp(prefix()))
+            .unwrap_or_else(|at| at);
+        (from..self.ends.len())
+            .map(|i| self.entry(i))
+            .take_while(|(k, _)| {
+                k.len() > key.len() && k.bytes().zip(prefix()).all(|(a, b)| a == b)
+            })
+            .any(|(_, marks)| window.iter().any(|&i| marks[i] != b'-'))
     }
 
     /// The defaults of `key` at the window's releases, leaving out a default that is its own release's version
@@ -145,22 +179,20 @@ impl Surface {
 
     /// The keys release `index` adds and removes against the known release before it.
     pub fn delta(&self, index: usize) -> (Vec<&str>, Vec<&str>) {
-        let reads = |m: &str, i: usize| m.as_bytes()[i] != b'-';
+        let reads = |m: &[u8], i: usize| m[i] != b'-';
         let (mut added, mut removed) = (Vec::new(), Vec::new());
-        for (key, marks) in self.keys {
+        for (key, marks) in self.entries() {
             let now = reads(marks, index);
             let before = index > 0 && reads(marks, index - 1);
             // A key under a map that appears or leaves with it is not listed on its own.
             let parent = key.rsplit_once('.').map(|(p, _)| p);
             let parent_moves = parent.is_some_and(|p| {
-                self.marks(p).is_some_and(|m| {
-                    let m = std::str::from_utf8(m).unwrap_or_default();
-                    reads(m, index) != (index > 0 && reads(m, index - 1))
-                })
+                self.marks(p)
+                    .is_some_and(|m| reads(m, index) != (index > 0 && reads(m, index - 1)))
             });
             match (before, now) {
-                (false, true) if !parent_moves => added.push(*key),
-                (true, false) if !parent_moves => removed.push(*key),
+                (false, true) if !parent_moves => added.push(key),
+                (true, false) if !parent_moves => removed.push(key),
                 _ => {}
             }
         }
@@ -172,11 +204,7 @@ impl Surface {
 fn leak(parts: Parts) -> &'static Table {
     let text = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     let releases = parts.releases.into_iter().map(text).collect::<Vec<_>>();
-    let keys = parts
-        .keys
-        .into_iter()
-        .map(|(k, m)| (text(k), text(m)))
-        .collect::<Vec<_>>();
+    let (keys, ends) = table::joined(&parts.keys);
     let defaults = parts
         .defaults
         .into_iter()
@@ -188,7 +216,8 @@ fn leak(parts: Parts) -> &'static Table {
         .collect::<Vec<_>>();
     Box::leak(Box::new(Table {
         releases: Box::leak(releases.into_boxed_slice()),
-        keys: Box::leak(keys.into_boxed_slice()),
+        keys: text(keys),
+        ends: Box::leak(ends.into_boxed_slice()),
         defaults: Box::leak(defaults.into_boxed_slice()),
     }))
 }

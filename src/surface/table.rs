@@ -7,6 +7,20 @@
 
 use serde_json::Value as Json;
 
+/// The keys and their marks as one text, with the offset where each entry ends (the form of `Table::keys`).
+pub fn joined(keys: &[(String, String)]) -> (String, Vec<u32>) {
+    let mut text = String::new();
+    let ends = keys
+        .iter()
+        .map(|(key, marks)| {
+            text.push_str(key);
+            text.push_str(marks);
+            u32::try_from(text.len()).expect("a surface is smaller than 4 GiB")
+        })
+        .collect();
+    (text, ends)
+}
+
 /// One surface as owned data.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Parts {
