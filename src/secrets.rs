@@ -143,11 +143,19 @@ pub const LAST_APPLIED_POINTER: &str =
 /// secret word (`SECRET_KEY_BASE`), ending in `pass` (`DB_PASS`) or in a kind of key (`ENCRYPTION_KEY`); never
 /// one that only points at a secret (`secretName`, `keyName`, `secretKeyRef`, `passwordFile`).
 pub fn is_secret_key(key: &str) -> bool {
-    let folded: String = key
-        .chars()
-        .filter(|c| *c != '_' && *c != '-')
-        .flat_map(char::to_lowercase)
-        .collect();
+    let mut short = [0u8; 64];
+    let long: String;
+    let folded = match fold_short(key, &mut short) {
+        Some(folded) => folded,
+        None => {
+            long = key
+                .chars()
+                .filter(|c| *c != '_' && *c != '-')
+                .flat_map(char::to_lowercase)
+                .collect();
+            long.as_str()
+        }
+    };
     // Every rule below needs one of these: most keys are ruled out without cutting them into words.
     let trigger = [
         "pass",
@@ -164,7 +172,7 @@ pub fn is_secret_key(key: &str) -> bool {
     {
         return false;
     }
-    if SECRET_WHOLE_KEYS.contains(&folded.as_str()) {
+    if SECRET_WHOLE_KEYS.contains(&folded) {
         return true;
     }
     let words = words(key);
@@ -183,6 +191,20 @@ pub fn is_secret_key(key: &str) -> bool {
             .iter()
             .any(|w| SECRET_NAME_WORDS.contains(&w.as_str()))
         || SECRET_WORDS.iter().any(|w| folded.ends_with(w))
+}
+
+/// The key without `_` and `-`, lower-cased, in `buffer` when it is ASCII and fits (nearly every key): the
+/// check runs on every key of the values, and most are ruled out without an allocation.
+fn fold_short<'b>(key: &str, buffer: &'b mut [u8; 64]) -> Option<&'b str> {
+    if !key.is_ascii() || key.len() > buffer.len() {
+        return None;
+    }
+    let mut len = 0;
+    for b in key.bytes().filter(|b| *b != b'_' && *b != b'-') {
+        buffer[len] = b.to_ascii_lowercase();
+        len += 1;
+    }
+    std::str::from_utf8(&buffer[..len]).ok()
 }
 
 /// The words of a name, lower-cased: cut at anything not a letter or digit and where camelCase starts a word
@@ -734,6 +756,11 @@ mod tests {
         ] {
             assert!(!is_secret_key(k), "{k}");
         }
+        // Keys too long or not ASCII are folded another way, to the same verdicts.
+        let long = "x".repeat(70);
+        assert!(is_secret_key(&format!("{long}_PASSWORD")));
+        assert!(!is_secret_key(&format!("{long}SecretName")));
+        assert!(is_secret_key("clé_password") && !is_secret_key("clé_secretName"));
     }
 
     #[test]

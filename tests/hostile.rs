@@ -313,6 +313,30 @@ fn big_render(size: usize) -> (String, usize) {
 
 const HUNDRED_MB: usize = 100_000_000;
 
+/// src/memory.rs sets two of mimalloc's options by their place in its list: mimalloc prints that list, in order,
+/// when MIMALLOC_VERBOSE is set.
+#[test]
+fn the_allocator_sets_the_options_it_names() {
+    let run = common::bin()
+        .arg("--version")
+        .env("MIMALLOC_VERBOSE", "1")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&run.stderr);
+    let options: Vec<&str> = printed
+        .lines()
+        .filter_map(|l| l.strip_prefix("option '")?.split('\'').next())
+        .collect();
+    let name = |at: i32| options.get(at as usize).copied();
+    use opsta_lint::memory::{ARENA_EAGER_COMMIT, ARENA_RESERVE};
+    assert_eq!(
+        name(ARENA_EAGER_COMMIT),
+        Some("arena_eager_commit"),
+        "{printed}"
+    );
+    assert_eq!(name(ARENA_RESERVE), Some("arena_reserve"), "{printed}");
+}
+
 #[test]
 fn a_100_mb_render_is_pinned_and_diffed_within_a_bounded_multiple_of_its_size() {
     let dir = tempfile::tempdir().unwrap();
