@@ -148,23 +148,34 @@ fn as_object(v: Option<&mut Json>) -> Option<&mut serde_json::Map<String, Json>>
     v.and_then(|v| v.as_object_mut())
 }
 
-/// Hides secrets inside two text values (either may be absent).
+/// Hides secrets inside two text values (either may be absent). The old side is read once, for itself and for
+/// the new side's comparison with it.
 fn hide_strings(old: Option<&mut Json>, new: Option<&mut Json>) {
-    if let (Some(Json::String(a)), Some(Json::String(b))) = (&old, &new) {
+    let (old, new) = (old.and_then(as_text), new.and_then(as_text));
+    if let (Some(a), Some(b)) = (&old, &new) {
         if a == b {
-            let hidden = hide_in_text(a, None);
+            let hidden = OldText::read(a).hidden();
             return [old, new]
                 .into_iter()
                 .flatten()
-                .for_each(|v| *v = Json::String(hidden.clone()));
+                .for_each(|s| *s = hidden.clone());
         }
     }
-    let old_text = old.as_ref().and_then(|v| v.as_str()).map(str::to_string);
-    if let Some(Json::String(s)) = new {
-        *s = hide_in_text(s, old_text.as_deref());
+    let mut old_text = old.as_deref().map(|o| OldText::read(o));
+    let new_hidden = new.as_deref().map(|n| hide_in_text(n, old_text.as_mut()));
+    let old_hidden = old_text.map(OldText::hidden);
+    if let (Some(s), Some(hidden)) = (new, new_hidden) {
+        *s = hidden;
     }
-    if let Some(Json::String(s)) = old {
-        *s = hide_in_text(s, None);
+    if let (Some(s), Some(hidden)) = (old, old_hidden) {
+        *s = hidden;
+    }
+}
+
+fn as_text(v: &mut Json) -> Option<&mut String> {
+    match v {
+        Json::String(s) => Some(s),
+        _ => None,
     }
 }
 
@@ -182,15 +193,67 @@ fn replace_pair(old: Option<&mut Json>, new: Option<&mut Json>) {
     }
 }
 
-/// A text with its secrets hidden. With the old side's text given, a secret that differs from the old one
+/// The new side's text with its secrets hidden. With the old side given, a secret that differs from the old one
 /// is shown as changed.
-fn hide_in_text(text: &str, old: Option<&str>) -> String {
+fn hide_in_text(text: &str, old: Option<&mut OldText>) -> String {
     if !secrets::may_hold_secret(text) {
         return text.to_string();
     }
-    let structured = hide_structured(text, old);
-    let old_structured = old.map(|o| hide_structured(o, None));
-    hide_lines(&structured, old_structured.as_deref())
+    let before = old.as_ref().map(|o| &o.before);
+    let structured = hide_structured(text, parsed_secrets(text), before);
+    match old {
+        Some(old) => {
+            let (old, old_masked) = old.lines();
+            hide_lines(&structured, old, old_masked)
+        }
+        None => secrets::mask_text(&structured),
+    }
+}
+
+/// The old side of a text, read once: the secrets found in it by parsing (by path, with their values), the
+/// text with those hidden, and then hidden line by line (`hidden`).
+struct OldText<'a> {
+    text: &'a str,
+    may_hold: bool,
+    before: HashMap<String, String>,
+    structured: String,
+    masked: Option<String>,
+}
+
+impl<'a> OldText<'a> {
+    fn read(text: &'a str) -> OldText<'a> {
+        let may_hold = secrets::may_hold_secret(text);
+        let found = if may_hold { parsed_secrets(text) } else { None };
+        let before = found
+            .iter()
+            .flatten()
+            .map(|f| (f.path.clone(), f.value.clone()))
+            .collect();
+        OldText {
+            text,
+            may_hold,
+            before,
+            structured: hide_structured(text, found, None),
+            masked: None,
+        }
+    }
+
+    /// The text with the secrets found by parsing hidden, and the same hidden line by line as well.
+    fn lines(&mut self) -> (&str, &str) {
+        let masked = self
+            .masked
+            .get_or_insert_with(|| secrets::mask_text(&self.structured));
+        (&self.structured, masked)
+    }
+
+    /// The text with its secrets hidden.
+    fn hidden(self) -> String {
+        match (self.may_hold, self.masked) {
+            (false, _) => self.text.to_string(),
+            (true, Some(masked)) => masked,
+            (true, None) => secrets::mask_text(&self.structured),
+        }
+    }
 }
 
 /// One secret value found inside a text: where it is, and the path and value that identify it.
@@ -200,20 +263,21 @@ struct Found {
     value: String,
 }
 
-/// Hides the secret values of a text that parses as YAML or JSON with a mapping or list in it.
-fn hide_structured(text: &str, old: Option<&str>) -> String {
-    let Some(mut found) = secrets_in(text) else {
+/// Hides the secret values `found` in a text that parses as YAML or JSON with a mapping or list in it. With the
+/// old side's secrets (`before`, by path) given, one whose value differs is shown as changed.
+fn hide_structured(
+    text: &str,
+    found: Option<Vec<Found>>,
+    before: Option<&HashMap<String, String>>,
+) -> String {
+    let Some(mut found) = found else {
         return text.to_string();
     };
-    let before: HashMap<String, String> = old
-        .and_then(secrets_in)
-        .map(|f| f.into_iter().map(|f| (f.path, f.value)).collect())
-        .unwrap_or_default();
     found.sort_by_key(|f| std::cmp::Reverse(f.range.start));
     found.dedup_by_key(|f| f.range.start);
     let mut out = text.to_string();
     for f in found {
-        let changed = old.is_some() && before.get(&f.path).is_some_and(|v| *v != f.value);
+        let changed = before.is_some_and(|b| b.get(&f.path).is_some_and(|v| *v != f.value));
         let mask = if changed { MASK_CHANGED } else { MASK };
         let hidden = hidden_keeping_lines(&text[f.range.clone()], mask);
         out.replace_range(f.range, &hidden);
@@ -249,10 +313,12 @@ fn hidden_keeping_lines(value: &str, mask: &str) -> String {
     out
 }
 
-fn secrets_in(text: &str) -> Option<Vec<Found>> {
+/// The secret values of a text that parses as YAML or JSON with a mapping or list in it, for a text that
+/// `secrets::may_hold_secret` already let through.
+fn parsed_secrets(text: &str) -> Option<Vec<Found>> {
     let t = text.trim_start();
     let worth = text.contains('\n') || t.starts_with('{') || t.starts_with('[');
-    if !worth || !secrets::may_hold_secret(text) {
+    if !worth {
         return None;
     }
     let docs = yaml::parse(text).ok()?;
@@ -303,12 +369,11 @@ fn collect(node: &Node, path: &str, found: &mut Vec<Found>) {
     }
 }
 
-/// Line-by-line hiding (`secrets::mask_text`) for what the structured pass cannot see. A line whose hidden form
-/// equals the old side's line at the same place, while the lines themselves differ, is marked as changed.
-fn hide_lines(text: &str, old: Option<&str>) -> String {
+/// Line-by-line hiding (`secrets::mask_text`) for what the structured pass cannot see, against the old side's
+/// text (`old`, hidden line by line: `old_masked`). A line whose hidden form equals the old side's line at the
+/// same place, while the lines themselves differ, is marked as changed.
+fn hide_lines(text: &str, old: &str, old_masked: &str) -> String {
     let masked = secrets::mask_text(text);
-    let Some(old) = old else { return masked };
-    let old_masked = secrets::mask_text(old);
     let mut out = String::with_capacity(masked.len());
     let mut old_pairs = old
         .split_inclusive('\n')
