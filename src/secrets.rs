@@ -143,25 +143,8 @@ pub const LAST_APPLIED_POINTER: &str =
 /// secret word (`SECRET_KEY_BASE`), ending in `pass` (`DB_PASS`) or in a kind of key (`ENCRYPTION_KEY`); never
 /// one that only points at a secret (`secretName`, `keyName`, `secretKeyRef`, `passwordFile`).
 pub fn is_secret_key(key: &str) -> bool {
-    let folded: String = key
-        .chars()
-        .filter(|c| *c != '_' && *c != '-')
-        .flat_map(char::to_lowercase)
-        .collect();
-    // Every rule below needs one of these: most keys are ruled out without cutting them into words.
-    let trigger = [
-        "pass",
-        "pwd",
-        "token",
-        "secret",
-        "key",
-        "auth",
-        "credential",
-        "dockercfg",
-        "dockerconfig",
-    ];
-    if !trigger.iter().any(|t| folded.contains(t)) || NOT_SECRET.iter().any(|n| folded.ends_with(n))
-    {
+    let folded = fold(key);
+    if !has_trigger(&folded) || NOT_SECRET.iter().any(|n| folded.ends_with(n)) {
         return false;
     }
     if SECRET_WHOLE_KEYS.contains(&folded.as_str()) {
@@ -183,6 +166,35 @@ pub fn is_secret_key(key: &str) -> bool {
             .iter()
             .any(|w| SECRET_NAME_WORDS.contains(&w.as_str()))
         || SECRET_WORDS.iter().any(|w| folded.ends_with(w))
+}
+
+/// A key lower-cased, without `_` and `-`.
+fn fold(key: &str) -> String {
+    let kept = |c: &char| *c != '_' && *c != '-';
+    if key.is_ascii() {
+        return key.chars().filter(kept).map(|c| c.to_ascii_lowercase()).collect();
+    }
+    key.chars().filter(kept).flat_map(char::to_lowercase).collect()
+}
+
+/// True when a folded key holds one of the words every rule of `is_secret_key` needs (`pass`, `pwd`, `token`,
+/// `secret`, `key`, `auth`, `credential`, `dockercfg`, `dockerconfig`): most keys are ruled out without cutting
+/// them into words. (One pass over the key, which is called for every key and separator of a diffed text.)
+fn has_trigger(folded: &str) -> bool {
+    let bytes = folded.as_bytes();
+    (0..bytes.len()).any(|at| {
+        let rest = &bytes[at..];
+        match rest[0] {
+            b'p' => rest.starts_with(b"pass") || rest.starts_with(b"pwd"),
+            b't' => rest.starts_with(b"token"),
+            b's' => rest.starts_with(b"secret"),
+            b'k' => rest.starts_with(b"key"),
+            b'a' => rest.starts_with(b"auth"),
+            b'c' => rest.starts_with(b"credential"),
+            b'd' => rest.starts_with(b"dockercfg") || rest.starts_with(b"dockerconfig"),
+            _ => false,
+        }
+    })
 }
 
 /// The words of a name, lower-cased: cut at anything not a letter or digit and where camelCase starts a word
@@ -712,6 +724,38 @@ fn mask_block_line(line: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The one-pass trigger scan and the ASCII folding say what substring search and Unicode lower-casing say.
+    #[test]
+    fn trigger_scan_matches_substring_search() {
+        let triggers = [
+            "pass",
+            "pwd",
+            "token",
+            "secret",
+            "key",
+            "auth",
+            "credential",
+            "dockercfg",
+            "dockerconfig",
+        ];
+        let keys = [
+            "", "k", "ke", "key", "KEY", "monkey", "pas", "passs", "db_PASS", "p-w-d", "tok", "tokens",
+            "secre", "SECRET_KEY_BASE", "authority", "credentia", "dockercf", ".dockerconfigjson",
+            "dockercfg", "image", "name", "\u{212A}ey", "pa\u{00DF}", "K\u{0130}Y", "aut\u{0048}",
+        ];
+        for key in keys {
+            let unicode: String = key
+                .chars()
+                .filter(|c| *c != '_' && *c != '-')
+                .flat_map(char::to_lowercase)
+                .collect();
+            assert_eq!(fold(key), unicode, "{key}");
+            let slow = triggers.iter().any(|t| unicode.contains(t));
+            assert_eq!(has_trigger(&unicode), slow, "{key}");
+        }
+        assert!(has_trigger(&fold("\u{212A}ey")), "the Kelvin sign lower-cases to k");
+    }
 
     #[test]
     fn recognizes_secret_keys() {
