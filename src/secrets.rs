@@ -172,9 +172,16 @@ pub fn is_secret_key(key: &str) -> bool {
 fn fold(key: &str) -> String {
     let kept = |c: &char| *c != '_' && *c != '-';
     if key.is_ascii() {
-        return key.chars().filter(kept).map(|c| c.to_ascii_lowercase()).collect();
+        return key
+            .chars()
+            .filter(kept)
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
     }
-    key.chars().filter(kept).flat_map(char::to_lowercase).collect()
+    key.chars()
+        .filter(kept)
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// True when a folded key holds one of the words every rule of `is_secret_key` needs (`pass`, `pwd`, `token`,
@@ -740,9 +747,31 @@ mod tests {
             "dockerconfig",
         ];
         let keys = [
-            "", "k", "ke", "key", "KEY", "monkey", "pas", "passs", "db_PASS", "p-w-d", "tok", "tokens",
-            "secre", "SECRET_KEY_BASE", "authority", "credentia", "dockercf", ".dockerconfigjson",
-            "dockercfg", "image", "name", "\u{212A}ey", "pa\u{00DF}", "K\u{0130}Y", "aut\u{0048}",
+            "",
+            "k",
+            "ke",
+            "key",
+            "KEY",
+            "monkey",
+            "pas",
+            "passs",
+            "db_PASS",
+            "p-w-d",
+            "tok",
+            "tokens",
+            "secre",
+            "SECRET_KEY_BASE",
+            "authority",
+            "credentia",
+            "dockercf",
+            ".dockerconfigjson",
+            "dockercfg",
+            "image",
+            "name",
+            "\u{212A}ey",
+            "pa\u{00DF}",
+            "K\u{0130}Y",
+            "aut\u{0048}",
         ];
         for key in keys {
             let unicode: String = key
@@ -754,7 +783,10 @@ mod tests {
             let slow = triggers.iter().any(|t| unicode.contains(t));
             assert_eq!(has_trigger(&unicode), slow, "{key}");
         }
-        assert!(has_trigger(&fold("\u{212A}ey")), "the Kelvin sign lower-cases to k");
+        assert!(
+            has_trigger(&fold("\u{212A}ey")),
+            "the Kelvin sign lower-cases to k"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::path::pair_items;
 use crate::secrets::{self, MASK, MASK_CHANGED};
 use crate::yaml::{self, Node, Value};
 use serde_json::Value as Json;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -149,21 +150,25 @@ fn as_object(v: Option<&mut Json>) -> Option<&mut serde_json::Map<String, Json>>
 }
 
 /// Hides secrets inside two text values (either may be absent). The old side is read once, for itself and for
-/// the new side's comparison with it.
+/// the new side's comparison with it. A text that holds no secret is left as it is.
 fn hide_strings(old: Option<&mut Json>, new: Option<&mut Json>) {
     let (old, new) = (old.and_then(as_text), new.and_then(as_text));
     if let (Some(a), Some(b)) = (&old, &new) {
         if a == b {
-            let hidden = OldText::read(a).hidden();
-            return [old, new]
-                .into_iter()
-                .flatten()
-                .for_each(|s| *s = hidden.clone());
+            if let Some(hidden) = OldText::read(a).hidden() {
+                return [old, new]
+                    .into_iter()
+                    .flatten()
+                    .for_each(|s| *s = hidden.clone());
+            }
+            return;
         }
     }
     let mut old_text = old.as_deref().map(|o| OldText::read(o));
-    let new_hidden = new.as_deref().map(|n| hide_in_text(n, old_text.as_mut()));
-    let old_hidden = old_text.map(OldText::hidden);
+    let new_hidden = new
+        .as_deref()
+        .and_then(|n| hide_in_text(n, old_text.as_mut()));
+    let old_hidden = old_text.and_then(OldText::hidden);
     if let (Some(s), Some(hidden)) = (new, new_hidden) {
         *s = hidden;
     }
@@ -193,30 +198,29 @@ fn replace_pair(old: Option<&mut Json>, new: Option<&mut Json>) {
     }
 }
 
-/// The new side's text with its secrets hidden. With the old side given, a secret that differs from the old one
-/// is shown as changed.
-fn hide_in_text(text: &str, old: Option<&mut OldText>) -> String {
+/// The new side's text with its secrets hidden (None when it holds none). With the old side given, a secret
+/// that differs from the old one is shown as changed.
+fn hide_in_text(text: &str, old: Option<&mut OldText>) -> Option<String> {
     if !secrets::may_hold_secret(text) {
-        return text.to_string();
+        return None;
     }
     let before = old.as_ref().map(|o| &o.before);
     let structured = hide_structured(text, parsed_secrets(text), before);
-    match old {
+    Some(match old {
         Some(old) => {
             let (old, old_masked) = old.lines();
             hide_lines(&structured, old, old_masked)
         }
         None => secrets::mask_text(&structured),
-    }
+    })
 }
 
 /// The old side of a text, read once: the secrets found in it by parsing (by path, with their values), the
 /// text with those hidden, and then hidden line by line (`hidden`).
 struct OldText<'a> {
-    text: &'a str,
     may_hold: bool,
     before: HashMap<String, String>,
-    structured: String,
+    structured: Cow<'a, str>,
     masked: Option<String>,
 }
 
@@ -230,7 +234,6 @@ impl<'a> OldText<'a> {
             .map(|f| (f.path.clone(), f.value.clone()))
             .collect();
         OldText {
-            text,
             may_hold,
             before,
             structured: hide_structured(text, found, None),
@@ -246,12 +249,12 @@ impl<'a> OldText<'a> {
         (&self.structured, masked)
     }
 
-    /// The text with its secrets hidden.
-    fn hidden(self) -> String {
+    /// The text with its secrets hidden, or None when it holds none.
+    fn hidden(self) -> Option<String> {
         match (self.may_hold, self.masked) {
-            (false, _) => self.text.to_string(),
-            (true, Some(masked)) => masked,
-            (true, None) => secrets::mask_text(&self.structured),
+            (false, _) => None,
+            (true, Some(masked)) => Some(masked),
+            (true, None) => Some(secrets::mask_text(&self.structured)),
         }
     }
 }
@@ -265,13 +268,13 @@ struct Found {
 
 /// Hides the secret values `found` in a text that parses as YAML or JSON with a mapping or list in it. With the
 /// old side's secrets (`before`, by path) given, one whose value differs is shown as changed.
-fn hide_structured(
-    text: &str,
+fn hide_structured<'a>(
+    text: &'a str,
     found: Option<Vec<Found>>,
     before: Option<&HashMap<String, String>>,
-) -> String {
+) -> Cow<'a, str> {
     let Some(mut found) = found else {
-        return text.to_string();
+        return Cow::Borrowed(text);
     };
     found.sort_by_key(|f| std::cmp::Reverse(f.range.start));
     found.dedup_by_key(|f| f.range.start);
@@ -282,7 +285,7 @@ fn hide_structured(
         let hidden = hidden_keeping_lines(&text[f.range.clone()], mask);
         out.replace_range(f.range, &hidden);
     }
-    out
+    Cow::Owned(out)
 }
 
 /// The text of a scalar hidden with as many lines as it had, so that the lines after it keep their numbers: a
