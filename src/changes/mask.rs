@@ -5,16 +5,22 @@
 //! (`secrets::is_secret_field`); and, inside text values (config files embedded in ConfigMaps, JSON in
 //! annotations), the same keys, found by parsing the text as YAML or JSON when it parses, else line by line.
 
+use super::compare::Parsed;
 use super::path::pair_items;
 use crate::secrets::{self, MASK, MASK_CHANGED};
-use crate::yaml::{self, Node, Value};
+use crate::yaml::{Node, Value};
 use serde_json::Value as Json;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 
 /// Hides the secrets of a resource pair, where `is_secret` says whether the resource is a Kubernetes Secret.
-pub fn hide_resource(mut old: Option<&mut Json>, mut new: Option<&mut Json>, is_secret: bool) {
+pub fn hide_resource(
+    mut old: Option<&mut Json>,
+    mut new: Option<&mut Json>,
+    is_secret: bool,
+    parsed: &mut Parsed,
+) {
     let level = if is_secret {
         Hidden::SecretObject
     } else {
@@ -26,7 +32,7 @@ pub fn hide_resource(mut old: Option<&mut Json>, mut new: Option<&mut Json>, is_
         let b = new.as_deref_mut().and_then(last_applied);
         replace_pair(a, b);
     }
-    visit(old, new, level);
+    visit(old, new, level, parsed);
 }
 
 fn last_applied(object: &mut Json) -> Option<&mut Json> {
@@ -46,19 +52,19 @@ enum Hidden {
     AllEntries,
 }
 
-fn visit(old: Option<&mut Json>, new: Option<&mut Json>, level: Hidden) {
+fn visit(old: Option<&mut Json>, new: Option<&mut Json>, level: Hidden, parsed: &mut Parsed) {
     if level == Hidden::Yes && (hideable(&old) || hideable(&new)) {
         return replace_pair(old, new);
     }
     if let (Some(a), Some(b)) = (&old, &new) {
         if shape(a) != shape(b) {
-            visit(old, None, level);
-            return visit(None, new, level);
+            visit(old, None, level, parsed);
+            return visit(None, new, level, parsed);
         }
     }
     match old.as_deref().or(new.as_deref()).map(shape) {
-        Some(Shape::Object) => visit_objects(old, new, level),
-        Some(Shape::Text) => hide_strings(old, new),
+        Some(Shape::Object) => visit_objects(old, new, level, parsed),
+        Some(Shape::Text) => hide_strings(old, new, parsed),
         Some(Shape::List) => {
             let mut a = old.and_then(Json::as_array_mut);
             let mut b = new.and_then(Json::as_array_mut);
@@ -74,7 +80,8 @@ fn visit(old: Option<&mut Json>, new: Option<&mut Json>, level: Hidden) {
                 let secret = i.is_some_and(|i| secret_a[i]) || j.is_some_and(|j| secret_b[j]);
                 let x = i.and_then(|i| a.as_mut().map(|a| &mut a[i]));
                 let y = j.and_then(|j| b.as_mut().map(|b| &mut b[j]));
-                visit(x, y, if secret { Hidden::Yes } else { Hidden::No });
+                let level = if secret { Hidden::Yes } else { Hidden::No };
+                visit(x, y, level, parsed);
             }
         }
         Some(Shape::Other) | None => {}
@@ -108,7 +115,12 @@ fn worth_hiding(v: &Json) -> bool {
     !v.is_object() && !v.is_null() && v.as_str() != Some("")
 }
 
-fn visit_objects(old: Option<&mut Json>, new: Option<&mut Json>, level: Hidden) {
+fn visit_objects(
+    old: Option<&mut Json>,
+    new: Option<&mut Json>,
+    level: Hidden,
+    parsed: &mut Parsed,
+) {
     let (old, new) = (as_object(old), as_object(new));
     let mut keys: Vec<String> = new
         .as_ref()
@@ -141,7 +153,7 @@ fn visit_objects(old: Option<&mut Json>, new: Option<&mut Json>, level: Hidden) 
         };
         let a = old.as_mut().and_then(|m| m.get_mut(&key));
         let b = new.as_mut().and_then(|m| m.get_mut(&key));
-        visit(a, b, child);
+        visit(a, b, child, parsed);
     }
 }
 
@@ -151,11 +163,11 @@ fn as_object(v: Option<&mut Json>) -> Option<&mut serde_json::Map<String, Json>>
 
 /// Hides secrets inside two text values (either may be absent). The old side is read once, for itself and for
 /// the new side's comparison with it. A text that holds no secret is left as it is.
-fn hide_strings(old: Option<&mut Json>, new: Option<&mut Json>) {
+fn hide_strings(old: Option<&mut Json>, new: Option<&mut Json>, parsed: &mut Parsed) {
     let (old, new) = (old.and_then(as_text), new.and_then(as_text));
     if let (Some(a), Some(b)) = (&old, &new) {
         if a == b {
-            if let Some(hidden) = OldText::read(a).hidden() {
+            if let Some(hidden) = OldText::read(a, parsed).hidden() {
                 return [old, new]
                     .into_iter()
                     .flatten()
@@ -164,10 +176,10 @@ fn hide_strings(old: Option<&mut Json>, new: Option<&mut Json>) {
             return;
         }
     }
-    let mut old_text = old.as_deref().map(|o| OldText::read(o));
+    let mut old_text = old.as_deref().map(|o| OldText::read(o, parsed));
     let new_hidden = new
         .as_deref()
-        .and_then(|n| hide_in_text(n, old_text.as_mut()));
+        .and_then(|n| hide_in_text(n, old_text.as_mut(), parsed));
     let old_hidden = old_text.and_then(OldText::hidden);
     if let (Some(s), Some(hidden)) = (new, new_hidden) {
         *s = hidden;
@@ -200,12 +212,12 @@ fn replace_pair(old: Option<&mut Json>, new: Option<&mut Json>) {
 
 /// The new side's text with its secrets hidden (None when it holds none). With the old side given, a secret
 /// that differs from the old one is shown as changed.
-fn hide_in_text(text: &str, old: Option<&mut OldText>) -> Option<String> {
+fn hide_in_text(text: &str, old: Option<&mut OldText>, parsed: &mut Parsed) -> Option<String> {
     if !secrets::may_hold_secret(text) {
         return None;
     }
     let before = old.as_ref().map(|o| &o.before);
-    let structured = hide_structured(text, parsed_secrets(text), before);
+    let structured = hide_structured(text, parsed_secrets(text, parsed), before);
     Some(match old {
         Some(old) => {
             let (old, old_masked) = old.lines();
@@ -225,9 +237,13 @@ struct OldText<'a> {
 }
 
 impl<'a> OldText<'a> {
-    fn read(text: &'a str) -> OldText<'a> {
+    fn read(text: &'a str, parsed: &mut Parsed) -> OldText<'a> {
         let may_hold = secrets::may_hold_secret(text);
-        let found = if may_hold { parsed_secrets(text) } else { None };
+        let found = if may_hold {
+            parsed_secrets(text, parsed)
+        } else {
+            None
+        };
         let before = found
             .iter()
             .flatten()
@@ -318,13 +334,13 @@ fn hidden_keeping_lines(value: &str, mask: &str) -> String {
 
 /// The secret values of a text that parses as YAML or JSON with a mapping or list in it, for a text that
 /// `secrets::may_hold_secret` already let through.
-fn parsed_secrets(text: &str) -> Option<Vec<Found>> {
+fn parsed_secrets(text: &str, parsed: &mut Parsed) -> Option<Vec<Found>> {
     let t = text.trim_start();
     let worth = text.contains('\n') || t.starts_with('{') || t.starts_with('[');
     if !worth {
         return None;
     }
-    let docs = yaml::parse(text).ok()?;
+    let docs = parsed.documents(text)?;
     let mut found = Vec::new();
     for (i, doc) in docs.iter().enumerate() {
         collect(doc, &i.to_string(), &mut found);
@@ -401,7 +417,8 @@ mod tests {
     use serde_json::json;
 
     fn pair(mut old: Json, mut new: Json, is_secret: bool) -> (Json, Json) {
-        hide_resource(Some(&mut old), Some(&mut new), is_secret);
+        let parsed = &mut Parsed::default();
+        hide_resource(Some(&mut old), Some(&mut new), is_secret, parsed);
         (old, new)
     }
 
