@@ -143,8 +143,11 @@ pub const LAST_APPLIED_POINTER: &str =
 /// secret word (`SECRET_KEY_BASE`), ending in `pass` (`DB_PASS`) or in a kind of key (`ENCRYPTION_KEY`); never
 /// one that only points at a secret (`secretName`, `keyName`, `secretKeyRef`, `passwordFile`).
 pub fn is_secret_key(key: &str) -> bool {
+    if !has_trigger(key) {
+        return false;
+    }
     let folded = fold(key);
-    if !has_trigger(&folded) || NOT_SECRET.iter().any(|n| folded.ends_with(n)) {
+    if NOT_SECRET.iter().any(|n| folded.ends_with(n)) {
         return false;
     }
     if SECRET_WHOLE_KEYS.contains(&folded.as_str()) {
@@ -184,13 +187,26 @@ fn fold(key: &str) -> String {
         .collect()
 }
 
-/// True when a folded key holds one of the words every rule of `is_secret_key` needs (`pass`, `pwd`, `token`,
+/// True when a key, folded, holds one of the words every rule of `is_secret_key` needs (`pass`, `pwd`, `token`,
 /// `secret`, `key`, `auth`, `credential`, `dockercfg`, `dockerconfig`): most keys are ruled out without cutting
-/// them into words. (One pass over the key, which is called for every key and separator of a diffed text.)
-fn has_trigger(folded: &str) -> bool {
-    let bytes = folded.as_bytes();
-    (0..bytes.len()).any(|at| {
-        let rest = &bytes[at..];
+/// them into words. It runs for every key and separator of a diffed text: a short ASCII key is folded on the
+/// stack and scanned once.
+fn has_trigger(key: &str) -> bool {
+    let mut stack = [0u8; 64];
+    if key.is_ascii() && key.len() <= stack.len() {
+        let mut len = 0;
+        for byte in key.bytes().filter(|b| !matches!(b, b'_' | b'-')) {
+            stack[len] = byte.to_ascii_lowercase();
+            len += 1;
+        }
+        return holds_trigger(&stack[..len]);
+    }
+    holds_trigger(fold(key).as_bytes())
+}
+
+fn holds_trigger(folded: &[u8]) -> bool {
+    (0..folded.len()).any(|at| {
+        let rest = &folded[at..];
         match rest[0] {
             b'p' => rest.starts_with(b"pass") || rest.starts_with(b"pwd"),
             b't' => rest.starts_with(b"token"),
@@ -772,6 +788,8 @@ mod tests {
             "pa\u{00DF}",
             "K\u{0130}Y",
             "aut\u{0048}",
+            "a_very_long_configuration_key_name_that_goes_on_and_on_past_sixty_four_bytes_token",
+            "a_very_long_configuration_key_name_that_goes_on_and_on_past_sixty_four_bytes_value",
         ];
         for key in keys {
             let unicode: String = key
@@ -781,10 +799,10 @@ mod tests {
                 .collect();
             assert_eq!(fold(key), unicode, "{key}");
             let slow = triggers.iter().any(|t| unicode.contains(t));
-            assert_eq!(has_trigger(&unicode), slow, "{key}");
+            assert_eq!(has_trigger(key), slow, "{key}");
         }
         assert!(
-            has_trigger(&fold("\u{212A}ey")),
+            has_trigger("\u{212A}ey"),
             "the Kelvin sign lower-cases to k"
         );
     }
