@@ -495,7 +495,7 @@ fn embedded_in(text: &str, parsed: &mut Parsed) -> Option<Json> {
 /// Texts parsed as YAML, by their text, for one comparison: a changed config text is looked inside to find what
 /// changed, then for secrets to hide, and is parsed once for both.
 #[derive(Default)]
-pub(super) struct Parsed(HashMap<String, Option<Vec<Node>>>);
+pub struct Parsed(HashMap<String, Option<Vec<Node>>>);
 
 impl Parsed {
     /// The documents of a text, or None when it does not parse.
@@ -508,13 +508,16 @@ impl Parsed {
     }
 }
 
-/// The value at a path, if there is one; a key step into text looks inside the mapping the text holds.
-pub fn lookup(value: &Json, path: &[Step]) -> Option<Json> {
+/// The value at a path, if there is one; a key step into text looks inside the mapping the text holds (parsed
+/// once for every lookup given the same `parsed`).
+pub fn lookup(value: &Json, path: &[Step], parsed: &mut Parsed) -> Option<Json> {
     let Some((step, rest)) = path.split_first() else {
         return Some(value.clone());
     };
     let child = match (value, step) {
-        (Json::String(text), Step::Key(_)) => return lookup(&embedded(text)?, path),
+        (Json::String(text), Step::Key(_)) => {
+            return lookup(&embedded_in(text, parsed)?, path, parsed)
+        }
         (_, Step::Key(k)) => value.get(k)?,
         (_, Step::Index(i)) => value.get(i)?,
         (_, Step::Name(name)) => value
@@ -522,7 +525,7 @@ pub fn lookup(value: &Json, path: &[Step]) -> Option<Json> {
             .iter()
             .find(|item| item.get("name").and_then(Json::as_str) == Some(name))?,
     };
-    lookup(child, rest)
+    lookup(child, rest, parsed)
 }
 
 #[cfg(test)]
@@ -553,8 +556,11 @@ mod tests {
             statuses,
             ["changed", "added", "removed", "changed", "removed", "changed"]
         );
-        assert_eq!(lookup(&new, &out[0].path), Some(json!(2)));
-        assert_eq!(lookup(&new, &out[2].path), None);
+        assert_eq!(
+            lookup(&new, &out[0].path, &mut Parsed::default()),
+            Some(json!(2))
+        );
+        assert_eq!(lookup(&new, &out[2].path, &mut Parsed::default()), None);
     }
 
     #[test]
@@ -572,7 +578,10 @@ mod tests {
         );
         assert_eq!(out.len(), 1);
         assert_eq!(show(&out[0].path), r"data.config\.yaml.tunnel.enabled");
-        assert_eq!(lookup(&old, &out[0].path), Some(json!(false)));
+        assert_eq!(
+            lookup(&old, &out[0].path, &mut Parsed::default()),
+            Some(json!(false))
+        );
         // Same meaning, different text: the text itself is the change.
         let comment = json!({"data": {"config.yaml": "x: 1\n"}});
         let mut out = Vec::new();
@@ -605,6 +614,9 @@ mod tests {
             .map(|p| format!("{} {}", show(&p.path), p.status.word()))
             .collect();
         assert_eq!(shown, ["env[name=NEW] added", "env[name=B].value changed"]);
-        assert_eq!(lookup(&new, &out[1].path), Some(json!("3")));
+        assert_eq!(
+            lookup(&new, &out[1].path, &mut Parsed::default()),
+            Some(json!("3"))
+        );
     }
 }
