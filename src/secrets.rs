@@ -143,36 +143,14 @@ pub const LAST_APPLIED_POINTER: &str =
 /// secret word (`SECRET_KEY_BASE`), ending in `pass` (`DB_PASS`) or in a kind of key (`ENCRYPTION_KEY`); never
 /// one that only points at a secret (`secretName`, `keyName`, `secretKeyRef`, `passwordFile`).
 pub fn is_secret_key(key: &str) -> bool {
-    let mut short = [0u8; 64];
-    let long: String;
-    let folded = match fold_short(key, &mut short) {
-        Some(folded) => folded,
-        None => {
-            long = key
-                .chars()
-                .filter(|c| *c != '_' && *c != '-')
-                .flat_map(char::to_lowercase)
-                .collect();
-            long.as_str()
-        }
-    };
-    // Every rule below needs one of these: most keys are ruled out without cutting them into words.
-    let trigger = [
-        "pass",
-        "pwd",
-        "token",
-        "secret",
-        "key",
-        "auth",
-        "credential",
-        "dockercfg",
-        "dockerconfig",
-    ];
-    if !trigger.iter().any(|t| folded.contains(t)) || NOT_SECRET.iter().any(|n| folded.ends_with(n))
-    {
+    if !has_trigger(key) {
         return false;
     }
-    if SECRET_WHOLE_KEYS.contains(&folded) {
+    let folded = fold(key);
+    if NOT_SECRET.iter().any(|n| folded.ends_with(n)) {
+        return false;
+    }
+    if SECRET_WHOLE_KEYS.contains(&folded.as_str()) {
         return true;
     }
     let words = words(key);
@@ -193,18 +171,53 @@ pub fn is_secret_key(key: &str) -> bool {
         || SECRET_WORDS.iter().any(|w| folded.ends_with(w))
 }
 
-/// The key without `_` and `-`, lower-cased, in `buffer` when it is ASCII and fits (nearly every key): the
-/// check runs on every key of the values, and most are ruled out without an allocation.
-fn fold_short<'b>(key: &str, buffer: &'b mut [u8; 64]) -> Option<&'b str> {
-    if !key.is_ascii() || key.len() > buffer.len() {
-        return None;
+/// A key lower-cased, without `_` and `-`.
+fn fold(key: &str) -> String {
+    let kept = |c: &char| *c != '_' && *c != '-';
+    if key.is_ascii() {
+        return key
+            .chars()
+            .filter(kept)
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
     }
-    let mut len = 0;
-    for b in key.bytes().filter(|b| *b != b'_' && *b != b'-') {
-        buffer[len] = b.to_ascii_lowercase();
-        len += 1;
+    key.chars()
+        .filter(kept)
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// True when a key, folded, holds one of the words every rule of `is_secret_key` needs (`pass`, `pwd`, `token`,
+/// `secret`, `key`, `auth`, `credential`, `dockercfg`, `dockerconfig`): most keys are ruled out without cutting
+/// them into words. It runs for every key and separator of a diffed text: a short ASCII key is folded on the
+/// stack and scanned once.
+fn has_trigger(key: &str) -> bool {
+    let mut stack = [0u8; 64];
+    if key.is_ascii() && key.len() <= stack.len() {
+        let mut len = 0;
+        for byte in key.bytes().filter(|b| !matches!(b, b'_' | b'-')) {
+            stack[len] = byte.to_ascii_lowercase();
+            len += 1;
+        }
+        return holds_trigger(&stack[..len]);
     }
-    std::str::from_utf8(&buffer[..len]).ok()
+    holds_trigger(fold(key).as_bytes())
+}
+
+fn holds_trigger(folded: &[u8]) -> bool {
+    (0..folded.len()).any(|at| {
+        let rest = &folded[at..];
+        match rest[0] {
+            b'p' => rest.starts_with(b"pass") || rest.starts_with(b"pwd"),
+            b't' => rest.starts_with(b"token"),
+            b's' => rest.starts_with(b"secret"),
+            b'k' => rest.starts_with(b"key"),
+            b'a' => rest.starts_with(b"auth"),
+            b'c' => rest.starts_with(b"credential"),
+            b'd' => rest.starts_with(b"dockercfg") || rest.starts_with(b"dockerconfig"),
+            _ => false,
+        }
+    })
 }
 
 /// The words of a name, lower-cased: cut at anything not a letter or digit and where camelCase starts a word
@@ -734,6 +747,65 @@ fn mask_block_line(line: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The one-pass trigger scan and the ASCII folding say what substring search and Unicode lower-casing say.
+    #[test]
+    fn trigger_scan_matches_substring_search() {
+        let triggers = [
+            "pass",
+            "pwd",
+            "token",
+            "secret",
+            "key",
+            "auth",
+            "credential",
+            "dockercfg",
+            "dockerconfig",
+        ];
+        let keys = [
+            "",
+            "k",
+            "ke",
+            "key",
+            "KEY",
+            "monkey",
+            "pas",
+            "passs",
+            "db_PASS",
+            "p-w-d",
+            "tok",
+            "tokens",
+            "secre",
+            "SECRET_KEY_BASE",
+            "authority",
+            "credentia",
+            "dockercf",
+            ".dockerconfigjson",
+            "dockercfg",
+            "image",
+            "name",
+            "\u{212A}ey",
+            "pa\u{00DF}",
+            "K\u{0130}Y",
+            "aut\u{0048}",
+            "a_very_long_configuration_key_name_that_goes_on_and_on_past_sixty_four_bytes_token",
+            "a_very_long_configuration_key_name_that_goes_on_and_on_past_sixty_four_bytes_value",
+        ];
+        for key in keys {
+            let unicode: String = key
+                .chars()
+                .filter(|c| *c != '_' && *c != '-')
+                .flat_map(char::to_lowercase)
+                .collect();
+            assert_eq!(fold(key), unicode, "{key}");
+            let slow = triggers.iter().any(|t| unicode.contains(t));
+            assert_eq!(has_trigger(key), slow, "{key}");
+        }
+        assert!(
+            has_trigger("\u{212A}ey"),
+            "the Kelvin sign lower-cases to k"
+        );
+    }
 
     #[test]
     fn recognizes_secret_keys() {

@@ -4,6 +4,7 @@ use super::manifest::{Key, Pair, Resource};
 use super::mask;
 use super::path::{item_names, pair_items, Step};
 use super::Options;
+use crate::yaml::Node;
 use serde_json::Value as Json;
 use std::collections::HashMap;
 
@@ -84,6 +85,7 @@ impl Comparison {
 /// `--find-renames`), then added ones, then removed and kept ones (old order).
 pub fn compare(pair: Pair, opts: &Options) -> Comparison {
     let mut unchanged = pair.identical;
+    let mut parsed = Parsed::default();
     let settled = |mut r: Resource| {
         settle(&mut r, opts);
         r
@@ -98,7 +100,7 @@ pub fn compare(pair: Pair, opts: &Options) -> Comparison {
             added.push(new);
             continue;
         };
-        let paths = changes(&old, &new);
+        let paths = changes(&old, &new, &mut parsed);
         if paths.is_empty() {
             unchanged += 1;
             continue;
@@ -109,6 +111,7 @@ pub fn compare(pair: Pair, opts: &Options) -> Comparison {
             Some(new),
             paths,
             opts.show_secrets,
+            &mut parsed,
         ));
     }
     let mut removed: Vec<Resource> = old_order
@@ -118,13 +121,14 @@ pub fn compare(pair: Pair, opts: &Options) -> Comparison {
     if let Some(fraction) = opts.find_renames {
         for (old, new) in renames(&mut removed, &mut added, fraction) {
             let from = old.title_name();
-            let paths = changes(&old, &new);
+            let paths = changes(&old, &new, &mut parsed);
             let mut e = entry(
                 Status::Changed,
                 Some(old),
                 Some(new),
                 paths,
                 opts.show_secrets,
+                &mut parsed,
             );
             e.renamed_from = Some(from);
             changed.push(e);
@@ -138,6 +142,7 @@ pub fn compare(pair: Pair, opts: &Options) -> Comparison {
             Some(new),
             Vec::new(),
             opts.show_secrets,
+            &mut parsed,
         )
     }));
     entries.extend(removed.into_iter().map(|old| {
@@ -146,18 +151,26 @@ pub fn compare(pair: Pair, opts: &Options) -> Comparison {
         } else {
             Status::Removed
         };
-        entry(status, Some(old), None, Vec::new(), opts.show_secrets)
+        entry(
+            status,
+            Some(old),
+            None,
+            Vec::new(),
+            opts.show_secrets,
+            &mut parsed,
+        )
     }));
     Comparison { entries, unchanged }
 }
 
 /// The paths where two sides of a resource differ (empty when only the order of named items differs, in lists
 /// whose order means nothing).
-fn changes(old: &Resource, new: &Resource) -> Vec<PathChange> {
+fn changes(old: &Resource, new: &Resource, parsed: &mut Parsed) -> Vec<PathChange> {
     let mut paths = Vec::new();
     if old.body != new.body {
         let kind = Kind(&new.key.group, &new.key.kind);
-        differences(&old.body, &new.body, kind, &mut Vec::new(), &mut paths);
+        let mut at = Vec::new();
+        differences(&old.body, &new.body, kind, &mut at, &mut paths, parsed);
     }
     paths
 }
@@ -300,6 +313,7 @@ fn entry(
     mut new: Option<Resource>,
     paths: Vec<PathChange>,
     show_secrets: bool,
+    parsed: &mut Parsed,
 ) -> Entry {
     if !show_secrets {
         let key = &old.as_ref().or(new.as_ref()).expect("a side").key;
@@ -308,6 +322,7 @@ fn entry(
             old.as_mut().map(|r| &mut r.body),
             new.as_mut().map(|r| &mut r.body),
             is_secret,
+            parsed,
         );
     }
     if let (Some(o), Some(n)) = (old.as_mut(), new.as_ref()) {
@@ -390,13 +405,20 @@ fn moves<'a>(old: &[&'a str], new: &[&'a str]) -> Vec<(&'a str, usize, usize)> {
 /// Collects the paths where two values differ: added and removed keys or items, changed scalars, values whose
 /// type changed. Two texts that both hold a YAML or JSON mapping (a config file in a ConfigMap) are compared
 /// inside, so the path goes on into the text: `data.config\.yaml.tunnel.enabled`.
-fn differences(old: &Json, new: &Json, kind: Kind, at: &mut Vec<Step>, out: &mut Vec<PathChange>) {
+fn differences(
+    old: &Json,
+    new: &Json,
+    kind: Kind,
+    at: &mut Vec<Step>,
+    out: &mut Vec<PathChange>,
+    parsed: &mut Parsed,
+) {
     match (old, new) {
         (Json::Object(a), Json::Object(b)) => {
             for (key, b_value) in b {
                 at.push(Step::Key(key.clone()));
                 match a.get(key) {
-                    Some(a_value) => differences(a_value, b_value, kind, at, out),
+                    Some(a_value) => differences(a_value, b_value, kind, at, out, parsed),
                     None => note(out, at, Status::Added),
                 }
                 at.pop();
@@ -424,7 +446,7 @@ fn differences(old: &Json, new: &Json, kind: Kind, at: &mut Vec<Step>, out: &mut
             for (i, j, step) in pair_items(a, b) {
                 at.push(step);
                 match (i, j) {
-                    (Some(i), Some(j)) => differences(&a[i], &b[j], kind, at, out),
+                    (Some(i), Some(j)) => differences(&a[i], &b[j], kind, at, out, parsed),
                     (None, _) => note(out, at, Status::Added),
                     (_, None) => note(out, at, Status::Removed),
                 }
@@ -434,8 +456,8 @@ fn differences(old: &Json, new: &Json, kind: Kind, at: &mut Vec<Step>, out: &mut
         (a, b) if a == b => {}
         (Json::String(a), Json::String(b)) => {
             let before = out.len();
-            if let (Some(x), Some(y)) = (embedded(a), embedded(b)) {
-                differences(&x, &y, kind, at, out);
+            if let (Some(x), Some(y)) = (embedded_in(a, parsed), embedded_in(b, parsed)) {
+                differences(&x, &y, kind, at, out, parsed);
             }
             if out.len() == before {
                 note(out, at, Status::Changed);
@@ -455,24 +477,47 @@ fn note(out: &mut Vec<PathChange>, at: &[Step], status: Status) {
 
 /// The mapping a text holds, when it is a multi-line YAML document or a JSON object.
 pub(super) fn embedded(text: &str) -> Option<Json> {
+    embedded_in(text, &mut Parsed::default())
+}
+
+/// `embedded`, parsing each text once (`Parsed`).
+fn embedded_in(text: &str, parsed: &mut Parsed) -> Option<Json> {
     let t = text.trim_start();
     if !text.contains('\n') && !t.starts_with('{') {
         return None;
     }
-    let mut docs = crate::yaml::parse(text).ok()?;
-    match docs.len() {
-        1 => Some(docs.remove(0).to_json()).filter(Json::is_object),
+    match parsed.documents(text)? {
+        [doc] => Some(doc.to_json()).filter(Json::is_object),
         _ => None,
     }
 }
 
-/// The value at a path, if there is one; a key step into text looks inside the mapping the text holds.
-pub fn lookup(value: &Json, path: &[Step]) -> Option<Json> {
+/// Texts parsed as YAML, by their text, for one comparison: a changed config text is looked inside to find what
+/// changed, then for secrets to hide, and is parsed once for both.
+#[derive(Default)]
+pub struct Parsed(HashMap<String, Option<Vec<Node>>>);
+
+impl Parsed {
+    /// The documents of a text, or None when it does not parse.
+    pub(super) fn documents(&mut self, text: &str) -> Option<&[Node]> {
+        if !self.0.contains_key(text) {
+            self.0
+                .insert(text.to_string(), crate::yaml::parse(text).ok());
+        }
+        self.0[text].as_deref()
+    }
+}
+
+/// The value at a path, if there is one; a key step into text looks inside the mapping the text holds (parsed
+/// once for every lookup given the same `parsed`).
+pub fn lookup(value: &Json, path: &[Step], parsed: &mut Parsed) -> Option<Json> {
     let Some((step, rest)) = path.split_first() else {
         return Some(value.clone());
     };
     let child = match (value, step) {
-        (Json::String(text), Step::Key(_)) => return lookup(&embedded(text)?, path),
+        (Json::String(text), Step::Key(_)) => {
+            return lookup(&embedded_in(text, parsed)?, path, parsed)
+        }
         (_, Step::Key(k)) => value.get(k)?,
         (_, Step::Index(i)) => value.get(i)?,
         (_, Step::Name(name)) => value
@@ -480,7 +525,7 @@ pub fn lookup(value: &Json, path: &[Step]) -> Option<Json> {
             .iter()
             .find(|item| item.get("name").and_then(Json::as_str) == Some(name))?,
     };
-    lookup(child, rest)
+    lookup(child, rest, parsed)
 }
 
 #[cfg(test)]
@@ -496,7 +541,14 @@ mod tests {
         let old = json!({"a": {"b": 1, "gone": true}, "list": [1, 2, 3], "t": "x"});
         let new = json!({"a": {"b": 2, "new": null}, "list": [1, 5], "t": {"now": "map"}});
         let mut out = Vec::new();
-        differences(&old, &new, ANY, &mut Vec::new(), &mut out);
+        differences(
+            &old,
+            &new,
+            ANY,
+            &mut Vec::new(),
+            &mut out,
+            &mut Parsed::default(),
+        );
         let shown: Vec<String> = out.iter().map(|p| show(&p.path)).collect();
         assert_eq!(shown, ["a.b", "a.new", "a.gone", "list[1]", "list[2]", "t"]);
         let statuses: Vec<&str> = out.iter().map(|p| p.status.word()).collect();
@@ -504,8 +556,11 @@ mod tests {
             statuses,
             ["changed", "added", "removed", "changed", "removed", "changed"]
         );
-        assert_eq!(lookup(&new, &out[0].path), Some(json!(2)));
-        assert_eq!(lookup(&new, &out[2].path), None);
+        assert_eq!(
+            lookup(&new, &out[0].path, &mut Parsed::default()),
+            Some(json!(2))
+        );
+        assert_eq!(lookup(&new, &out[2].path, &mut Parsed::default()), None);
     }
 
     #[test]
@@ -513,14 +568,31 @@ mod tests {
         let old = json!({"data": {"config.yaml": "# c\ntunnel:\n  enabled: false\nx: 1\n"}});
         let new = json!({"data": {"config.yaml": "tunnel: {enabled: true}\nx: 1\n"}});
         let mut out = Vec::new();
-        differences(&old, &new, ANY, &mut Vec::new(), &mut out);
+        differences(
+            &old,
+            &new,
+            ANY,
+            &mut Vec::new(),
+            &mut out,
+            &mut Parsed::default(),
+        );
         assert_eq!(out.len(), 1);
         assert_eq!(show(&out[0].path), r"data.config\.yaml.tunnel.enabled");
-        assert_eq!(lookup(&old, &out[0].path), Some(json!(false)));
+        assert_eq!(
+            lookup(&old, &out[0].path, &mut Parsed::default()),
+            Some(json!(false))
+        );
         // Same meaning, different text: the text itself is the change.
         let comment = json!({"data": {"config.yaml": "x: 1\n"}});
         let mut out = Vec::new();
-        differences(&old, &comment, ANY, &mut Vec::new(), &mut out);
+        differences(
+            &old,
+            &comment,
+            ANY,
+            &mut Vec::new(),
+            &mut out,
+            &mut Parsed::default(),
+        );
         assert_eq!(show(&out[0].path), "data.config\\.yaml.tunnel");
     }
 
@@ -529,12 +601,22 @@ mod tests {
         let old = json!({"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]});
         let new = json!({"env": [{"name": "NEW", "value": "0"}, {"name": "A", "value": "1"}, {"name": "B", "value": "3"}]});
         let mut out = Vec::new();
-        differences(&old, &new, ANY, &mut Vec::new(), &mut out);
+        differences(
+            &old,
+            &new,
+            ANY,
+            &mut Vec::new(),
+            &mut out,
+            &mut Parsed::default(),
+        );
         let shown: Vec<String> = out
             .iter()
             .map(|p| format!("{} {}", show(&p.path), p.status.word()))
             .collect();
         assert_eq!(shown, ["env[name=NEW] added", "env[name=B].value changed"]);
-        assert_eq!(lookup(&new, &out[1].path), Some(json!("3")));
+        assert_eq!(
+            lookup(&new, &out[1].path, &mut Parsed::default()),
+            Some(json!("3"))
+        );
     }
 }

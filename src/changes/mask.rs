@@ -5,15 +5,22 @@
 //! (`secrets::is_secret_field`); and, inside text values (config files embedded in ConfigMaps, JSON in
 //! annotations), the same keys, found by parsing the text as YAML or JSON when it parses, else line by line.
 
+use super::compare::Parsed;
 use super::path::pair_items;
 use crate::secrets::{self, MASK, MASK_CHANGED};
-use crate::yaml::{self, Node, Value};
+use crate::yaml::{Node, Value};
 use serde_json::Value as Json;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 
 /// Hides the secrets of a resource pair, where `is_secret` says whether the resource is a Kubernetes Secret.
-pub fn hide_resource(mut old: Option<&mut Json>, mut new: Option<&mut Json>, is_secret: bool) {
+pub fn hide_resource(
+    mut old: Option<&mut Json>,
+    mut new: Option<&mut Json>,
+    is_secret: bool,
+    parsed: &mut Parsed,
+) {
     let level = if is_secret {
         Hidden::SecretObject
     } else {
@@ -25,7 +32,7 @@ pub fn hide_resource(mut old: Option<&mut Json>, mut new: Option<&mut Json>, is_
         let b = new.as_deref_mut().and_then(last_applied);
         replace_pair(a, b);
     }
-    visit(old, new, level);
+    visit(old, new, level, parsed);
 }
 
 fn last_applied(object: &mut Json) -> Option<&mut Json> {
@@ -45,19 +52,19 @@ enum Hidden {
     AllEntries,
 }
 
-fn visit(old: Option<&mut Json>, new: Option<&mut Json>, level: Hidden) {
+fn visit(old: Option<&mut Json>, new: Option<&mut Json>, level: Hidden, parsed: &mut Parsed) {
     if level == Hidden::Yes && (hideable(&old) || hideable(&new)) {
         return replace_pair(old, new);
     }
     if let (Some(a), Some(b)) = (&old, &new) {
         if shape(a) != shape(b) {
-            visit(old, None, level);
-            return visit(None, new, level);
+            visit(old, None, level, parsed);
+            return visit(None, new, level, parsed);
         }
     }
     match old.as_deref().or(new.as_deref()).map(shape) {
-        Some(Shape::Object) => visit_objects(old, new, level),
-        Some(Shape::Text) => hide_strings(old, new),
+        Some(Shape::Object) => visit_objects(old, new, level, parsed),
+        Some(Shape::Text) => hide_strings(old, new, parsed),
         Some(Shape::List) => {
             let mut a = old.and_then(Json::as_array_mut);
             let mut b = new.and_then(Json::as_array_mut);
@@ -73,7 +80,8 @@ fn visit(old: Option<&mut Json>, new: Option<&mut Json>, level: Hidden) {
                 let secret = i.is_some_and(|i| secret_a[i]) || j.is_some_and(|j| secret_b[j]);
                 let x = i.and_then(|i| a.as_mut().map(|a| &mut a[i]));
                 let y = j.and_then(|j| b.as_mut().map(|b| &mut b[j]));
-                visit(x, y, if secret { Hidden::Yes } else { Hidden::No });
+                let level = if secret { Hidden::Yes } else { Hidden::No };
+                visit(x, y, level, parsed);
             }
         }
         Some(Shape::Other) | None => {}
@@ -107,7 +115,12 @@ fn worth_hiding(v: &Json) -> bool {
     !v.is_object() && !v.is_null() && v.as_str() != Some("")
 }
 
-fn visit_objects(old: Option<&mut Json>, new: Option<&mut Json>, level: Hidden) {
+fn visit_objects(
+    old: Option<&mut Json>,
+    new: Option<&mut Json>,
+    level: Hidden,
+    parsed: &mut Parsed,
+) {
     let (old, new) = (as_object(old), as_object(new));
     let mut keys: Vec<String> = new
         .as_ref()
@@ -140,7 +153,7 @@ fn visit_objects(old: Option<&mut Json>, new: Option<&mut Json>, level: Hidden) 
         };
         let a = old.as_mut().and_then(|m| m.get_mut(&key));
         let b = new.as_mut().and_then(|m| m.get_mut(&key));
-        visit(a, b, child);
+        visit(a, b, child, parsed);
     }
 }
 
@@ -148,23 +161,38 @@ fn as_object(v: Option<&mut Json>) -> Option<&mut serde_json::Map<String, Json>>
     v.and_then(|v| v.as_object_mut())
 }
 
-/// Hides secrets inside two text values (either may be absent).
-fn hide_strings(old: Option<&mut Json>, new: Option<&mut Json>) {
-    if let (Some(Json::String(a)), Some(Json::String(b))) = (&old, &new) {
+/// Hides secrets inside two text values (either may be absent). The old side is read once, for itself and for
+/// the new side's comparison with it. A text that holds no secret is left as it is.
+fn hide_strings(old: Option<&mut Json>, new: Option<&mut Json>, parsed: &mut Parsed) {
+    let (old, new) = (old.and_then(as_text), new.and_then(as_text));
+    if let (Some(a), Some(b)) = (&old, &new) {
         if a == b {
-            let hidden = hide_in_text(a, None);
-            return [old, new]
-                .into_iter()
-                .flatten()
-                .for_each(|v| *v = Json::String(hidden.clone()));
+            if let Some(hidden) = OldText::read(a, parsed).hidden() {
+                return [old, new]
+                    .into_iter()
+                    .flatten()
+                    .for_each(|s| *s = hidden.clone());
+            }
+            return;
         }
     }
-    let old_text = old.as_ref().and_then(|v| v.as_str()).map(str::to_string);
-    if let Some(Json::String(s)) = new {
-        *s = hide_in_text(s, old_text.as_deref());
+    let mut old_text = old.as_deref().map(|o| OldText::read(o, parsed));
+    let new_hidden = new
+        .as_deref()
+        .and_then(|n| hide_in_text(n, old_text.as_mut(), parsed));
+    let old_hidden = old_text.and_then(OldText::hidden);
+    if let (Some(s), Some(hidden)) = (new, new_hidden) {
+        *s = hidden;
     }
-    if let Some(Json::String(s)) = old {
-        *s = hide_in_text(s, None);
+    if let (Some(s), Some(hidden)) = (old, old_hidden) {
+        *s = hidden;
+    }
+}
+
+fn as_text(v: &mut Json) -> Option<&mut String> {
+    match v {
+        Json::String(s) => Some(s),
+        _ => None,
     }
 }
 
@@ -182,15 +210,69 @@ fn replace_pair(old: Option<&mut Json>, new: Option<&mut Json>) {
     }
 }
 
-/// A text with its secrets hidden. With the old side's text given, a secret that differs from the old one
-/// is shown as changed.
-fn hide_in_text(text: &str, old: Option<&str>) -> String {
+/// The new side's text with its secrets hidden (None when it holds none). With the old side given, a secret
+/// that differs from the old one is shown as changed.
+fn hide_in_text(text: &str, old: Option<&mut OldText>, parsed: &mut Parsed) -> Option<String> {
     if !secrets::may_hold_secret(text) {
-        return text.to_string();
+        return None;
     }
-    let structured = hide_structured(text, old);
-    let old_structured = old.map(|o| hide_structured(o, None));
-    hide_lines(&structured, old_structured.as_deref())
+    let before = old.as_ref().map(|o| &o.before);
+    let structured = hide_structured(text, parsed_secrets(text, parsed), before);
+    Some(match old {
+        Some(old) => {
+            let (old, old_masked) = old.lines();
+            hide_lines(&structured, old, old_masked)
+        }
+        None => secrets::mask_text(&structured),
+    })
+}
+
+/// The old side of a text, read once: the secrets found in it by parsing (by path, with their values), the
+/// text with those hidden, and then hidden line by line (`hidden`).
+struct OldText<'a> {
+    may_hold: bool,
+    before: HashMap<String, String>,
+    structured: Cow<'a, str>,
+    masked: Option<String>,
+}
+
+impl<'a> OldText<'a> {
+    fn read(text: &'a str, parsed: &mut Parsed) -> OldText<'a> {
+        let may_hold = secrets::may_hold_secret(text);
+        let found = if may_hold {
+            parsed_secrets(text, parsed)
+        } else {
+            None
+        };
+        let before = found
+            .iter()
+            .flatten()
+            .map(|f| (f.path.clone(), f.value.clone()))
+            .collect();
+        OldText {
+            may_hold,
+            before,
+            structured: hide_structured(text, found, None),
+            masked: None,
+        }
+    }
+
+    /// The text with the secrets found by parsing hidden, and the same hidden line by line as well.
+    fn lines(&mut self) -> (&str, &str) {
+        let masked = self
+            .masked
+            .get_or_insert_with(|| secrets::mask_text(&self.structured));
+        (&self.structured, masked)
+    }
+
+    /// The text with its secrets hidden, or None when it holds none.
+    fn hidden(self) -> Option<String> {
+        match (self.may_hold, self.masked) {
+            (false, _) => None,
+            (true, Some(masked)) => Some(masked),
+            (true, None) => Some(secrets::mask_text(&self.structured)),
+        }
+    }
 }
 
 /// One secret value found inside a text: where it is, and the path and value that identify it.
@@ -200,25 +282,26 @@ struct Found {
     value: String,
 }
 
-/// Hides the secret values of a text that parses as YAML or JSON with a mapping or list in it.
-fn hide_structured(text: &str, old: Option<&str>) -> String {
-    let Some(mut found) = secrets_in(text) else {
-        return text.to_string();
+/// Hides the secret values `found` in a text that parses as YAML or JSON with a mapping or list in it. With the
+/// old side's secrets (`before`, by path) given, one whose value differs is shown as changed.
+fn hide_structured<'a>(
+    text: &'a str,
+    found: Option<Vec<Found>>,
+    before: Option<&HashMap<String, String>>,
+) -> Cow<'a, str> {
+    let Some(mut found) = found else {
+        return Cow::Borrowed(text);
     };
-    let before: HashMap<String, String> = old
-        .and_then(secrets_in)
-        .map(|f| f.into_iter().map(|f| (f.path, f.value)).collect())
-        .unwrap_or_default();
     found.sort_by_key(|f| std::cmp::Reverse(f.range.start));
     found.dedup_by_key(|f| f.range.start);
     let mut out = text.to_string();
     for f in found {
-        let changed = old.is_some() && before.get(&f.path).is_some_and(|v| *v != f.value);
+        let changed = before.is_some_and(|b| b.get(&f.path).is_some_and(|v| *v != f.value));
         let mask = if changed { MASK_CHANGED } else { MASK };
         let hidden = hidden_keeping_lines(&text[f.range.clone()], mask);
         out.replace_range(f.range, &hidden);
     }
-    out
+    Cow::Owned(out)
 }
 
 /// The text of a scalar hidden with as many lines as it had, so that the lines after it keep their numbers: a
@@ -249,13 +332,15 @@ fn hidden_keeping_lines(value: &str, mask: &str) -> String {
     out
 }
 
-fn secrets_in(text: &str) -> Option<Vec<Found>> {
+/// The secret values of a text that parses as YAML or JSON with a mapping or list in it, for a text that
+/// `secrets::may_hold_secret` already let through.
+fn parsed_secrets(text: &str, parsed: &mut Parsed) -> Option<Vec<Found>> {
     let t = text.trim_start();
     let worth = text.contains('\n') || t.starts_with('{') || t.starts_with('[');
-    if !worth || !secrets::may_hold_secret(text) {
+    if !worth {
         return None;
     }
-    let docs = yaml::parse(text).ok()?;
+    let docs = parsed.documents(text)?;
     let mut found = Vec::new();
     for (i, doc) in docs.iter().enumerate() {
         collect(doc, &i.to_string(), &mut found);
@@ -303,12 +388,11 @@ fn collect(node: &Node, path: &str, found: &mut Vec<Found>) {
     }
 }
 
-/// Line-by-line hiding (`secrets::mask_text`) for what the structured pass cannot see. A line whose hidden form
-/// equals the old side's line at the same place, while the lines themselves differ, is marked as changed.
-fn hide_lines(text: &str, old: Option<&str>) -> String {
+/// Line-by-line hiding (`secrets::mask_text`) for what the structured pass cannot see, against the old side's
+/// text (`old`, hidden line by line: `old_masked`). A line whose hidden form equals the old side's line at the
+/// same place, while the lines themselves differ, is marked as changed.
+fn hide_lines(text: &str, old: &str, old_masked: &str) -> String {
     let masked = secrets::mask_text(text);
-    let Some(old) = old else { return masked };
-    let old_masked = secrets::mask_text(old);
     let mut out = String::with_capacity(masked.len());
     let mut old_pairs = old
         .split_inclusive('\n')
@@ -333,7 +417,8 @@ mod tests {
     use serde_json::json;
 
     fn pair(mut old: Json, mut new: Json, is_secret: bool) -> (Json, Json) {
-        hide_resource(Some(&mut old), Some(&mut new), is_secret);
+        let parsed = &mut Parsed::default();
+        hide_resource(Some(&mut old), Some(&mut new), is_secret, parsed);
         (old, new)
     }
 

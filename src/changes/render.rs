@@ -1,7 +1,7 @@
 //! Writing a comparison for people (a summary, then a unified diff per changed resource with the changed
 //! words highlighted) or for programs (JSON, per resource and per path).
 
-use super::compare::{lookup, Comparison, Entry, PathChange, Status};
+use super::compare::{lookup, Comparison, Entry, Parsed, PathChange, Status};
 use super::locate;
 use super::manifest::Resource;
 use super::path;
@@ -324,7 +324,12 @@ fn header(hunk: &Hunk, (old, new): (&Side, &Side)) -> String {
 /// The JSON report, for programs: the same resources and, for changed ones, every changed path with its
 /// old and new values (secrets hidden).
 pub fn json(c: &Comparison, opts: &Options) -> String {
-    let resources: Vec<Json> = c.entries.iter().map(|e| entry_json(e, opts)).collect();
+    let mut parsed = Parsed::default();
+    let resources: Vec<Json> = c
+        .entries
+        .iter()
+        .map(|e| entry_json(e, opts, &mut parsed))
+        .collect();
     let report = json!({
         "summary": {
             "changed": c.count(Status::Changed),
@@ -338,7 +343,7 @@ pub fn json(c: &Comparison, opts: &Options) -> String {
     crate::printable::json(&report).expect("JSON values always serialize")
 }
 
-fn entry_json(entry: &Entry, opts: &Options) -> Json {
+fn entry_json(entry: &Entry, opts: &Options, parsed: &mut Parsed) -> Json {
     let r = entry.resource();
     let mut out = json!({
         "status": entry.status.word(),
@@ -356,7 +361,7 @@ fn entry_json(entry: &Entry, opts: &Options) -> Json {
             let paths = entry
                 .paths
                 .iter()
-                .map(|p| path_json(p, &old.body, &new.body));
+                .map(|p| path_json(p, &old.body, &new.body, parsed));
             fields.insert("paths".into(), Json::Array(paths.collect()));
         }
         (None, Some(new)) if opts.full => {
@@ -370,17 +375,17 @@ fn entry_json(entry: &Entry, opts: &Options) -> Json {
     out
 }
 
-fn path_json(change: &PathChange, old: &Json, new: &Json) -> Json {
+fn path_json(change: &PathChange, old: &Json, new: &Json, parsed: &mut Parsed) -> Json {
     let mut out = json!({"path": path::show(&change.path), "change": change.status.word()});
     let fields = out.as_object_mut().expect("an object");
     if let Some((from, to)) = change.moved {
         fields.insert("moved".into(), json!({"from": from, "to": to}));
         return out;
     }
-    if let Some(v) = lookup(old, &change.path) {
+    if let Some(v) = lookup(old, &change.path, parsed) {
         fields.insert("old".into(), v);
     }
-    if let Some(v) = lookup(new, &change.path) {
+    if let Some(v) = lookup(new, &change.path, parsed) {
         fields.insert("new".into(), v);
     }
     out
