@@ -104,6 +104,20 @@ impl Cluster {
 
     /// The latest deployed revision of release `name`, as Helm stored it (driver from HELM_DRIVER).
     pub fn deployed_release(&self, name: &str) -> Result<Release> {
+        let (driver, stored) = self.stored(name)?;
+        self.pick_deployed(name, driver, stored)
+    }
+
+    /// The revision number and status (`deployed`, `pending-upgrade`, ...) of release `name`'s latest revision, as
+    /// `helm status` gives them, from the stored revisions' labels; None when nothing is stored.
+    pub fn latest_revision(&self, name: &str) -> Result<Option<(u64, String)>> {
+        let (_, stored) = self.stored(name)?;
+        let latest = stored.into_iter().max_by_key(|s| s.revision);
+        Ok(latest.map(|s| (s.revision, s.status)))
+    }
+
+    /// Every stored revision of release `name` (driver from HELM_DRIVER).
+    fn stored(&self, name: &str) -> Result<(Driver, Vec<StoredRelease>)> {
         let driver = Driver::from_env()?;
         let selector = format!("owner=helm,name={name}");
         let stored = match driver {
@@ -129,7 +143,7 @@ impl Cluster {
                 })
                 .collect(),
         };
-        self.pick_deployed(name, driver, stored)
+        Ok((driver, stored))
     }
 
     fn pick_deployed(
