@@ -445,6 +445,25 @@ fn stops_before_apply(major: u8) {
         ),
         "{stderr}"
     );
+    if major == 4 {
+        // Without the post-renderer plugin the render fails, and the error says how to install it.
+        let out = setup
+            .kube
+            .helm(Path::new(env!("CARGO_BIN_EXE_opsta-lint")))
+            .args(setup.upgrade_args(&full, &setup.values, &["--dry-run"]))
+            .env("HELM_PLUGINS", setup.dir.path().join("no-plugins"))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+        assert!(
+            stderr.contains(
+                "opsta-lint-postrender is not installed: install it with `helm opsta-lint install-postrenderer`"
+            ),
+            "{stderr}"
+        );
+    }
     let no_token = values(setup.dir.path(), false);
     let out = setup.opsta(&setup.upgrade_args(&full, &no_token, &["--yes", "-o", "json"]));
     let (stdout, stderr) = text(&out);
