@@ -136,3 +136,25 @@ fn watch_signals() {
     #[cfg(not(unix))]
     ONCE.call_once(|| {});
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_folder_is_private_and_gone_when_dropped() {
+        let dir = TempDir::new("opsta-lint-test").unwrap();
+        let path = dir.path().to_path_buf();
+        assert!(lock_live().contains(&path));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        }
+        std::fs::write(path.join("chart.tgz"), "x").unwrap();
+        drop(dir);
+        assert!(!path.exists());
+        assert!(!lock_live().contains(&path));
+    }
+}
