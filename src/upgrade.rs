@@ -456,13 +456,9 @@ fn chart_metadata(archive: &Path) -> Result<(String, String)> {
             continue;
         }
         let mut text = String::new();
-        entry.read_to_string(&mut text).with_context(|| {
-            format!(
-                "cannot read {}/{} in {shown}",
-                parts[0].as_os_str().to_string_lossy(),
-                "Chart.yaml"
-            )
-        })?;
+        entry
+            .read_to_string(&mut text)
+            .with_context(|| format!("cannot read {} in {shown}", path.display()))?;
         let docs = crate::yaml::parse(&text)
             .map_err(|e| anyhow!("{shown}: Chart.yaml:{}:{}: {}", e.line, e.col, e.message))?;
         let meta = docs.first().map(|d| d.to_json()).unwrap_or_default();
