@@ -76,6 +76,11 @@ impl Cluster {
         config.connect_timeout = Some(timeout);
         config.read_timeout = Some(timeout);
         config.reset_reader_on_write = true;
+        // A plain-http server (kubectl proxy, a local test server) needs no TLS roots: an empty set spares reading
+        // the system's hundreds of CA files on every connection.
+        if config.cluster_url.scheme_str() == Some("http") && config.root_cert.is_none() {
+            config.root_cert = Some(Vec::new());
+        }
         let namespace = args.namespace.clone().filter(|ns| !ns.is_empty());
         let namespace = namespace.unwrap_or_else(|| config.default_namespace.clone());
         let server = config
