@@ -38,6 +38,7 @@ pub mod running;
 pub mod secrets;
 pub mod source;
 pub mod surface;
+pub mod temp_dir;
 pub mod upgrade;
 pub mod verify;
 pub mod versions;

@@ -12,7 +12,7 @@ Example:
 Exit codes:
   0  every check passed (warnings are listed to confirm)
   1  a check failed (the findings say which and why)
-  2  could not run: bad arguments, helm, the cluster or a registry failed";
+  2  could not run: bad arguments, the cluster or a registry failed";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,9 +38,6 @@ pub struct Args {
     pub mirror: Vec<String>,
     #[command(flatten)]
     pub registry: crate::registry_args::RegistryArgs,
-    /// The helm binary (default: HELM_BIN, which helm sets for plugins, then `helm` on PATH).
-    #[arg(long, value_name = "PATH", env = "HELM_BIN")]
-    pub helm: Option<String>,
 }
 
 fn mirror(text: &str) -> Result<String, String> {
@@ -53,21 +50,19 @@ pub fn run(args: &Args) -> Result<u8> {
         bail!("preflight needs the release: --release NAME -n NAMESPACE");
     };
     let deployed = crate::helm_release::read_deployed(&args.cluster, name)?;
-    let helm = args.helm.clone().unwrap_or_else(|| "helm".into());
     let values = if args.values.is_empty() {
         deployed.config.clone()
     } else {
         checks::merged_values(&args.values)?
     };
     let findings = checks::check(&Plan {
-        helm: &helm,
         cluster: &args.cluster,
         deployed: &deployed,
         target: &args.chart_version,
         lock: args.lock.as_deref(),
         allow_major: args.allow_major,
         backup_max_age: args.backup_max_age,
-        values: &values,
+        values: Some(&values),
         mirrors: &args.mirror,
         registry: &args.registry,
     })?;

@@ -3,15 +3,18 @@
 //! --dry-run=server` through the post-renderer (every image pinned by the lock), show the diff against the deployed
 //! release, ask, apply with `helm upgrade` from the same chart archive, check Helm stored what was shown, verify.
 
+mod helm;
+
 use crate::cluster::ClusterArgs;
 use crate::helm_release::Release;
 use crate::output::Format;
 use crate::source::Source;
 use anyhow::{anyhow, bail, Context, Result};
+use helm::Running;
 use serde_json::Value as Json;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 /// The person answered no (or nothing) at the prompt.
 pub const DECLINED: u8 = 3;
@@ -167,7 +170,11 @@ fn stop(code: u8) -> anyhow::Error {
 }
 
 fn upgrade(args: &Args, report: &mut Report) -> Result<u8> {
-    let helm = Helm::new(args)?;
+    let work = crate::temp_dir::TempDir::new("opsta-lint-upgrade")?;
+    // Two helm runs at once (its version, the chart archive) while the deployed release is read.
+    let path = args.helm.clone().unwrap_or_else(|| "helm".into());
+    let version = helm::version(&path)?;
+    let pulling = start_pull(&path, args, work.path())?;
     let cluster = cluster_args(args);
     let deployed = crate::helm_release::read_deployed(&cluster, &args.name)?;
     let namespace = deployed.namespace.clone();
@@ -175,8 +182,11 @@ fn upgrade(args: &Args, report: &mut Report) -> Result<u8> {
     report.chart = deployed.chart_name.clone();
     report.from_version = deployed.chart_version.clone();
     report.from_revision = Some(deployed.revision);
-    let work = TempDir::new()?;
-    let chart = report.record("pull", pull(&helm, args, work.path()), |c| {
+    let helm = Helm {
+        major: helm::major(&path, version)?,
+        path,
+    };
+    let chart = report.record("pull", pulled(args, pulling, work.path()), |c| {
         format!("{} {}", c.name, c.version)
     })?;
     report.to_version = chart.version.clone();
@@ -184,12 +194,16 @@ fn upgrade(args: &Args, report: &mut Report) -> Result<u8> {
         "upgrade {} in {namespace}: chart {} {} -> {}",
         args.name, deployed.chart_name, deployed.chart_version, chart.version
     ));
+    // The render only reads (--dry-run=server), so it runs while lint and preflight do; its result is used only
+    // once both passed, and it is killed when either stops the upgrade.
+    let rendering = start_render(&helm, args, &chart, work.path())?;
     let linted = lint(args, &chart, report);
     report.record("lint", linted, |_| "ok".into())?;
-    let checked = preflight(&helm, args, &cluster, &deployed, &chart, report);
+    let checked = preflight(args, &cluster, &deployed, &chart, report);
     report.record("preflight", checked, |_| "ok".into())?;
-    let rendered = render(&helm, args, &chart, work.path(), report);
+    let rendered = render(rendering, &helm, args, work.path(), report);
     let rendered = report.record("render", rendered, |_| "every image pinned".into())?;
+    values_warnings(args, &deployed, &rendered, report)?;
     let shown = report.record("diff", show_diff(args, &deployed, &rendered), |d| {
         counts_line(&d.counts)
     })?;
@@ -360,43 +374,11 @@ struct Helm {
 }
 
 impl Helm {
-    fn new(args: &Args) -> Result<Helm> {
-        let path = args.helm.clone().unwrap_or_else(|| "helm".into());
-        let out = Command::new(&path)
-            .args(["version", "--template", "{{.Version}}"])
-            .output()
-            .with_context(|| {
-                format!("cannot run helm ({path}): pass --helm PATH or set HELM_BIN")
-            })?;
-        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let major = match version.split('.').next() {
-            Some("v3") => 3,
-            Some("v4") => 4,
-            _ => bail!("{path} is not Helm 3 or 4 (`helm version` says {version:?})"),
-        };
-        Ok(Helm { path, major })
-    }
-
     /// A helm command with the kube settings of the command line.
     fn command(&self, args: &Args) -> Command {
         let mut cmd = Command::new(&self.path);
         cmd.args(kube_flags(args));
         cmd
-    }
-
-    fn run(&self, mut cmd: Command, what: &str) -> Result<Output> {
-        let out = cmd
-            .output()
-            .with_context(|| format!("cannot run {}", self.path))?;
-        if !out.status.success() {
-            let stderr = crate::secrets::mask_message(&String::from_utf8_lossy(&out.stderr));
-            bail!(
-                "{what} failed (helm exit {}): {}",
-                out.status.code().unwrap_or(-1),
-                stderr.trim()
-            );
-        }
-        Ok(out)
     }
 }
 
@@ -407,38 +389,40 @@ struct Chart {
     version: String,
 }
 
-fn pull(helm: &Helm, args: &Args, work: &Path) -> Result<Chart> {
+/// Starts the helm run that makes the one archive: `helm package` for a folder, `helm pull` for a reference;
+/// nothing for a .tgz, which is used as it is.
+fn start_pull(path: &str, args: &Args, work: &Path) -> Result<Option<Running>> {
     let given = Path::new(&args.chart);
-    let archive = if given.is_dir() {
-        let mut cmd = Command::new(&helm.path);
+    let mut cmd = Command::new(path);
+    let what = if given.is_dir() {
         cmd.arg("package").arg(given).arg("-d").arg(work);
-        helm.run(cmd, "helm package")?;
-        only_archive(work)?
+        "helm package"
     } else if given.is_file() {
-        given.to_path_buf()
+        return Ok(None);
     } else {
-        let mut cmd = Command::new(&helm.path);
         cmd.args(["pull", &args.chart, "-d"]).arg(work);
         if let Some(version) = &args.chart_version {
             cmd.args(["--version", version]);
         }
-        helm.run(cmd, "helm pull")?;
-        only_archive(work)?
+        "helm pull"
     };
-    let mut cmd = Command::new(&helm.path);
-    cmd.args(["show", "chart"]).arg(&archive);
-    let out = helm.run(cmd, "helm show chart")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let field = |key: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key))
-            .map(|v| v.trim().trim_matches('"').to_string())
-            .unwrap_or_default()
+    Running::start(cmd, what).map(Some)
+}
+
+/// The archive once helm made it, with the name and version its Chart.yaml gives.
+fn pulled(args: &Args, pulling: Option<Running>, work: &Path) -> Result<Chart> {
+    let archive = match pulling {
+        Some(running) => {
+            running.succeed()?;
+            only_archive(work)?
+        }
+        None => PathBuf::from(&args.chart),
     };
+    let (name, version) = chart_metadata(&archive)?;
     let chart = Chart {
         archive,
-        name: field("name:"),
-        version: field("version:"),
+        name,
+        version,
     };
     if let Some(wanted) = &args.chart_version {
         if wanted.trim_start_matches('v') != chart.version.trim_start_matches('v') {
@@ -453,6 +437,41 @@ fn pull(helm: &Helm, args: &Args, work: &Path) -> Result<Chart> {
     Ok(chart)
 }
 
+/// `name` and `version` of the chart's own Chart.yaml (`CHART/Chart.yaml`, the archive's top folder).
+fn chart_metadata(archive: &Path) -> Result<(String, String)> {
+    let shown = archive.display();
+    let file = std::fs::File::open(archive).with_context(|| format!("cannot read {shown}"))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
+    let entries = tar
+        .entries()
+        .with_context(|| format!("{shown} is not a chart archive (.tgz)"))?;
+    for entry in entries {
+        let mut entry = entry.with_context(|| format!("{shown} is not a chart archive (.tgz)"))?;
+        let path = entry.path()?.into_owned();
+        let parts: Vec<_> = path
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect();
+        if parts.len() != 2 || parts[1].as_os_str() != "Chart.yaml" {
+            continue;
+        }
+        let mut text = String::new();
+        entry
+            .read_to_string(&mut text)
+            .with_context(|| format!("cannot read {} in {shown}", path.display()))?;
+        let docs = crate::yaml::parse(&text)
+            .map_err(|e| anyhow!("{shown}: Chart.yaml:{}:{}: {}", e.line, e.col, e.message))?;
+        let meta = docs.first().map(|d| d.to_json()).unwrap_or_default();
+        let field = |key: &str| match &meta[key] {
+            Json::String(text) => text.clone(),
+            Json::Null => String::new(),
+            other => other.to_string(),
+        };
+        return Ok((field("name"), field("version")));
+    }
+    bail!("{shown} has no Chart.yaml in its top folder: it is not a chart archive")
+}
+
 fn only_archive(dir: &Path) -> Result<PathBuf> {
     let found = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -462,7 +481,6 @@ fn only_archive(dir: &Path) -> Result<PathBuf> {
 
 /// Step b: the preflight checks. Errors stop the upgrade; warnings are listed for the person to confirm.
 fn preflight(
-    helm: &Helm,
     args: &Args,
     cluster: &ClusterArgs,
     deployed: &Release,
@@ -470,26 +488,51 @@ fn preflight(
     report: &mut Report,
 ) -> Result<()> {
     use crate::preflight_checks as checks;
-    let values = checks::merged_values(&args.values)?;
     let findings = checks::check(&checks::Plan {
-        helm: &helm.path,
         cluster,
         deployed,
         target: &chart.version,
         lock: Some(&args.lock),
         allow_major: args.allow_major,
         backup_max_age: args.backup_max_age,
-        values: &values,
+        // The values checks run on the values as helm merged them for the render (`values_warnings`).
+        values: None,
         mirrors: &args.mirror,
         registry: &args.registry,
     })?;
-    for finding in &findings {
+    listed(&findings, &args.name, deployed, report)
+}
+
+/// The preflight checks on the values the upgrade applies (PF007: Catalyst's stores to back up), run on the
+/// values as helm merged them for the render: the -f files in order, then --set, --set-string, --set-file and
+/// --set-json, exactly as the apply passes them.
+fn values_warnings(
+    args: &Args,
+    deployed: &Release,
+    rendered: &Release,
+    report: &mut Report,
+) -> Result<()> {
+    let findings = crate::preflight_checks::values_checks(deployed, &rendered.config)?;
+    listed(&findings, &args.name, deployed, report)
+}
+
+/// Prints preflight findings and adds them to the report; an error among them stops the upgrade.
+fn listed(
+    findings: &[crate::preflight_checks::Finding],
+    release: &str,
+    deployed: &Release,
+    report: &mut Report,
+) -> Result<()> {
+    for finding in findings {
         eprint!("{}", finding.printed());
         report
             .findings
-            .push(preflight_finding(finding, &args.name, &deployed.namespace));
+            .push(preflight_finding(finding, release, &deployed.namespace));
     }
-    if !findings.iter().any(checks::Finding::is_error) {
+    if !findings
+        .iter()
+        .any(crate::preflight_checks::Finding::is_error)
+    {
         return Ok(());
     }
     step("stopped at preflight: nothing was applied");
@@ -624,7 +667,6 @@ fn upgrade_command(helm: &Helm, args: &Args, chart: &Chart, report: &Path) -> Re
     if helm.major == 3 {
         cmd.arg("--post-renderer").arg(&me);
     } else {
-        require_postrender_plugin(helm)?;
         cmd.args(["--post-renderer", "opsta-lint-postrender"]);
         // The plugin's own args already start with `postrender`.
         post.remove(0);
@@ -637,15 +679,15 @@ fn upgrade_command(helm: &Helm, args: &Args, chart: &Chart, report: &Path) -> Re
     Ok(cmd)
 }
 
+/// Helm 4 refuses a post-renderer that is not an installed plugin: after a failed helm run, say how to install
+/// it when that is why.
 fn require_postrender_plugin(helm: &Helm) -> Result<()> {
-    let out = helm.run(
-        {
-            let mut cmd = Command::new(&helm.path);
-            cmd.args(["plugin", "list"]);
-            cmd
-        },
-        "helm plugin list",
-    )?;
+    if helm.major == 3 {
+        return Ok(());
+    }
+    let mut cmd = Command::new(&helm.path);
+    cmd.args(["plugin", "list"]);
+    let out = Running::start(cmd, "helm plugin list")?.succeed()?;
     if !String::from_utf8_lossy(&out.stdout).contains("opsta-lint-postrender") {
         bail!(
             "Helm 4 runs post-renderers only as plugins, and opsta-lint-postrender is not installed: install it \
@@ -655,20 +697,25 @@ fn require_postrender_plugin(helm: &Helm) -> Result<()> {
     Ok(())
 }
 
-/// Step c: what Helm would apply, rendered by the cluster's own rules and pinned by the post-renderer.
+/// Step c, started: what Helm would apply, rendered by the cluster's own rules and pinned by the post-renderer.
+/// It only reads (`--dry-run=server`).
+fn start_render(helm: &Helm, args: &Args, chart: &Chart, work: &Path) -> Result<Running> {
+    let mut cmd = upgrade_command(helm, args, chart, &work.join("render-report.txt"))?;
+    cmd.arg("--dry-run=server");
+    Running::start(cmd, "helm upgrade --dry-run=server")
+}
+
+/// Step c, ended: the render's release, every image pinned.
 fn render(
+    rendering: Running,
     helm: &Helm,
     args: &Args,
-    chart: &Chart,
     work: &Path,
     report: &mut Report,
 ) -> Result<Release> {
-    let post_report = work.join("render-report.txt");
-    let mut cmd = upgrade_command(helm, args, chart, &post_report)?;
-    cmd.arg("--dry-run=server");
-    let out = cmd.output().context("cannot run helm")?;
+    let out = rendering.finish()?;
     if !out.status.success() {
-        let findings = std::fs::read_to_string(&post_report).unwrap_or_default();
+        let findings = std::fs::read_to_string(work.join("render-report.txt")).unwrap_or_default();
         if findings.contains("error[") {
             eprint!("{}", crate::printable::message(&findings));
             report
@@ -677,11 +724,10 @@ fn render(
             step("stopped at render: an image is not pinned (see above); nothing was applied");
             return Err(stop(crate::exit::FINDINGS));
         }
-        let stderr = crate::secrets::mask_message(&String::from_utf8_lossy(&out.stderr));
+        require_postrender_plugin(helm)?;
         bail!(
-            "helm upgrade --dry-run=server failed (helm exit {}): {}; nothing was applied",
-            out.status.code().unwrap_or(-1),
-            stderr.trim()
+            "helm upgrade --dry-run=server failed ({}); nothing was applied",
+            out.failure()
         );
     }
     let rendered = crate::helm_release::from_json(&out.stdout)
@@ -775,14 +821,9 @@ fn apply(
     let report = work.join("apply-report.txt");
     let mut cmd = upgrade_command(helm, args, chart, &report)?;
     cmd.args(["--timeout", &crate::duration::show(args.timeout)]);
-    let out = cmd.output().context("cannot run helm")?;
+    let out = Running::start(cmd, "helm upgrade")?.finish()?;
     if !out.status.success() {
-        let stderr = crate::secrets::mask_message(&String::from_utf8_lossy(&out.stderr));
-        eprintln!(
-            "opsta-lint: error: helm upgrade failed (helm exit {}): {}",
-            out.status.code().unwrap_or(-1),
-            stderr.trim()
-        );
+        eprintln!("opsta-lint: error: helm upgrade failed ({})", out.failure());
         rollback_hint(args, deployed);
         return Err(stop(crate::exit::FAILURE));
     }
@@ -848,32 +889,6 @@ fn verify(args: &Args, deployed: &Release, report: &mut Report) -> Result<()> {
         return Err(stop(code));
     }
     Ok(())
-}
-
-/// A temporary folder removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<TempDir> {
-        let base = std::env::temp_dir();
-        for n in 0..100u32 {
-            let path = base.join(format!("opsta-lint-upgrade-{}-{n}", std::process::id()));
-            if std::fs::create_dir(&path).is_ok() {
-                return Ok(TempDir(path));
-            }
-        }
-        bail!("cannot create a temporary folder in {}", base.display())
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A problem of verify's JSON report as a finding at its pod (and container).

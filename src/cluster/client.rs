@@ -76,6 +76,11 @@ impl Cluster {
         config.connect_timeout = Some(timeout);
         config.read_timeout = Some(timeout);
         config.reset_reader_on_write = true;
+        // A plain-http server (kubectl proxy, a local test server) needs no TLS roots: an empty set spares reading
+        // the system's hundreds of CA files on every connection.
+        if config.cluster_url.scheme_str() == Some("http") && config.root_cert.is_none() {
+            config.root_cert = Some(Vec::new());
+        }
         let namespace = args.namespace.clone().filter(|ns| !ns.is_empty());
         let namespace = namespace.unwrap_or_else(|| config.default_namespace.clone());
         let server = config
@@ -104,6 +109,20 @@ impl Cluster {
 
     /// The latest deployed revision of release `name`, as Helm stored it (driver from HELM_DRIVER).
     pub fn deployed_release(&self, name: &str) -> Result<Release> {
+        let (driver, stored) = self.stored(name)?;
+        self.pick_deployed(name, driver, stored)
+    }
+
+    /// The revision number and status (`deployed`, `pending-upgrade`, ...) of release `name`'s latest revision, as
+    /// `helm status` gives them, from the stored revisions' labels; None when nothing is stored.
+    pub fn latest_revision(&self, name: &str) -> Result<Option<(u64, String)>> {
+        let (_, stored) = self.stored(name)?;
+        let latest = stored.into_iter().max_by_key(|s| s.revision);
+        Ok(latest.map(|s| (s.revision, s.status)))
+    }
+
+    /// Every stored revision of release `name` (driver from HELM_DRIVER).
+    fn stored(&self, name: &str) -> Result<(Driver, Vec<StoredRelease>)> {
         let driver = Driver::from_env()?;
         let selector = format!("owner=helm,name={name}");
         let stored = match driver {
@@ -129,7 +148,7 @@ impl Cluster {
                 })
                 .collect(),
         };
-        self.pick_deployed(name, driver, stored)
+        Ok((driver, stored))
     }
 
     fn pick_deployed(

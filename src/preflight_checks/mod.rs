@@ -15,11 +15,9 @@ use crate::product::Product;
 use anyhow::{bail, Context, Result};
 use semver::Version;
 use serde_json::Value as Json;
-use std::process::Command;
 
 /// What the checks look at.
 pub struct Plan<'a> {
-    pub helm: &'a str,
     pub cluster: &'a ClusterArgs,
     pub deployed: &'a Release,
     pub target: &'a str,
@@ -27,8 +25,9 @@ pub struct Plan<'a> {
     pub allow_major: bool,
     /// Seconds a backup may be old (Opsta AI Gateway's control-plane PostgreSQL).
     pub backup_max_age: u64,
-    /// The values the upgrade applies (Catalyst: the external stores to back up).
-    pub values: &'a Json,
+    /// The values the upgrade applies (Catalyst: the external stores to back up). None: `values_checks` runs
+    /// later (upgrade: on the values as helm merged them for the render).
+    pub values: Option<&'a Json>,
     /// `--mirror FROM=TO`: the mirrors must hold every locked digest.
     pub mirrors: &'a [String],
     pub registry: &'a crate::registry_args::RegistryArgs,
@@ -88,13 +87,13 @@ pub fn check(plan: &Plan) -> Result<Vec<Finding>> {
     findings.extend(pending(plan)?);
     findings.extend(lock_version(plan)?);
     findings.extend(versions(plan)?);
-    let product = Product::all()?
-        .into_iter()
-        .find(|p| p.chart == plan.deployed.chart_name);
+    let product = product_of(plan.deployed)?;
     match product.as_ref().map(|p| p.name.as_str()) {
         Some("opsta-ai-gateway") => findings.extend(backup::check(plan)?),
         Some("catalyst") => {
-            findings.extend(stores::check(plan.values));
+            if let Some(values) = plan.values {
+                findings.extend(values_checks(plan.deployed, values)?);
+            }
             let product = product.as_ref().expect("matched above");
             findings.extend(dapr::check(plan, product)?);
         }
@@ -102,6 +101,21 @@ pub fn check(plan: &Plan) -> Result<Vec<Finding>> {
     }
     findings.extend(mirrors(plan)?);
     Ok(findings)
+}
+
+/// The checks on the values the upgrade applies (PF007, Catalyst: the external stores to back up).
+pub fn values_checks(deployed: &Release, values: &Json) -> Result<Vec<Finding>> {
+    let product = product_of(deployed)?;
+    Ok(match product.map(|p| p.name) {
+        Some(name) if name == "catalyst" => stores::check(values).into_iter().collect(),
+        _ => Vec::new(),
+    })
+}
+
+fn product_of(deployed: &Release) -> Result<Option<Product>> {
+    Ok(Product::all()?
+        .into_iter()
+        .find(|p| p.chart == deployed.chart_name))
 }
 
 /// The values files merged in order as Helm merges them (maps key by key, anything else replaced).
@@ -134,35 +148,32 @@ fn merge(into: &mut Json, from: Json) {
     }
 }
 
-/// PF001: helm status (the latest revision, whatever its state).
+/// PF001: the latest revision's status, as `helm status` gives it (the stored revisions' labels).
 fn pending(plan: &Plan) -> Result<Option<Finding>> {
     let name = &plan.deployed.name;
-    let out = Command::new(plan.helm)
-        .args(crate::cluster::helm_flags(plan.cluster))
-        .args(["status", name, "-o", "json"])
-        .output()
-        .with_context(|| format!("cannot run helm ({})", plan.helm))?;
-    if !out.status.success() {
-        let stderr = crate::secrets::mask_message(&String::from_utf8_lossy(&out.stderr));
-        bail!(
-            "helm status failed (helm exit {}): {}",
-            out.status.code().unwrap_or(-1),
-            stderr.trim()
-        );
-    }
-    let status: Json =
-        serde_json::from_slice(&out.stdout).context("helm status -o json printed no JSON")?;
-    let state = status["info"]["status"].as_str().unwrap_or_default();
+    let Some((revision, state)) = latest_revision(plan.cluster, name)? else {
+        return Ok(None);
+    };
     Ok(state.starts_with("pending").then(|| {
         Finding::new(
             Code::PF001,
             format!(
-                "release {name} is {state} (revision {}): another helm operation is running or died midway; wait \
-                 for it, or roll back to the last deployed revision (`helm rollback {name} {}`)",
-                status["version"], plan.deployed.revision
+                "release {name} is {state} (revision {revision}): another helm operation is running or died \
+                 midway; wait for it, or roll back to the last deployed revision (`helm rollback {name} {}`)",
+                plan.deployed.revision
             ),
         )
     }))
+}
+
+#[cfg(feature = "cluster")]
+fn latest_revision(cluster: &ClusterArgs, name: &str) -> Result<Option<(u64, String)>> {
+    crate::cluster::Cluster::connect(cluster)?.latest_revision(name)
+}
+
+#[cfg(not(feature = "cluster"))]
+fn latest_revision(_cluster: &ClusterArgs, name: &str) -> Result<Option<(u64, String)>> {
+    bail!("cannot read release {name}: this opsta-lint was built without the `cluster` feature")
 }
 
 /// PF003: the lock names the target version.

@@ -408,9 +408,7 @@ fn catalyst_preflight_lists_the_stores_and_the_dapr_versions() {
             "cra-agent",
             "--chart-version",
             "1.90.0",
-            "--helm",
         ])
-        .arg(common::helm(3))
         .output()
         .unwrap();
     let (stdout, stderr) = text(&out);

@@ -173,6 +173,19 @@ impl Setup {
         insert_pods(&self.kube, ready);
     }
 
+    /// The TMPDIR opsta-lint runs with in the terminal.
+    fn terminal_tmp(&self) -> PathBuf {
+        self.dir.path().join("tmp")
+    }
+
+    /// What is in `terminal_tmp`.
+    fn temporary_folders(&self) -> Vec<String> {
+        std::fs::read_dir(self.terminal_tmp())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
     /// Runs opsta-lint in a real terminal (tmux), waits for the prompt, types `answer` and Enter, and returns
     /// the exit code (as the shell reports it) and what the terminal showed.
     fn upgrade_in_terminal(&self, args: &[String], answer: &str) -> (i32, String) {
@@ -206,8 +219,12 @@ impl Setup {
             command.push(' ');
             command.push_str(&quote(arg));
         }
+        // A TMPDIR of its own, to see the upgrade's temporary folder come and go.
+        let tmp = self.terminal_tmp();
+        std::fs::create_dir_all(&tmp).unwrap();
         lines.push_str(&format!(
-            "export NO_COLOR=1\n{command}\necho $? > {}\nsleep 30\n",
+            "export NO_COLOR=1 TMPDIR={}\n{command}\necho $? > {}\nsleep 30\n",
+            quote(tmp.to_str().unwrap()),
             quote(done.to_str().unwrap())
         ));
         std::fs::write(&script, lines).unwrap();
@@ -238,6 +255,14 @@ impl Setup {
         while !screen().contains("[y/N]") && !done.exists() {
             assert!(Instant::now() < deadline, "no prompt:\n{}", screen());
             std::thread::sleep(Duration::from_millis(100));
+        }
+        if !done.exists() {
+            assert!(
+                self.temporary_folders()
+                    .iter()
+                    .any(|f| f.starts_with("opsta-lint-upgrade-")),
+                "at the prompt, the chart archive's folder is in TMPDIR"
+            );
         }
         let mut send = vec!["send-keys"];
         send.extend(keys);
@@ -328,12 +353,18 @@ fn declined_then_applied(major: u8) {
         "the token never shows:\n{shown}"
     );
     assert_eq!(setup.revisions().len(), 1, "declined: nothing applied");
+    assert_eq!(setup.temporary_folders(), Vec::<String>::new(), "declined");
 
     // Ctrl-C at the prompt: opsta-lint ends by the signal (the shell says 130), nothing applied.
     let (code, shown) = setup.keys_in_terminal(&args, &["C-c"]);
     assert_eq!(code, 130, "helm {major}, Ctrl-C:\n{shown}");
     assert!(!shown.contains("applied as revision"), "{shown}");
     assert_eq!(setup.revisions().len(), 1, "Ctrl-C: nothing applied");
+    assert_eq!(
+        setup.temporary_folders(),
+        Vec::<String>::new(),
+        "Ctrl-C removes the temporary folder"
+    );
 
     // No terminal and no --yes: refused before anything is applied.
     let out = setup.opsta(&args);
@@ -389,6 +420,50 @@ fn helm4_upgrade_asks_then_applies_only_locked_digests() {
 fn stops_before_apply(major: u8) {
     let setup = installed(major);
     let full = lock(setup.dir.path(), None);
+
+    // PF007 lists the stores from the values as the upgrade passes them to helm: the -f files, then --set,
+    // --set-string and --set-json.
+    let sets = [
+        "--set",
+        "global.postgresql.create=false",
+        "--set-string",
+        "global.postgresql.external.host=pg.example",
+        "--set-json",
+        "global.postgresql.external.port=5432",
+        "--set-string",
+        "global.postgresql.external.database=wf",
+        "--dry-run",
+    ];
+    let out = setup.opsta(&setup.upgrade_args(&full, &setup.values, &sets));
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stderr.contains(
+            "warning[PF007]: back up the stores this region keeps its state in before you apply (Catalyst's \
+             upgrade guide; the chart does not back them up): workflow PostgreSQL: external, pg.example:5432/wf \
+             (global.postgresql.external)\n"
+        ),
+        "{stderr}"
+    );
+    if major == 4 {
+        // Without the post-renderer plugin the render fails, and the error says how to install it.
+        let out = setup
+            .kube
+            .helm(Path::new(env!("CARGO_BIN_EXE_opsta-lint")))
+            .args(setup.upgrade_args(&full, &setup.values, &["--dry-run"]))
+            .env("HELM_PLUGINS", setup.dir.path().join("no-plugins"))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+        assert!(
+            stderr.contains(
+                "opsta-lint-postrender is not installed: install it with `helm opsta-lint install-postrenderer`"
+            ),
+            "{stderr}"
+        );
+    }
     let no_token = values(setup.dir.path(), false);
     let out = setup.opsta(&setup.upgrade_args(&full, &no_token, &["--yes", "-o", "json"]));
     let (stdout, stderr) = text(&out);
@@ -507,9 +582,8 @@ fn helm4_upgrade_stops_before_apply() {
 fn preflight_checks_the_lock_the_direction_and_the_major() {
     let setup = installed(3);
     let lock = lock(setup.dir.path(), None);
-    let helm = common::helm(3).display().to_string();
     let run = |version: &str, extra: &[&str]| {
-        let mut args: Vec<String> = ["preflight", "--release", "cat", "-n", NS, "--helm", &helm]
+        let mut args: Vec<String> = ["preflight", "--release", "cat", "-n", NS]
             .map(String::from)
             .to_vec();
         args.extend(["--chart-version".into(), version.into(), "--lock".into()]);
