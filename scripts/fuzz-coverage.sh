@@ -7,6 +7,10 @@
 #
 #   scripts/fuzz-coverage.sh [--since DIR] [TARGET...]
 #
+# FUNCS=REGEX (on paths under src/, e.g. 'images_in|image_fields') also lists every function of those files the
+# binary holds, entered or not, with the inputs that entered it and its edges hit of all (a function inlined into
+# its caller is counted in the caller; one the target never calls is not in the binary).
+#
 # libFuzzer symbolizes its `-print_coverage=1` only with a sanitizer runtime, so this builds the targets with
 # AddressSanitizer into fuzz/target-cov (apart from the binaries scripts/fuzz.sh runs) and replays each corpus
 # once (`-runs=0`). Edge counts of that build are not those scripts/fuzz.sh logs (ASan adds branches); compare
@@ -88,6 +92,15 @@ entered() {
             }'
 }
 
+# Every function of the files of src/ matching FUNCS, from the report in file $1: "hits edges name file:line".
+functions() {
+    awk -v src="$src" -v files="$FUNCS" '
+        /^ *(UN)?COVERED_FUNC:/ && index($NF, src) == 1 && substr($NF, length(src) + 1) ~ files {
+            name = $6; for (i = 7; i < NF; i++) name = name " " $i
+            printf "  %6s inputs %9s edges  %s  src/%s\n", $3, $5, name, substr($NF, length(src) + 1)
+        }' "$1" | sort -k5
+}
+
 edges() { awk '$2 == "DONE" { for (i = 1; i <= NF; i++) if ($i == "cov:") print $(i + 1) }' "$1"; }
 
 for target in "${targets[@]}"; do
@@ -96,6 +109,7 @@ for target in "${targets[@]}"; do
     if [ -z "$since" ]; then
         echo "== $target ($(ls "corpus/$target" | wc -l) inputs)"
         per_file "$now"
+        [ -z "${FUNCS:-}" ] || functions "$now"
     else
         then=$(mktemp)
         replay "$target" "$since/$target" > "$then"

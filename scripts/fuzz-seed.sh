@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Seeds the working fuzz corpora, fuzz/corpus/<target>/ (not in git), from the repository's own inputs: the files
-# of testdata/ each target reads, and every regression input in fuzz/regressions/<target>/. scripts/fuzz.sh calls
+# of testdata/ each target reads, every regression input in fuzz/regressions/<target>/ and the hand-written seeds
+# in fuzz/seeds/<target>/. scripts/fuzz.sh calls
 # it for a target whose corpus is empty; libFuzzer grows the corpus from there. Files already there are kept; each
 # seed is named by the SHA-1 of its bytes, as libFuzzer names its own, so seeding twice adds nothing.
 #
@@ -38,6 +39,8 @@ for target in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$target"
     seeded=0
     seed "$target" "fuzz/regressions/$target"/*
+    # Hand-written seeds that reach what no test input does (options a target reads from its input).
+    [ -d "fuzz/seeds/$target" ] && seed "$target" "fuzz/seeds/$target"/*
     case $target in
     yaml) seed yaml "${values[@]}" ;;
     mask) seed mask testdata/opsta-ai-gateway/*.yaml testdata/catalyst/*.yaml ;;

@@ -656,7 +656,9 @@ impl<'n> Walk<'n, '_> {
         }
     }
 
-    /// An `env` entry whose name names an image: its value is judged as under an image-like key.
+    /// An `env` entry whose name names an image: its value is judged as under an image-like key, unless it is a
+    /// known field (`--image-field Deployment:spec.template.spec.containers[].env[].value`), where any value is an
+    /// image, as the walk finds it there.
     fn env_var(&mut self, var: &'n Node, of: Option<&str>) {
         let Some(name) = var.get("name").and_then(Node::as_str) else {
             return;
@@ -664,7 +666,8 @@ impl<'n> Walk<'n, '_> {
         let Some(value) = var.get("value") else {
             return;
         };
-        if !image_like(name) || self.judged.contains(&value.span.start.byte) {
+        let at = value.span.start.byte;
+        if !image_like(name) || self.judged.contains(&at) || self.fields.contains(&at) {
             return;
         }
         if let Value::Str(text) = &value.value {
@@ -1118,6 +1121,22 @@ stringData:
         assert_eq!(split_chart_label("nochart"), None);
         let other_kind = [Location::parse("Other:spec.sidecars[].ref").unwrap()];
         assert!(super::scan(src, &other_kind).unwrap().sites.is_empty());
+    }
+
+    #[test]
+    fn a_declared_field_wins_over_the_env_rule() {
+        let src = "kind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: nginx\n        env:\n        - {name: WORKER_IMAGE, value: alpine}\n";
+        assert_eq!(
+            scan(src, &[]).unwrap().unsure.len(),
+            1,
+            "without the field, a bare word is unsure"
+        );
+        let field =
+            [Location::parse("Deployment:spec.template.spec.containers[].env[].value").unwrap()];
+        let scan = scan(src, &field).unwrap();
+        let found: Vec<_> = scan.sites.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(found, ["nginx", "alpine"]);
+        assert!(scan.unsure.is_empty(), "{:?}", scan.unsure);
     }
 
     #[test]

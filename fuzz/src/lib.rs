@@ -47,6 +47,7 @@ pub fn alone(data: &[u8], check: fn(&[u8])) {
     });
 }
 
+use opsta_lint::images_in::Location;
 use opsta_lint::yaml::{self, Limits, Node, Style, Value};
 
 /// The values reader: never panics; spans are real positions of the source; a plain one-line scalar's span is
@@ -183,6 +184,14 @@ pub fn fuzz_lock() -> &'static opsta_lint::lockfile::Lock {
 }
 
 fn read_fuzz_lock() -> opsta_lint::lockfile::Lock {
+    opsta_lint::lockfile::Lock::parse(&opsta_lint::source::Source::new(
+        "lock.yaml",
+        fuzz_lock_text(),
+    ))
+    .unwrap()
+}
+
+fn fuzz_lock_text() -> String {
     let images = [
         ("nginx", DIGEST_A),
         ("nginx:1.27", DIGEST_B),
@@ -199,8 +208,65 @@ fn read_fuzz_lock() -> opsta_lint::lockfile::Lock {
         .iter()
         .map(|(image, digest)| format!("  - image: \"{image}\"\n    digest: {digest}\n"))
         .collect();
-    let text = format!("apiVersion: opsta-lint/v1\nkind: ReleaseLock\nimages:\n{entries}");
-    opsta_lint::lockfile::Lock::parse(&opsta_lint::source::Source::new("lock.yaml", text)).unwrap()
+    format!("apiVersion: opsta-lint/v1\nkind: ReleaseLock\nimages:\n{entries}")
+}
+
+/// The options of a post-renderer run that a render does not carry, read from the input's first lines (comments,
+/// so the rest is the same render) for the fuzzer to choose: `#image-field KIND:PATH` as `--image-field`,
+/// `#lock-field KIND:PATH` as an entry of the lock's `fields:` (`PATH` alone: no `kind`), `#strict` as `--strict`.
+#[derive(Default)]
+pub struct Options {
+    pub image_fields: Vec<Location>,
+    pub lock_fields: Vec<String>,
+    pub strict: bool,
+}
+
+impl Options {
+    pub fn read(input: &str) -> Options {
+        let mut options = Options::default();
+        for line in input.lines().take_while(|l| l.starts_with('#')) {
+            if let Some(field) = line.strip_prefix("#image-field ") {
+                // A flag clap refuses never reaches the post-renderer.
+                if let Ok(location) = Location::parse(field) {
+                    options.image_fields.push(location);
+                }
+            } else if let Some(field) = line.strip_prefix("#lock-field ") {
+                options.lock_fields.push(field.to_string());
+            } else if line == "#strict" {
+                options.strict = true;
+            }
+        }
+        options
+    }
+
+    /// True when the run adds no field: the fuzz lock is the lock.
+    fn plain(&self) -> bool {
+        self.lock_fields.is_empty() && self.image_fields.is_empty()
+    }
+
+    /// The lock `postrender` would use: the fuzz lock with the lock fields written into its text, then the
+    /// `--image-field` locations added (as `postrender::run` adds them). None when the lock refuses its fields.
+    fn lock(&self) -> Option<opsta_lint::lockfile::Lock> {
+        let mut text = fuzz_lock_text();
+        let quoted = |s: &str| serde_json::to_string(s).unwrap();
+        for (i, field) in self.lock_fields.iter().enumerate() {
+            if i == 0 {
+                text.push_str("fields:\n");
+            }
+            match field.split_once(':') {
+                Some((kind, path)) => text.push_str(&format!(
+                    "  - kind: {}\n    path: {}\n",
+                    quoted(kind),
+                    quoted(path)
+                )),
+                None => text.push_str(&format!("  - path: {}\n", quoted(field))),
+            }
+        }
+        let source = opsta_lint::source::Source::new("lock.yaml", text);
+        let mut lock = opsta_lint::lockfile::Lock::parse(&source).ok()?;
+        lock.fields.extend(self.image_fields.iter().cloned());
+        Some(lock)
+    }
 }
 
 /// The manifest rewriter (the post-renderer's core, on bytes): never panics; edits are disjoint, in order and
@@ -224,8 +290,9 @@ pub fn postrender(data: &[u8]) {
     } else {
         Vec::new()
     };
-    check_pinning(input, &mirrors, &products);
-    check_lock_skeleton(input);
+    let options = Options::read(input);
+    check_run(input, &mirrors, &products, &options);
+    check_lock_skeleton(input, &options.image_fields);
 }
 
 fn bundled_products() -> &'static [opsta_lint::product::Product] {
@@ -234,13 +301,27 @@ fn bundled_products() -> &'static [opsta_lint::product::Product] {
     PRODUCTS.get_or_init(|| opsta_lint::product::Product::all().expect("the bundled product data"))
 }
 
-/// `lock --from-manifest`: whatever names and labels the render holds, the skeleton is YAML with no control
-/// character but line breaks, only the lock's own keys, and one entry per `- image:` line it writes.
-fn check_lock_skeleton(input: &str) {
-    let Ok(scan) = opsta_lint::images_in::scan(input, &[]) else {
+/// `lock --from-manifest` (with `--image-field`s): whatever names and labels the render holds, the skeleton is YAML
+/// with no control character but line breaks, only the lock's own keys, and one entry per `- image:` line it
+/// writes; the `fields:` it lists read back, as a lock's, to the locations it was given.
+fn check_lock_skeleton(input: &str, fields: &[Location]) {
+    let Ok(scan) = opsta_lint::images_in::scan(input, fields) else {
         return;
     };
-    let text = opsta_lint::lock::skeleton(&scan);
+    let listed = opsta_lint::lock::fields_text(fields);
+    let text = opsta_lint::lock::skeleton(&scan) + &listed;
+    if !fields.is_empty() {
+        let lock = format!("apiVersion: opsta-lint/v1\nkind: ReleaseLock\nimages: []\n{listed}");
+        let read =
+            opsta_lint::lockfile::Lock::parse(&opsta_lint::source::Source::new("lock.yaml", lock))
+                .unwrap_or_else(|e| {
+                    panic!("the skeleton's fields do not read back: {e:#}\n{listed}")
+                });
+        assert_eq!(
+            read.fields, fields,
+            "the skeleton's fields read back otherwise:\n{listed}"
+        );
+    }
     assert!(
         !text.contains(|c| opsta_lint::printable::escaped(c) && c != '\n'),
         "a control character in the skeleton:\n{text}"
@@ -251,8 +332,15 @@ fn check_lock_skeleton(input: &str) {
     let json = docs[0].to_json();
     let top = json.as_object().expect("the skeleton is not a mapping");
     assert!(
-        top.keys()
-            .all(|k| ["apiVersion", "kind", "product", "version", "images"].contains(&k.as_str())),
+        top.keys().all(|k| [
+            "apiVersion",
+            "kind",
+            "product",
+            "version",
+            "images",
+            "fields"
+        ]
+        .contains(&k.as_str())),
         "the skeleton has a key of its own:\n{text}"
     );
     let images = top["images"].as_array().expect("no images list");
@@ -278,7 +366,24 @@ pub fn check_pinning(
     mirrors: &[opsta_lint::mirror::Mirror],
     products: &[opsta_lint::product::Product],
 ) -> Option<opsta_lint::pinning::Outcome> {
-    let lock = fuzz_lock();
+    check_run(input, mirrors, products, &Options::default())
+}
+
+/// `check_pinning` with the options a run may add: fields from the flag and the lock, `--strict`.
+fn check_run(
+    input: &str,
+    mirrors: &[opsta_lint::mirror::Mirror],
+    products: &[opsta_lint::product::Product],
+    options: &Options,
+) -> Option<opsta_lint::pinning::Outcome> {
+    let parsed;
+    let lock = if options.plain() {
+        fuzz_lock()
+    } else {
+        parsed = options.lock()?;
+        &parsed
+    };
+    let fields = &lock.fields;
     let pinning = opsta_lint::pinning::Pinning {
         lock,
         mirrors,
@@ -288,9 +393,13 @@ pub fn check_pinning(
         product: None,
         chart_version: None,
     };
-    let Ok(outcome) = pinning.pin(input) else {
+    let Ok(mut outcome) = pinning.pin(input) else {
         return None;
     };
+    if options.strict {
+        opsta_lint::pinning::strict(&mut outcome.findings);
+    }
+    check_unsure_findings(input, &outcome.findings, fields, options.strict, products);
     let lines = input.split_inclusive(['\n', '\r']).count().max(1);
     for finding in &outcome.findings {
         let opsta_lint::findings::Location::File {
@@ -338,19 +447,126 @@ pub fn check_pinning(
         again.edits,
         again.findings
     );
-    check_every_image_mirrored(&output, mirrors);
-    check_every_container_image_seen(input);
-    check_every_image_like_value_judged(input);
+    check_every_image_mirrored(&output, mirrors, fields);
+    check_every_container_image_seen(input, fields);
+    check_every_image_like_value_judged(input, fields);
+    check_every_declared_field_seen(input, fields);
     Some(outcome)
+}
+
+/// The values the scan is unsure about are warnings (errors with `--strict`), one per value when no product adds
+/// paths of its own; the findings print one line each, without a control character, whatever the input holds.
+fn check_unsure_findings(
+    input: &str,
+    findings: &[opsta_lint::findings::Finding],
+    fields: &[Location],
+    strict: bool,
+    products: &[opsta_lint::product::Product],
+) {
+    use opsta_lint::findings::Severity;
+    let unsure: Vec<_> = findings
+        .iter()
+        .filter(|f| opsta_lint::pinning::rules::UNSURE.contains(&f.code))
+        .collect();
+    let severity = if strict {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    for finding in &unsure {
+        assert_eq!(finding.severity, severity, "{finding:?}");
+    }
+    let printed = opsta_lint::output::finding_lines(findings);
+    assert_eq!(printed.lines().count(), findings.len(), "{printed}");
+    assert!(
+        !printed.contains(|c| opsta_lint::printable::escaped(c) && c != '\n'),
+        "a control character in the findings printed:\n{printed}"
+    );
+    if products.is_empty() {
+        let scan = opsta_lint::images_in::scan(input, fields)
+            .expect("the scan failed where pinning succeeded");
+        assert_eq!(
+            unsure.len(),
+            scan.unsure.len(),
+            "one finding per unsure value"
+        );
+    }
+}
+
+/// An independent reading of the declared fields (`--image-field`, the lock's `fields:`): the string at each
+/// path, in each non-CRD document of the field's kind (or any kind), is a site, or part of an image written in
+/// several keys.
+fn check_every_declared_field_seen(input: &str, fields: &[Location]) {
+    use opsta_lint::images_in::Step;
+    if fields.is_empty() {
+        return;
+    }
+    let scan = opsta_lint::images_in::scan(input, fields)
+        .expect("the scan failed where pinning succeeded");
+    let sites: std::collections::HashSet<usize> =
+        scan.sites.iter().map(|s| s.range.start).collect();
+    fn at_path<'n>(node: &'n Node, path: &[Step], found: &mut Vec<&'n Node>) {
+        match path.split_first() {
+            None => found.push(node),
+            Some((Step::Key(key), rest)) => {
+                if let Value::Map(entries) = &node.value {
+                    for (k, v) in entries {
+                        if k.key_text().as_deref() == Some(key.as_str()) {
+                            at_path(v, rest, found);
+                        }
+                    }
+                }
+            }
+            Some((Step::Each, rest)) => {
+                if let Value::Seq(items) = &node.value {
+                    items.iter().for_each(|item| at_path(item, rest, found));
+                }
+            }
+        }
+    }
+    for range in opsta_lint::images_in::split_documents(input) {
+        let Ok(docs) = yaml::parse(&input[range.clone()]) else {
+            continue;
+        };
+        for doc in &docs {
+            let kind = doc.get("kind").and_then(Node::as_str);
+            if kind == Some("CustomResourceDefinition") {
+                continue;
+            }
+            let mut found = Vec::new();
+            for field in fields
+                .iter()
+                .filter(|f| f.kind.is_none() || f.kind.as_deref() == kind)
+            {
+                at_path(doc, &field.path, &mut found);
+            }
+            for node in found {
+                let Value::Str(text) = &node.value else {
+                    continue;
+                };
+                let at = node.span.start.byte + range.start;
+                let composed = scan.sites.iter().any(|s| s.text.contains(text.as_str()));
+                assert!(
+                    sites.contains(&at) || composed,
+                    "the declared field's value {text:?} at line {} is no image",
+                    node.span.start.line
+                );
+            }
+        }
+    }
 }
 
 /// With mirrors, a run that succeeds leaves no image outside them: every image the output holds, wherever it
 /// sits, is already where the mirrors put it.
-fn check_every_image_mirrored(output: &str, mirrors: &[opsta_lint::mirror::Mirror]) {
+fn check_every_image_mirrored(
+    output: &str,
+    mirrors: &[opsta_lint::mirror::Mirror],
+    fields: &[Location],
+) {
     if mirrors.is_empty() {
         return;
     }
-    let scan = opsta_lint::images_in::scan(output, &[]).expect("the output no longer scans");
+    let scan = opsta_lint::images_in::scan(output, fields).expect("the output no longer scans");
     for site in &scan.sites {
         let Ok(image) = opsta_lint::image::ImageRef::parse(&site.text) else {
             continue;
@@ -563,8 +779,8 @@ fn rewritten_image(
 /// image (ends in `image`, `Image` or `IMAGE`, once a trailing `Name`, `_name`, `_NAME`, `-name`, `name` or `NAME`
 /// is taken off), outside CustomResourceDefinitions, is a site, an unsure value reported at its line and column,
 /// or part of an image written in several keys.
-fn check_every_image_like_value_judged(input: &str) {
-    let Ok(scan) = opsta_lint::images_in::scan(input, &[]) else {
+fn check_every_image_like_value_judged(input: &str, fields: &[Location]) {
+    let Ok(scan) = opsta_lint::images_in::scan(input, fields) else {
         panic!("the scan failed where pinning succeeded");
     };
     let sites: std::collections::HashSet<usize> =
@@ -622,8 +838,8 @@ fn check_every_image_like_value_judged(input: &str) {
 /// An independent, whole-document reading of the simplest rule: the `image` of every item of a `containers`,
 /// `initContainers` or `ephemeralContainers` list, in any document that is not a CustomResourceDefinition, is
 /// a site of the scan.
-fn check_every_container_image_seen(input: &str) {
-    let Ok(scan) = opsta_lint::images_in::scan(input, &[]) else {
+fn check_every_container_image_seen(input: &str, fields: &[Location]) {
+    let Ok(scan) = opsta_lint::images_in::scan(input, fields) else {
         panic!("the scan failed where pinning succeeded");
     };
     let sites: std::collections::HashSet<usize> =

@@ -1,5 +1,6 @@
-//! Every input the fuzzers ever broke opsta-lint with (fuzz/regressions/<target>/) runs through the same invariant
-//! checks as the fuzz targets, on stable Rust. The working corpora (fuzz/corpus/, not in git) are the fuzzers' own.
+//! Every input the fuzzers ever broke opsta-lint with (fuzz/regressions/<target>/), and every hand-written seed
+//! (fuzz/seeds/<target>/), runs through the same invariant checks as the fuzz targets, on stable Rust. The working
+//! corpora (fuzz/corpus/, not in git) are the fuzzers' own.
 
 use crate::checks;
 
@@ -18,11 +19,14 @@ fn replay(target: &'static str, check: fn(&[u8])) {
 }
 
 fn replay_here(target: &str, check: fn(&[u8])) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/regressions")
-        .join(target);
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let dir = fuzz.join("regressions").join(target);
+    // The hand-written seeds (fuzz/seeds/<target>/) hold the same invariants.
+    let seeds = std::fs::read_dir(fuzz.join("seeds").join(target))
+        .into_iter()
+        .flatten();
     let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
+    for entry in std::fs::read_dir(&dir).unwrap().chain(seeds) {
         let path = entry.unwrap().path();
         let data = std::fs::read(&path).unwrap();
         let outcome = std::panic::catch_unwind(|| check(&data));

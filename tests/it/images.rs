@@ -120,12 +120,21 @@ fn the_shared_barman_and_cnpg_renders_lock_their_operator_images_needs_shared() 
         return;
     };
     let charts = shared.join("corpus/real-charts");
-    for (file, image) in [
-        ("cnpg-cluster.yaml", "ghcr.io/cloudnative-pg/postgresql:16"),
-        ("cnpg.yaml", "ghcr.io/cloudnative-pg/postgresql:16"),
+    for (file, image, used_by) in [
+        (
+            "cnpg-cluster.yaml",
+            "ghcr.io/cloudnative-pg/postgresql:16",
+            "Cluster db/pg-cluster, spec.imageName",
+        ),
+        (
+            "cnpg.yaml",
+            "ghcr.io/cloudnative-pg/postgresql:16",
+            "Cluster cnpg-system/cnpg-cluster, spec.imageName",
+        ),
         (
             "barman.yaml",
             "ghcr.io/cloudnative-pg/plugin-barman-cloud-sidecar:v0.13.0",
+            "ConfigMap cnpg-system/plugin-barman-cloud-config, data.SIDECAR_IMAGE",
         ),
     ] {
         let path = charts.join(file);
@@ -150,9 +159,10 @@ fn the_shared_barman_and_cnpg_renders_lock_their_operator_images_needs_shared() 
             "",
         );
         assert_eq!((failed.code, failed.stdout.as_str()), (1, ""), "{file}");
+        let named = format!("error[PR001]: {used_by}: image \"{image}\" is not in the lock");
         assert!(
-            failed.stderr.contains("error[PR001]") && failed.stderr.contains(image),
-            "{file}: {}",
+            failed.stderr.contains(&named),
+            "{file}: {named} in\n{}",
             failed.stderr
         );
     }
