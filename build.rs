@@ -24,6 +24,11 @@ fn main() {
     println!("cargo:rerun-if-changed=schema");
     println!("cargo:rerun-if-changed=src/yaml/read.rs");
     println!("cargo:rerun-if-changed=src/surface/table.rs");
+    // mimalloc's header, for the test of the options src/memory.rs sets by number (tests/hostile.rs).
+    if let Some(include) = std::env::var_os("DEP_MIMALLOC_INCLUDE_DIR") {
+        let header = PathBuf::from(include).join("mimalloc.h");
+        println!("cargo:rustc-env=OPSTA_MIMALLOC_HEADER={}", header.display());
+    }
     let mut files = Vec::new();
     if data.is_dir() {
         collect(&data, &mut files);

@@ -1,10 +1,13 @@
-//! The program's allocator: mimalloc for everyday blocks, and the kernel's own mappings for big ones.
+//! The program's allocator: the C library's for everyday blocks (mimalloc on musl), and the kernel's own mappings
+//! for big ones.
 //!
-//! A lint run makes a few thousand small allocations and a post-render many more; mimalloc serves them in fewer
-//! instructions than glibc's malloc, and much faster than musl's, which the static release binaries link. Every
-//! build uses it, so their speed and memory use agree (docs/performance.md, "Allocator").
+//! A lint run makes a few thousand small allocations and a post-render many more. musl's own malloc serves them
+//! far slower than glibc's, so the static release binaries (musl) use mimalloc. glibc builds keep glibc's malloc:
+//! mimalloc takes fewer instructions there too, but a short run pays for it in wall time (its start-up, fresh
+//! pages and commit calls: `--version` 1.9 against 2.2 ms, a lint 2.7 against 2.9 ms; docs/performance.md,
+//! "Allocator").
 //!
-//! Two of mimalloc's options are set before its first allocation: memory is committed as blocks need it rather
+//! On musl, two of mimalloc's options are set before its first allocation: memory is committed as blocks need it rather
 //! than a whole arena at once (`arena_eager_commit` 0), and address space is reserved 64 MiB at a time rather than
 //! 1 GiB (`arena_reserve`), whose bitmaps alone cost a short run about 40 page faults.
 //!
@@ -16,8 +19,12 @@
 //! `madvise` mode (the common default) backs with 2 MiB pages where the mapping covers them: one page fault each
 //! instead of 512. The advice covers the whole mapping, which keeps it one mapping that `mremap` can move.
 
+#[cfg(target_env = "musl")]
 use mimalloc::MiMalloc as Inner;
+#[cfg(not(target_env = "musl"))]
+use std::alloc::System as Inner;
 use std::alloc::{GlobalAlloc, Layout};
+#[cfg(target_env = "musl")]
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// mimalloc, with blocks from [`BIG`] on in mappings of their own (Linux), advised for huge pages.
@@ -33,13 +40,20 @@ pub const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 pub const ARENA_RESERVE: libmimalloc_sys::mi_option_t = 23;
 
 /// The address space mimalloc reserves at a time, in KiB (a bigger input simply gets more arenas).
+#[cfg(target_env = "musl")]
 const ARENA_KIB: std::ffi::c_long = 64 << 10;
 
 /// True once mimalloc's options are set.
+#[cfg(target_env = "musl")]
 static CONFIGURED: AtomicBool = AtomicBool::new(false);
+
+/// glibc's malloc has nothing to set.
+#[cfg(not(target_env = "musl"))]
+fn configure() {}
 
 /// Sets mimalloc's options before its first allocation, which reserves its first arena. The Rust runtime
 /// allocates before `main`, so this cannot wait for `main`; a second thread racing here sets the same values.
+#[cfg(target_env = "musl")]
 fn configure() {
     if !CONFIGURED.load(Ordering::Relaxed) {
         // SAFETY: sets two options to values mimalloc documents; it allocates nothing.
