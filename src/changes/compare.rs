@@ -536,19 +536,25 @@ mod tests {
 
     const ANY: Kind = Kind("", "ConfigMap");
 
-    #[test]
-    fn finds_changed_added_and_removed_paths() {
-        let old = json!({"a": {"b": 1, "gone": true}, "list": [1, 2, 3], "t": "x"});
-        let new = json!({"a": {"b": 2, "new": null}, "list": [1, 5], "t": {"now": "map"}});
+    /// The paths that differ between `old` and `new`, from the top.
+    fn changed_paths(old: &Json, new: &Json, kind: Kind) -> Vec<PathChange> {
         let mut out = Vec::new();
         differences(
-            &old,
-            &new,
-            ANY,
+            old,
+            new,
+            kind,
             &mut Vec::new(),
             &mut out,
             &mut Parsed::default(),
         );
+        out
+    }
+
+    #[test]
+    fn finds_changed_added_and_removed_paths() {
+        let old = json!({"a": {"b": 1, "gone": true}, "list": [1, 2, 3], "t": "x"});
+        let new = json!({"a": {"b": 2, "new": null}, "list": [1, 5], "t": {"now": "map"}});
+        let out = changed_paths(&old, &new, ANY);
         let shown: Vec<String> = out.iter().map(|p| show(&p.path)).collect();
         assert_eq!(shown, ["a.b", "a.new", "a.gone", "list[1]", "list[2]", "t"]);
         let statuses: Vec<&str> = out.iter().map(|p| p.status.word()).collect();
@@ -567,15 +573,7 @@ mod tests {
     fn looks_inside_config_text() {
         let old = json!({"data": {"config.yaml": "# c\ntunnel:\n  enabled: false\nx: 1\n"}});
         let new = json!({"data": {"config.yaml": "tunnel: {enabled: true}\nx: 1\n"}});
-        let mut out = Vec::new();
-        differences(
-            &old,
-            &new,
-            ANY,
-            &mut Vec::new(),
-            &mut out,
-            &mut Parsed::default(),
-        );
+        let out = changed_paths(&old, &new, ANY);
         assert_eq!(out.len(), 1);
         assert_eq!(show(&out[0].path), r"data.config\.yaml.tunnel.enabled");
         assert_eq!(
@@ -584,15 +582,7 @@ mod tests {
         );
         // Same meaning, different text: the text itself is the change.
         let comment = json!({"data": {"config.yaml": "x: 1\n"}});
-        let mut out = Vec::new();
-        differences(
-            &old,
-            &comment,
-            ANY,
-            &mut Vec::new(),
-            &mut out,
-            &mut Parsed::default(),
-        );
+        let out = changed_paths(&old, &comment, ANY);
         assert_eq!(show(&out[0].path), "data.config\\.yaml.tunnel");
     }
 
@@ -600,15 +590,7 @@ mod tests {
     fn named_items_match_by_name() {
         let old = json!({"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]});
         let new = json!({"env": [{"name": "NEW", "value": "0"}, {"name": "A", "value": "1"}, {"name": "B", "value": "3"}]});
-        let mut out = Vec::new();
-        differences(
-            &old,
-            &new,
-            ANY,
-            &mut Vec::new(),
-            &mut out,
-            &mut Parsed::default(),
-        );
+        let out = changed_paths(&old, &new, ANY);
         let shown: Vec<String> = out
             .iter()
             .map(|p| format!("{} {}", show(&p.path), p.status.word()))
