@@ -1,6 +1,6 @@
 //! The command line: one subcommand per job. Each job's module owns its own arguments.
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::ffi::OsString;
 
 /// The exit-code footer of every help page.
@@ -36,7 +36,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Each subcommand's arguments are added only when that subcommand is the one parsed (clap's `defer`): a run
+/// builds one subcommand, not all of them (start-up, docs/performance.md). The names, summaries and footers the
+/// top-level help lists sit on the variants, which are built eagerly. A doc comment on an `Args` struct would
+/// become the subcommand's summary when it is built, over the variant's: those structs carry plain comments (test
+/// `building_a_subcommand_keeps_its_summary`).
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Check values files against the chart major's schema and the upgrade rules.
     #[command(after_help = example!(
@@ -88,21 +94,31 @@ pub enum Command {
     InstallPostrenderer(crate::install::Args),
 }
 
+/// Reads the command line: one command tree for the default-subcommand check and the parse.
+pub fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
+    let mut command = Cli::command();
+    let args = with_default_subcommand(&command, args);
+    let mut matches = command.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches_mut(&mut matches).map_err(|err| err.format(&mut command))
+}
+
 /// The command line with `lint` put in front when no subcommand is named: `opsta-lint [LINT FLAGS] FILE...`
 /// (the form `helm opsta-lint values.yaml` uses). A subcommand name always wins; otherwise the first argument that
 /// is neither a flag nor a flag's value must be an existing file or `-`, or the line is left for clap to refuse
 /// (so a mistyped subcommand still gets its suggestion).
-pub fn with_default_subcommand(args: Vec<OsString>) -> Vec<OsString> {
-    // The usual line names its subcommand first: answered without building the whole command tree.
+fn with_default_subcommand(command: &clap::Command, args: Vec<OsString>) -> Vec<OsString> {
+    // The usual line names its subcommand first.
     let first = args.get(1).and_then(|a| a.to_str());
     if first.is_some_and(|a| a == "help" || Command::has_subcommand(a)) {
         return args;
     }
-    let command = Cli::command();
     let Some(lint) = command.find_subcommand("lint") else {
         return args;
     };
-    let Some(first) = first_positional(lint, &args[1.min(args.len())..]) else {
+    // Its options are deferred: build lint alone to read them.
+    let mut lint = lint.clone();
+    lint.build();
+    let Some(first) = first_positional(&lint, &args[1.min(args.len())..]) else {
         return args;
     };
     let named = first.to_str().unwrap_or_default();
@@ -152,7 +168,7 @@ fn option_takes_value(command: &clap::Command, text: &str) -> bool {
     found.is_some_and(|a| a.get_action().takes_values())
 }
 
-/// `opsta-lint lock`: a subcommand (`init` is the lock job's, `resolve` and `verify` the registry's), or `--from-manifest FILE` alone (the same as `lock init`).
+// `opsta-lint lock`: a subcommand (`init` is the lock job's, `resolve` and `verify` the registry's), or `--from-manifest FILE` alone (the same as `lock init`).
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct LockCommand {
@@ -174,4 +190,69 @@ pub enum LockSubcommand {
     /// patches), or check (`--check`) that a HelmRelease's postRenderers pin every image.
     #[command(after_help = crate::flux::HELP_FOOTER)]
     Flux(crate::flux::Args),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn building_a_subcommand_keeps_its_summary() {
+        let command = Cli::command();
+        let mut checked = 0;
+        for eager in command.get_subcommands() {
+            let mut built = eager.clone();
+            built.build();
+            assert!(
+                built.get_arguments().count() > 0,
+                "{} has no arguments",
+                eager.get_name()
+            );
+            assert_eq!(
+                built.get_about().map(|a| a.to_string()),
+                eager.get_about().map(|a| a.to_string()),
+                "{}",
+                eager.get_name()
+            );
+            assert_eq!(
+                built.get_long_about().map(|a| a.to_string()),
+                eager.get_long_about().map(|a| a.to_string()),
+                "{}",
+                eager.get_name()
+            );
+            assert_eq!(
+                built.get_after_help().map(|a| a.to_string()),
+                eager.get_after_help().map(|a| a.to_string()),
+                "{}",
+                eager.get_name()
+            );
+            checked += 1;
+        }
+        assert!(checked >= 12, "only {checked} subcommands");
+    }
+
+    #[test]
+    fn an_unnamed_subcommand_is_lint_when_the_first_positional_is_a_file() {
+        let command = Cli::command();
+        let line = |args: &[&str]| -> Vec<String> {
+            let args = args.iter().map(OsString::from).collect();
+            with_default_subcommand(&command, args)
+                .into_iter()
+                .map(|a| a.into_string().unwrap())
+                .collect()
+        };
+        let file = "testdata/catalyst/good.values.yaml";
+        assert_eq!(
+            line(&["opsta-lint", "--product", "catalyst", file]),
+            ["opsta-lint", "lint", "--product", "catalyst", file]
+        );
+        assert_eq!(
+            line(&["opsta-lint", "--version"]),
+            ["opsta-lint", "--version"]
+        );
+        assert_eq!(
+            line(&["opsta-lint", "--product", "catalyst", "missing.yaml"]),
+            ["opsta-lint", "--product", "catalyst", "missing.yaml"]
+        );
+    }
 }

@@ -1,4 +1,3 @@
-use clap::Parser;
 use std::process::ExitCode;
 
 #[global_allocator]
@@ -17,9 +16,7 @@ fn main() -> ExitCode {
 
 /// Reads the command line and runs the command.
 fn parse_and_run() -> anyhow::Result<u8> {
-    let cli = match opsta_lint::cli::Cli::try_parse_from(opsta_lint::cli::with_default_subcommand(
-        std::env::args_os().collect(),
-    )) {
+    let cli = match opsta_lint::cli::parse(std::env::args_os().collect()) {
         Ok(cli) => cli,
         Err(err) if err.exit_code() == 0 => err.exit(),
         Err(err) => {

@@ -21,7 +21,7 @@ use crate::{exit, secrets};
 use anyhow::{Context, Result};
 use std::io::{IsTerminal, Write};
 
-/// Arguments of `opsta-lint postrender`.
+// Arguments of `opsta-lint postrender`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The image lock: an opsta-lint ReleaseLock or a carvel imgpkg ImagesLock.

@@ -2,7 +2,7 @@
 //! verify`, `mirror-check`, and `preflight`/`upgrade` with `--mirror`), as `crate::cluster::ClusterArgs` is for the
 //! cluster.
 
-/// How to reach registries.
+// How to reach registries.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RegistryArgs {
     /// A Docker config.json with registry credentials (default: $DOCKER_CONFIG/config.json, then

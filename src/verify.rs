@@ -19,7 +19,7 @@ use semver::Version;
 use serde_json::Value as Json;
 use std::borrow::Cow;
 
-/// Arguments of `opsta-lint verify`.
+// Arguments of `opsta-lint verify`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]

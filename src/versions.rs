@@ -4,7 +4,7 @@ use crate::product::{parse_version, PinnedComponent, Product, Rename};
 use anyhow::{anyhow, bail, Result};
 use semver::Version;
 
-/// `opsta-lint versions PRODUCT CHART_VERSION`: the component versions a chart version pins.
+// `opsta-lint versions PRODUCT CHART_VERSION`: the component versions a chart version pins.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The product (e.g. catalyst).

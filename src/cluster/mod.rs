@@ -11,7 +11,7 @@ pub use client::*;
 /// Seconds one request to the Kubernetes API server may take by default.
 pub const DEFAULT_REQUEST_TIMEOUT: u64 = 20;
 
-/// Where to find a deployed release (shared by the jobs that compare against the cluster).
+// Where to find a deployed release (shared by the jobs that compare against the cluster).
 #[derive(Debug, Clone, Default, Args)]
 pub struct ClusterArgs {
     /// The release NAME as Helm deployed it, read from the cluster (lint, diff, postrender: the state the

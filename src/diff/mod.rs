@@ -6,7 +6,7 @@ use crate::exit;
 use crate::source::Source;
 use anyhow::Result;
 
-/// Arguments of `opsta-lint diff`.
+// Arguments of `opsta-lint diff`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// OLD NEW: the manifests before and after the change (files; one may be - for standard input). With

@@ -20,7 +20,7 @@ use rules::{Context, Severity};
 use schema::{Compiled, Schema};
 use values::Values;
 
-/// Arguments of `opsta-lint lint`.
+// Arguments of `opsta-lint lint`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Values files, merged in order as Helm merges repeated -f (later files win); `-` reads stdin.
@@ -328,7 +328,7 @@ fn redact(text: &str, secrets: &[String]) -> String {
     text
 }
 
-/// `opsta-lint rules [CODE]`: the rule list, or one rule's doc.
+// `opsta-lint rules [CODE]`: the rule list, or one rule's doc.
 #[derive(Debug, clap::Args)]
 pub struct RulesArgs {
     /// A rule code or name (e.g. OL101, join-token-missing) to show its documentation.

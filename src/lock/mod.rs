@@ -7,7 +7,7 @@ use crate::lockfile::{NATIVE_API_VERSION, NATIVE_KIND};
 use crate::source::Source;
 use anyhow::Result;
 
-/// Arguments of `opsta-lint lock init` (and of `lock --from-manifest`).
+// Arguments of `opsta-lint lock init` (and of `lock --from-manifest`).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A rendered release (`helm template ...` output, or `-` for stdin): list every image it uses as a lock

@@ -50,7 +50,7 @@ pub struct VerifyArgs {
     pub registry: RegistryArgs,
 }
 
-/// Arguments of `opsta-lint mirror-check`.
+// Arguments of `opsta-lint mirror-check`.
 #[derive(Debug, clap::Args)]
 pub struct MirrorCheckArgs {
     /// The lock: an opsta-lint ReleaseLock or a carvel imgpkg ImagesLock.

@@ -5,7 +5,7 @@ use crate::cluster::ClusterArgs;
 use crate::helm_release;
 use anyhow::{anyhow, Result};
 
-/// Arguments of `opsta-lint release`.
+// Arguments of `opsta-lint release`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The release to show (or --release NAME).
