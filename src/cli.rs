@@ -112,6 +112,14 @@ fn with_default_subcommand(command: &clap::Command, args: Vec<OsString>) -> Vec<
     if first.is_some_and(|a| a == "help" || Command::has_subcommand(a)) {
         return args;
     }
+    // A line of flags only (`--version`, `--help`) names no file: no need to build lint's options.
+    let flags_only = args[1.min(args.len())..].iter().all(|a| {
+        a.to_str()
+            .is_some_and(|a| a.starts_with('-') && a != "-" && a != "--")
+    });
+    if flags_only {
+        return args;
+    }
     let Some(lint) = command.find_subcommand("lint") else {
         return args;
     };
