@@ -79,14 +79,17 @@ for target in "${targets[@]}"; do
     spent=0
     last_execs=0
     last_seconds=1
+    first_execs=0
+    first_seconds=1
     seconds=$min
     while :; do
         read -r execs start cov ft corp status < <(run_round "$target" "$seconds" "$work")
         spent=$((spent + seconds))
         result=$status
-        # A round that ran inputs at less than half the rate of the round before (the machine was busy, or the
-        # process was stopped) proves nothing: it cannot end the target as a plateau.
-        full=$(( execs * last_seconds * 2 >= last_execs * seconds ))
+        # A round that ran inputs at less than half the rate of the round before, or of the first round, proves
+        # nothing (the machine was busy, or the process was stopped): it cannot end the target as a plateau. The
+        # first round's rate is the floor, so rounds that each slow by a little under half cannot drift into one.
+        full=$(( execs * last_seconds * 2 >= last_execs * seconds && execs * first_seconds * 2 >= first_execs * seconds ))
         [ "$status" = ok ] && [ "$spent" -gt "$min" ] && [ "$cov" -le "$start" ] && [ "$full" = 1 ] && result=plateau
         [ "$status" = ok ] && [ "$result" != plateau ] && [ "$spent" -ge "$max" ] && result=capped
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$target${label:-}" \
@@ -94,6 +97,7 @@ for target in "${targets[@]}"; do
         [ "$result" = ok ] || break
         last_execs=$execs
         last_seconds=$seconds
+        [ "$first_execs" -gt 0 ] || { first_execs=$execs; first_seconds=$seconds; }
         seconds=$round
     done
     fresh=$(mktemp -d)

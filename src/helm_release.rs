@@ -3,7 +3,7 @@
 
 use crate::cluster::ClusterArgs;
 use crate::source::Source;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use base64::Engine;
 use serde::Deserialize;
 use std::io::Read;
@@ -152,7 +152,7 @@ pub fn read_deployed(args: &ClusterArgs, name: &str) -> Result<Release> {
         cluster.deployed_release(name)
     });
     read.map_err(|e| {
-        anyhow!(
+        anyhow::anyhow!(
             "{e:#}. To lint or diff without cluster access, save the deployed values (`helm get values {name} -n \
              {namespace} -o yaml > previous.yaml`) and pass `--previous-values previous.yaml` instead of `--release`"
         )

@@ -2,7 +2,6 @@
 //! upgrade and `preflight` reads them before one (the Dapr versions running in a Catalyst region).
 
 use crate::cluster::ClusterArgs;
-use crate::product::Product;
 use anyhow::{anyhow, Result};
 use serde_json::Value as Json;
 
@@ -108,7 +107,7 @@ pub fn gather(args: &ClusterArgs, name: &str) -> Result<Found> {
     let cluster = crate::cluster::Cluster::connect(args)?;
     let release = cluster.deployed_release(name)?;
     let namespace = cluster.namespace().to_string();
-    let product = Product::all()?
+    let product = crate::product::Product::all()?
         .into_iter()
         .find(|p| p.chart == release.chart_name);
     let mut pods = Vec::new();
