@@ -216,24 +216,11 @@ mod tests {
                 "{} has no arguments",
                 eager.get_name()
             );
-            assert_eq!(
-                built.get_about().map(|a| a.to_string()),
-                eager.get_about().map(|a| a.to_string()),
-                "{}",
-                eager.get_name()
-            );
-            assert_eq!(
-                built.get_long_about().map(|a| a.to_string()),
-                eager.get_long_about().map(|a| a.to_string()),
-                "{}",
-                eager.get_name()
-            );
-            assert_eq!(
-                built.get_after_help().map(|a| a.to_string()),
-                eager.get_after_help().map(|a| a.to_string()),
-                "{}",
-                eager.get_name()
-            );
+            let texts = |c: &clap::Command| {
+                [c.get_about(), c.get_long_about(), c.get_after_help()]
+                    .map(|t| t.map(|t| t.to_string()))
+            };
+            assert_eq!(texts(&built), texts(eager), "{}", eager.get_name());
             checked += 1;
         }
         assert!(checked >= 12, "only {checked} subcommands");
