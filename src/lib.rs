@@ -37,6 +37,7 @@ pub mod release;
 pub mod running;
 pub mod secrets;
 pub mod source;
+pub mod stack;
 pub mod surface;
 pub mod temp_dir;
 pub mod upgrade;

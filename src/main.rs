@@ -30,20 +30,11 @@ fn parse_and_run() -> anyhow::Result<u8> {
     opsta_lint::run(cli)
 }
 
-/// Runs `job` on a thread with room for Helm's deepest values (10,000 levels): every reader, merger and
-/// validator walks the values recursively. The stack is reserved, not used, until the input is that deep. The
-/// command line is read on that thread too, so that one thread allocates nearly everything: each thread's
-/// allocations start on fresh pages of their own, and every fresh page costs a page fault.
+/// Runs `job` with room for Helm's deepest values (10,000 levels): every reader, merger and validator walks the
+/// values recursively. The room is reserved, not used, until the input is that deep (src/stack.rs).
 fn on_a_deep_stack(job: fn() -> anyhow::Result<u8>) -> anyhow::Result<u8> {
     const STACK: usize = 1 << 30;
-    let worker = std::thread::Builder::new()
-        .name("opsta-lint".into())
-        .stack_size(STACK)
-        .spawn(job)?;
-    match worker.join() {
-        Ok(result) => result,
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
+    opsta_lint::stack::with_room(STACK, job)?
 }
 
 /// The exit code of a command line the parser refused: 2 (could not run), or 1 for `diff --detailed-exitcode`,
