@@ -1229,12 +1229,7 @@ mod tests {
     #[test]
     fn deep_nesting_is_refused() {
         // Debug builds spend kilobytes of stack per level: read on a stack as roomy as the binary's.
-        std::thread::Builder::new()
-            .stack_size(256 << 20)
-            .spawn(refuses_deep_nesting)
-            .unwrap()
-            .join()
-            .unwrap();
+        crate::stack::with_room(256 << 20, refuses_deep_nesting).unwrap();
     }
 
     fn refuses_deep_nesting() {

@@ -7,15 +7,10 @@ use crate::checks;
 use std::path::Path;
 
 fn replay(target: &'static str, check: fn(&[u8])) {
-    // The inputs go up to the YAML reader's nesting limit (256 levels). opsta-lint reads them on its main
-    // thread (8 MiB of stack) in an optimized build; a test thread has 2 MiB and unoptimized frames are several
-    // times larger, so the replay gets the stack the debug build needs.
-    std::thread::Builder::new()
-        .stack_size(64 << 20)
-        .spawn(move || replay_here(target, check))
-        .unwrap()
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    // The inputs go up to the YAML reader's nesting limit (256 levels). A test thread has 2 MiB of stack and
+    // unoptimized frames are several times larger, so the replay gets the room the debug build needs, the way the
+    // binary gets its own (src/stack.rs).
+    opsta_lint::stack::with_room(64 << 20, move || replay_here(target, check)).unwrap();
 }
 
 fn replay_here(target: &str, check: fn(&[u8])) {
