@@ -3,7 +3,9 @@
 # its peers (scripts/bench-postrender.sh, scripts/bench-diff.sh, scripts/bench-lint.sh, scripts/bench-registry.sh, whose own output is shown
 # as they run), adds `helm lint` and start-up, and ends with ONE table of ratios against the targets.
 #
-#   scripts/bench.sh            (needs scripts/install-tools.sh's tools, ../shared/corpus, valgrind optional)
+#   scripts/bench.sh                        (needs scripts/install-tools.sh's tools, ../shared/corpus, valgrind optional)
+#   BASELINE=OLD/opsta-lint scripts/bench.sh  also measures another build (a copy, as this one) in the same run, right
+#                                           after this build on each job, and ends with a second table: the change
 #
 # Wall times are medians of repeated runs; the per-job scripts also give CPU time or callgrind instruction
 # counts, which a busy neighbour does not inflate. Paste the final table into docs/performance.md.
@@ -18,15 +20,32 @@ trap 'rm -rf "$work"' EXIT
 # (docs/performance.md).
 cp "$CARGO_TARGET_DIR/release/opsta-lint" "$work/opsta-lint"
 bin=$work/opsta-lint
+baseline=
+if [ -n "${BASELINE:-}" ]; then
+  [ -x "$BASELINE" ] || { echo "BASELINE=$BASELINE is not an executable" >&2; exit 2; }
+  cp "$BASELINE" "$work/baseline"
+  baseline=$work/baseline
+fi
 
 section() { printf '\n== %s\n' "$1"; }
 
-section "postrender vs kubectl kustomize (scripts/bench-postrender.sh)"
-OPSTA_LINT_BIN=$bin scripts/bench-postrender.sh 5 | tee "$work/postrender"
-section "diff vs GNU diff -u (scripts/bench-diff.sh)"
-OPSTA_LINT_BIN=$bin RUNS=11 scripts/bench-diff.sh | tee "$work/diff"
-section "lint vs check-jsonschema (scripts/bench-lint.sh)"
-if [ -x scripts/bench-lint.sh ]; then OPSTA_LINT_BIN=$bin scripts/bench-lint.sh 1000 | tee "$work/lint"; else echo "scripts/bench-lint.sh is missing" | tee "$work/lint"; fi
+# The jobs both builds run (the baseline may predate the registry and upgrade commands), the baseline right after
+# this build on each job; each result goes to $work/TAG-JOB.
+measure() {
+  local job=$1 bin=$2 tag=$3
+  case $job in
+    postrender) section "$tag: postrender vs kubectl kustomize (scripts/bench-postrender.sh)"
+      OPSTA_LINT_BIN=$bin scripts/bench-postrender.sh 5 ;;
+    diff) section "$tag: diff vs GNU diff -u (scripts/bench-diff.sh)"
+      OPSTA_LINT_BIN=$bin RUNS=11 scripts/bench-diff.sh ;;
+    lint) section "$tag: lint vs check-jsonschema (scripts/bench-lint.sh)"
+      OPSTA_LINT_BIN=$bin scripts/bench-lint.sh 1000 ;;
+  esac | tee "$work/$tag-$job"
+}
+for job in postrender diff lint; do
+  measure $job "$bin" new
+  [ -z "$baseline" ] || measure $job "$baseline" base
+done
 
 section "lock resolve vs skopeo inspect --raw, 40 images on a loopback registry (scripts/bench-registry.sh)"
 OPSTA_LINT_BIN=$bin scripts/bench-registry.sh | tee "$work/registry"
@@ -62,31 +81,37 @@ values=testdata/catalyst/good.values.yaml
 helm_ms=$(ms_per_run 5 "$tools/helm4/helm" lint "$work/chart" -f "$values")
 schema_ms=$(ms_per_run 50 "$bin" lint --schema "$work/chart/values.schema.json" "$values")
 echo "helm lint (Helm 4): $helm_ms ms/file; opsta-lint lint --schema: $schema_ms ms/file"
+[ -z "$baseline" ] || { base_schema_ms=$(ms_per_run 50 "$baseline" lint --schema "$work/chart/values.schema.json" "$values"); echo "baseline lint --schema: $base_schema_ms ms/file"; }
 
 section "start-up: opsta-lint --version"
 start_ms=$(ms_per_run 200 "$bin" --version)
 helm_start_ms=$(ms_per_run 20 "$tools/helm4/helm" version --short)
 start_minstr=$(instructions "$bin" --version)
 echo "opsta-lint --version: $start_ms ms ($start_minstr M instructions); helm version --short: $helm_start_ms ms"
+if [ -n "$baseline" ]; then
+  base_start_ms=$(ms_per_run 200 "$baseline" --version)
+  base_start_minstr=$(instructions "$baseline" --version)
+  echo "baseline --version: $base_start_ms ms ($base_start_minstr M instructions)"
+fi
 
 # ---- One table. Each row: what, opsta-lint's figure, the peer and its figure, the ratio, the target, met or not.
 field() { awk -v pat="$2" -v col="$3" 'index($0, pat) == 1 { n = split($0, f, " "); print f[col < 0 ? n + col + 1 : col]; exit }' "$1"; }
-pr_mbs=$(field "$work/postrender" "opsta-lint postrender" 5)
-pr_cpu_mbs=$(field "$work/postrender" "opsta-lint postrender" 6)
-pr_rss=$(field "$work/postrender" "opsta-lint postrender" 8)
-ku_mbs=$(field "$work/postrender" "kubectl kustomize" 5)
-ku_cpu_mbs=$(field "$work/postrender" "kubectl kustomize" 6)
-pr_rss_mb=$(field "$work/postrender" "opsta-lint postrender" 7)
-ku_rss_mb=$(field "$work/postrender" "kubectl kustomize" 7)
-argo_gnu=$(field "$work/diff" "argo-cd 1.9 MB" -7)
-argo_ours=$(field "$work/diff" "argo-cd 1.9 MB" -6)
-argo_gnu_i=$(field "$work/diff" "argo-cd 1.9 MB" -3)
-argo_ours_i=$(field "$work/diff" "argo-cd 1.9 MB" -2)
-cat_gnu=$(field "$work/diff" "catalyst 1.75.0" -7)
-cat_ours=$(field "$work/diff" "catalyst 1.75.0" -6)
-lint_rules=$(field "$work/lint" "opsta-lint lint --product" -2)
-lint_generic=$(field "$work/lint" "opsta-lint lint --schema" -2)
-cjs_each=$(field "$work/lint" "check-jsonschema, 1 process" -2)
+pr_mbs=$(field "$work/new-postrender" "opsta-lint postrender" 5)
+pr_cpu_mbs=$(field "$work/new-postrender" "opsta-lint postrender" 6)
+pr_rss=$(field "$work/new-postrender" "opsta-lint postrender" 8)
+ku_mbs=$(field "$work/new-postrender" "kubectl kustomize" 5)
+ku_cpu_mbs=$(field "$work/new-postrender" "kubectl kustomize" 6)
+pr_rss_mb=$(field "$work/new-postrender" "opsta-lint postrender" 7)
+ku_rss_mb=$(field "$work/new-postrender" "kubectl kustomize" 7)
+argo_gnu=$(field "$work/new-diff" "argo-cd 1.9 MB" -7)
+argo_ours=$(field "$work/new-diff" "argo-cd 1.9 MB" -6)
+argo_gnu_i=$(field "$work/new-diff" "argo-cd 1.9 MB" -3)
+argo_ours_i=$(field "$work/new-diff" "argo-cd 1.9 MB" -2)
+cat_gnu=$(field "$work/new-diff" "catalyst 1.75.0" -7)
+cat_ours=$(field "$work/new-diff" "catalyst 1.75.0" -6)
+lint_rules=$(field "$work/new-lint" "opsta-lint lint --product" -2)
+lint_generic=$(field "$work/new-lint" "opsta-lint lint --schema" -2)
+cjs_each=$(field "$work/new-lint" "check-jsonschema, 1 process" -2)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.1fx", a / b; else printf "-" }'; }
 check() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { v = v + 0; if (v == 0) { print "-"; exit }
@@ -114,3 +139,27 @@ for major in 3 4; do
   row "upgrade --dry-run, Helm $major (ms, wall)" "$ours" "helm upgrade --dry-run=server" "$theirs" "$r of helm's time" "<= 1.2x" "$(check "$(tr -d x <<< "$r")" "<" 1.2001)"
 done
 row "start-up, --version (ms; M instructions)" "$start_ms ($start_minstr)" "helm version" "$helm_start_ms" "$(ratio "$helm_start_ms" "$start_ms") faster" "< 2 ms" "$(check "$start_ms" "<" 2)"
+
+[ -n "$baseline" ] || exit 0
+# ---- The change against the baseline: the same measures, the baseline measured right after this build.
+change() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%+.0f%%", (a / b - 1) * 100; else printf "-" }'; }
+both() { # what, this build's figure, the baseline's
+  row2 "$1" "$3" "$2" "$(change "$2" "$3")"
+}
+row2() { printf '| %s | %s | %s | %s |\n' "$@"; }
+echo
+echo "## against the baseline ($BASELINE)"
+echo
+row2 "measure" "baseline" "this build" "change"
+row2 "---" "---" "---" "---"
+both "postrender throughput (MB/s, wall)" "$pr_mbs" "$(field "$work/base-postrender" "opsta-lint postrender" 5)"
+both "postrender throughput (MB/s of CPU time)" "$pr_cpu_mbs" "$(field "$work/base-postrender" "opsta-lint postrender" 6)"
+both "postrender peak RSS (MB)" "$pr_rss_mb" "$(field "$work/base-postrender" "opsta-lint postrender" 7)"
+both "lint, all rules (ms/file)" "$lint_rules" "$(field "$work/base-lint" "opsta-lint lint --product" -2)"
+both "lint, schema only (ms/file)" "$lint_generic" "$(field "$work/base-lint" "opsta-lint lint --schema" -2)"
+both "lint against a chart's schema (ms/file)" "$schema_ms" "$base_schema_ms"
+both "diff argo-cd (ms, wall)" "$argo_ours" "$(field "$work/base-diff" "argo-cd 1.9 MB" -6)"
+both "diff argo-cd (million instructions)" "$argo_ours_i" "$(field "$work/base-diff" "argo-cd 1.9 MB" -2)"
+both "diff Catalyst 1.75.0 -> 1.76.0 (ms, wall)" "$cat_ours" "$(field "$work/base-diff" "catalyst 1.75.0" -6)"
+both "start-up, --version (ms)" "$start_ms" "$base_start_ms"
+both "start-up, --version (M instructions)" "$start_minstr" "$base_start_minstr"
