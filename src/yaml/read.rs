@@ -327,7 +327,7 @@ struct Loader<'a> {
 type Spanned<'a> = (Event<'a>, granit_parser::Span);
 
 impl<'a> Loader<'a> {
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Result<Spanned<'a>, Error> {
         loop {
             match self.parser.next() {
