@@ -30,7 +30,7 @@ use crate::image_fields::{
 use crate::printable::{double_quoted, shown};
 use crate::yaml::{self, Node, Span, Style, Value};
 use memchr::memmem;
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::ops::Range;
 
 const CONTAINER_LISTS: [(&str, &str); 3] = [
@@ -378,7 +378,7 @@ fn visit_document(
     if kind == Some("CustomResourceDefinition") {
         return;
     }
-    let mut fields = HashSet::new();
+    let mut fields = BTreeSet::new();
     let declared = known.fields.iter().chain(extra);
     for location in declared {
         if location.kind.as_deref().is_none_or(|k| Some(k) == kind) {
@@ -395,7 +395,7 @@ fn visit_document(
         }),
         resource,
         fields,
-        judged: HashSet::new(),
+        judged: BTreeSet::new(),
         path: Vec::new(),
         map: Mapper::Shift(shift),
         scan,
@@ -426,7 +426,7 @@ fn resource_of(node: &Node) -> Option<Resource> {
 }
 
 /// The nodes at a known field's path below `node`, by where they start.
-fn known_fields(node: &Node, path: &[Step], found: &mut HashSet<usize>) {
+fn known_fields(node: &Node, path: &[Step], found: &mut BTreeSet<usize>) {
     let Some((step, rest)) = path.split_first() else {
         found.insert(node.span.start.byte);
         return;
@@ -568,10 +568,11 @@ struct Walk<'n, 's> {
     composites: &'s [Composite],
     runs_containers: bool,
     resource: Resource,
-    /// Known image fields of this document, by where their node starts.
-    fields: HashSet<usize>,
+    /// Known image fields of this document, by where their node starts. (Both sets are small and looked up for
+    /// most values of a document: an ordered set finds an offset without hashing it.)
+    fields: BTreeSet<usize>,
     /// Nodes already judged (an image, an unsure value, or part of a composite), by where they start.
-    judged: HashSet<usize>,
+    judged: BTreeSet<usize>,
     path: Vec<PathStep<'n>>,
     map: Mapper,
     scan: &'s mut Scan,
@@ -869,8 +870,8 @@ impl<'n> Walk<'n, '_> {
                 composites: self.composites,
                 runs_containers: false,
                 resource: self.resource.clone(),
-                fields: HashSet::new(),
-                judged: HashSet::new(),
+                fields: BTreeSet::new(),
+                judged: BTreeSet::new(),
                 path: vec![PathStep::Key("data"), PathStep::Key(key)],
                 map: Mapper::Embedded(Embedded::new(value, self.text, shift, content)),
                 scan: self.scan,
