@@ -30,7 +30,7 @@ use crate::image_fields::{
 use crate::printable::{double_quoted, shown};
 use crate::yaml::{self, Node, Span, Style, Value};
 use memchr::memmem;
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::ops::Range;
 
 const CONTAINER_LISTS: [(&str, &str); 3] = [
@@ -278,16 +278,13 @@ fn has_letter_escape(bytes: &[u8]) -> bool {
 /// hold a quote or a bracket. A column-0 line that is not a plain `key:` (a quoted key, `kind :`, `? kind`) could name
 /// the kind a second way, so the document is parsed instead.
 fn plainly_a_crd(text: &str) -> bool {
-    let mut kind_lines = 0;
-    let mut crd = false;
     let mut first_content = true;
-    let mut after_kind = false;
-    // Found with SIMD byte search: a CRD runs to thousands of lines, and every render has some.
+    let mut read = 0;
+    // Every line up to the kind, found with SIMD byte search (the kind is near the top).
     for line in crate::lines::lines(text) {
-        let line = line.as_bytes();
-        let line = line.strip_suffix(b"\n").unwrap_or(line);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if kind_lines == 0 && may_open_a_span(line) {
+        read += line.len();
+        let line = without_break(line.as_bytes());
+        if may_open_a_span(line) {
             return false;
         }
         if first_content {
@@ -309,23 +306,35 @@ fn plainly_a_crd(text: &str) -> bool {
         {
             return false;
         }
-        // An indented or empty line right after the kind may continue its value (`kind: CustomResourceDefinition`
-        // then `  x` is the kind `CustomResourceDefinition x`).
-        if after_kind && line.first().is_none_or(|b| b.is_ascii_whitespace()) {
-            return false;
-        }
-        after_kind = line.starts_with(b"kind:");
         if let Some(rest) = line.strip_prefix(b"kind:") {
-            kind_lines += 1;
-            let value = rest
-                .split(|&b| b == b'#')
-                .next()
-                .unwrap_or_default()
-                .trim_ascii();
-            crd = value == b"CustomResourceDefinition";
+            let value = rest.split(|&b| b == b'#').next().unwrap_or_default();
+            return value.trim_ascii() == b"CustomResourceDefinition"
+                && only_root_keys(&text[read..]);
         }
     }
-    kind_lines == 1 && crd
+    false
+}
+
+/// True when `rest`, the lines after the kind of a block mapping at column 0, starts at column 0 (an indented or
+/// empty line right after `kind: CustomResourceDefinition` would continue its value: `  x` makes the kind
+/// `CustomResourceDefinition x`), and every line of it at column 0 is a comment or a plain key other than `kind`.
+/// A CRD runs to thousands of lines: only the ones at column 0 are looked at.
+fn only_root_keys(rest: &str) -> bool {
+    if rest.as_bytes().first().is_some_and(u8::is_ascii_whitespace) {
+        return false;
+    }
+    let bytes = rest.as_bytes();
+    crate::lines::flush_left_lines(rest).all(|at| {
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1);
+        let line = without_break(&bytes[at..end]);
+        line.starts_with(b"#") || plain_key(line) && !line.starts_with(b"kind:")
+    })
+}
+
+/// A line without its `\n` or `\r\n`.
+fn without_break(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 /// True for a line, not a comment, that may open a quoted scalar or a flow collection, either of which can run
@@ -369,7 +378,7 @@ fn visit_document(
     if kind == Some("CustomResourceDefinition") {
         return;
     }
-    let mut fields = HashSet::new();
+    let mut fields = BTreeSet::new();
     let declared = known.fields.iter().chain(extra);
     for location in declared {
         if location.kind.as_deref().is_none_or(|k| Some(k) == kind) {
@@ -386,7 +395,7 @@ fn visit_document(
         }),
         resource,
         fields,
-        judged: HashSet::new(),
+        judged: BTreeSet::new(),
         path: Vec::new(),
         map: Mapper::Shift(shift),
         scan,
@@ -417,7 +426,7 @@ fn resource_of(node: &Node) -> Option<Resource> {
 }
 
 /// The nodes at a known field's path below `node`, by where they start.
-fn known_fields(node: &Node, path: &[Step], found: &mut HashSet<usize>) {
+fn known_fields(node: &Node, path: &[Step], found: &mut BTreeSet<usize>) {
     let Some((step, rest)) = path.split_first() else {
         found.insert(node.span.start.byte);
         return;
@@ -559,10 +568,11 @@ struct Walk<'n, 's> {
     composites: &'s [Composite],
     runs_containers: bool,
     resource: Resource,
-    /// Known image fields of this document, by where their node starts.
-    fields: HashSet<usize>,
+    /// Known image fields of this document, by where their node starts. (Both sets are small and looked up for
+    /// most values of a document: an ordered set finds an offset without hashing it.)
+    fields: BTreeSet<usize>,
     /// Nodes already judged (an image, an unsure value, or part of a composite), by where they start.
-    judged: HashSet<usize>,
+    judged: BTreeSet<usize>,
     path: Vec<PathStep<'n>>,
     map: Mapper,
     scan: &'s mut Scan,
@@ -860,8 +870,8 @@ impl<'n> Walk<'n, '_> {
                 composites: self.composites,
                 runs_containers: false,
                 resource: self.resource.clone(),
-                fields: HashSet::new(),
-                judged: HashSet::new(),
+                fields: BTreeSet::new(),
+                judged: BTreeSet::new(),
                 path: vec![PathStep::Key("data"), PathStep::Key(key)],
                 map: Mapper::Embedded(Embedded::new(value, self.text, shift, content)),
                 scan: self.scan,

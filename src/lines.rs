@@ -27,6 +27,55 @@ impl<'a> Iterator for Lines<'a> {
     }
 }
 
+/// Where the lines of `text` that start with a character other than ASCII whitespace start (a document's root
+/// keys, comments and markers), the first line included. The line breaks are found sixteen bytes at a time in one
+/// pass: a CRD has tens of thousands of short indented lines, where a search per line costs more than the line.
+pub fn flush_left_lines(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = text.as_bytes();
+    let first = flush_left(bytes, 0).then_some(0);
+    let mut from = 0;
+    first.into_iter().chain(std::iter::from_fn(move || {
+        from = next_flush_left(bytes, from)?;
+        Some(from)
+    }))
+}
+
+fn flush_left(bytes: &[u8], at: usize) -> bool {
+    bytes.get(at).is_some_and(|b| !b.is_ascii_whitespace())
+}
+
+/// The start of the first line after `from` that starts with a character other than ASCII whitespace.
+fn next_flush_left(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES * 0x80;
+    const BREAKS: u64 = ONES * b'\n' as u64;
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..at + 16) {
+        let (a, b) = chunk.split_at(8);
+        // Zero bytes where the text has a `\n`.
+        let a = u64::from_le_bytes(a.try_into().expect("8 bytes")) ^ BREAKS;
+        let b = u64::from_le_bytes(b.try_into().expect("8 bytes")) ^ BREAKS;
+        // Not zero when some byte is zero (it may flag more bytes than those).
+        if (a.wrapping_sub(ONES) & !a | b.wrapping_sub(ONES) & !b) & HIGH != 0 {
+            for (offset, x) in [(0, a), (8, b)] {
+                // Exactly the zero bytes (no carry crosses a byte), by their top bit.
+                let mut zeros = !(((x & !HIGH) + !HIGH) | x) & HIGH;
+                while zeros != 0 {
+                    let start = at + offset + zeros.trailing_zeros() as usize / 8 + 1;
+                    if flush_left(bytes, start) {
+                        return Some(start);
+                    }
+                    zeros &= zeros - 1;
+                }
+            }
+        }
+        at += 16;
+    }
+    let tail = bytes.get(at..)?.iter().enumerate();
+    let mut starts = tail.filter(|&(_, &b)| b == b'\n').map(|(i, _)| at + i + 1);
+    starts.find(|&start| flush_left(bytes, start))
+}
+
 /// How many spaces a line starts with (the lines of a CRD's schema are indented 20 to 40 deep).
 pub fn indent(line: &str) -> usize {
     let bytes = line.as_bytes();
@@ -64,6 +113,31 @@ mod tests {
         ] {
             let ours: Vec<&str> = lines(text).collect();
             let std: Vec<&str> = text.split_inclusive('\n').collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
+        for text in [
+            "",
+            "a",
+            "\n",
+            "a\n",
+            "\n\n",
+            "a\nb",
+            "1234567\n",
+            "12345678\n",
+            "1234567\nb",
+            "12345678\nb",
+            "123456789abcdef\nb",
+            "123456789abcdef\n b\nc",
+            "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\nx",
+            " \n\tx\n\r\nx:\n\u{c}\n#\n",
+            "é\n            deep: é\nkind: x\r\n\n  - y\n#c\n  \u{1}\n\u{1}",
+        ] {
+            let ours: Vec<usize> = flush_left_lines(text).collect();
+            let std: Vec<usize> = text
+                .split_inclusive('\n')
+                .scan(0, |at, line| Some(std::mem::replace(at, *at + line.len())))
+                .filter(|&at| !text.as_bytes()[at].is_ascii_whitespace())
+                .collect();
             assert_eq!(ours, std, "{text:?}");
         }
         for n in 0..20 {

@@ -15,6 +15,7 @@
 
 use granit_parser::{Event, Options, Parser, ScalarStyle, ScanError, Tag};
 use serde_json::Value as Json;
+use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
@@ -326,27 +327,15 @@ struct Loader<'a> {
 type Spanned<'a> = (Event<'a>, granit_parser::Span);
 
 impl<'a> Loader<'a> {
+    #[inline(always)]
     fn next(&mut self) -> Result<Spanned<'a>, Error> {
-        match self.parser.next() {
-            Some(Ok((Event::Anchor(_, name), span))) => {
-                if !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                {
-                    return Err(at(
-                        &span,
-                        format!("the anchor name \"{name}\" holds characters Helm's YAML reader refuses (it takes letters, digits, _ and -)"),
-                    ));
-                }
-                self.next()
+        loop {
+            match self.parser.next() {
+                Some(Ok((Event::Anchor(_, name), span))) => check_anchor_name(&name, &span)?,
+                Some(Ok(event)) => return Ok(event),
+                Some(Err(e)) => return Err(scan_error(&e, self.limits.max_depth)),
+                None => return Err(end_of_stream()),
             }
-            Some(Ok(event)) => Ok(event),
-            Some(Err(e)) => Err(scan_error(&e, self.limits.max_depth)),
-            None => Err(Error {
-                message: "unexpected end of YAML stream".into(),
-                line: 0,
-                col: 0,
-            }),
         }
     }
 
@@ -394,7 +383,7 @@ impl<'a> Loader<'a> {
                 if self.limits.go_strict {
                     self.go_scalar_checks(style, &span)?;
                 }
-                let node = scalar(&text, style, tag.as_deref(), &span)?;
+                let node = scalar(text, style, tag.as_deref(), &span)?;
                 self.remember(anchor, &node);
                 Ok(node)
             }
@@ -481,7 +470,9 @@ impl<'a> Loader<'a> {
     ) -> Result<Node, Error> {
         self.enter(&start)?;
         let mut entries: Vec<(Node, Node)> = Vec::new();
-        let mut slots: HashMap<String, Slot> = HashMap::new();
+        // None while the mapping is small and has no merged entries, as most are: keys are then compared with a
+        // linear search (no copy of each key name, no hash map per mapping).
+        let mut slots: Option<HashMap<String, Slot>> = None;
         let end = loop {
             let (event, span) = self.next()?;
             if matches!(event, Event::MappingEnd) {
@@ -497,13 +488,22 @@ impl<'a> Loader<'a> {
             if merge {
                 // As Go's decoder does: the merged keys override the keys written before `<<`, later keys
                 // override them, and a list of mappings applies from its last item to its first.
+                let slots = slots.get_or_insert_with(|| written_slots(&entries));
                 for (k, v) in merge_sources(value)? {
                     let name = k.key_text().unwrap_or_default();
-                    put(&mut entries, &mut slots, name, k, v);
+                    put(&mut entries, slots, name, k, v);
                 }
                 continue;
             }
-            self.insert(&mut entries, &mut slots, key, value)?;
+            match &mut slots {
+                Some(slots) => self.insert(&mut entries, slots, key, value)?,
+                None => {
+                    self.insert_small(&mut entries, key, value)?;
+                    if entries.len() > SMALL_MAPPING {
+                        slots = Some(written_slots(&entries));
+                    }
+                }
+            }
         };
         self.depth -= 1;
         let node = collection(Value::Map(entries), style, &start, &end);
@@ -511,6 +511,28 @@ impl<'a> Loader<'a> {
             self.exempt.push(node.span.bytes());
         }
         Ok(node)
+    }
+
+    /// Adds an entry written in a small mapping without merged entries, where every key is where it was last
+    /// written.
+    fn insert_small(
+        &mut self,
+        entries: &mut Vec<(Node, Node)>,
+        key: Node,
+        value: Node,
+    ) -> Result<(), Error> {
+        if matches!(key.value, Value::Seq(_) | Value::Map(_)) {
+            return Err(node_error(&key, "a mapping key must be a scalar".into()));
+        }
+        match entries.iter().position(|(k, _)| same_name(k, &key)) {
+            Some(index) => {
+                let name = key.key_text().unwrap_or_default();
+                self.duplicate(name, &key, entries[index].0.span)?;
+                entries[index] = (key, value);
+            }
+            None => entries.push((key, value)),
+        }
+        Ok(())
     }
 
     /// Adds an entry written in the mapping; `slots` maps the key texts already in `entries` to their index
@@ -535,25 +557,31 @@ impl<'a> Loader<'a> {
             }
             Entry::Occupied(mut occupied) => {
                 if let Some(first) = occupied.get().written {
-                    let name = occupied.key().clone();
-                    if !self.limits.allow_duplicate_keys {
-                        let first = first.start.line;
-                        return Err(node_error(
-                            &key,
-                            format!("duplicate key \"{name}\" (first defined on line {first})"),
-                        ));
-                    }
-                    self.duplicates.push(Duplicate {
-                        name,
-                        key: key.span,
-                        first,
-                    });
+                    self.duplicate(occupied.key().clone(), &key, first)?;
                 }
                 let slot = occupied.get_mut();
                 slot.written = Some(key.span);
                 entries[slot.index] = (key, value);
             }
         }
+        Ok(())
+    }
+
+    /// A key written again in a mapping (`first` is where it was written before): an error, or when the limits
+    /// allow it, a duplicate to report.
+    fn duplicate(&mut self, name: String, key: &Node, first: Span) -> Result<(), Error> {
+        if !self.limits.allow_duplicate_keys {
+            let first = first.start.line;
+            return Err(node_error(
+                key,
+                format!("duplicate key \"{name}\" (first defined on line {first})"),
+            ));
+        }
+        self.duplicates.push(Duplicate {
+            name,
+            key: key.span,
+            first,
+        });
         Ok(())
     }
 }
@@ -596,6 +624,30 @@ impl Loader<'_> {
             self.exempt.push(range);
         }
         Ok(())
+    }
+}
+
+/// An anchor name as Helm's YAML reader takes one (`Event::Anchor` comes only with `go_strict`).
+#[cold]
+fn check_anchor_name(name: &str, span: &granit_parser::Span) -> Result<(), Error> {
+    if name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Ok(());
+    }
+    Err(at(
+        span,
+        format!("the anchor name \"{name}\" holds characters Helm's YAML reader refuses (it takes letters, digits, _ and -)"),
+    ))
+}
+
+#[cold]
+fn end_of_stream() -> Error {
+    Error {
+        message: "unexpected end of YAML stream".into(),
+        line: 0,
+        col: 0,
     }
 }
 
@@ -773,6 +825,29 @@ struct Slot {
     written: Option<Span>,
 }
 
+/// Mappings with more entries than this find their keys through a hash map.
+const SMALL_MAPPING: usize = 16;
+
+/// The slots of a mapping's entries that were all written in it (none merged).
+fn written_slots(entries: &[(Node, Node)]) -> HashMap<String, Slot> {
+    let slots = entries.iter().enumerate().map(|(index, (key, _))| {
+        let slot = Slot {
+            index,
+            written: Some(key.span),
+        };
+        (key.key_text().unwrap_or_default(), slot)
+    });
+    slots.collect()
+}
+
+/// True when two scalar keys have the same name (the text Helm names a key by).
+fn same_name(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (Value::Str(a), Value::Str(b)) => a == b,
+        _ => a.key_text() == b.key_text(),
+    }
+}
+
 /// A merge key as Go's yaml.v2 sees one: a plain `<<`, or one tagged `!!merge`.
 fn is_merge_key(event: &Event) -> bool {
     match event {
@@ -808,7 +883,7 @@ fn merge_sources(source: Node) -> Result<Vec<(Node, Node)>, Error> {
 }
 
 /// The name of a tag in the `tag:yaml.org,2002:` namespace (`!!int` is `int`), however it was spelled.
-fn yaml_org_name(tag: &Tag) -> Option<std::borrow::Cow<'_, str>> {
+fn yaml_org_name(tag: &Tag) -> Option<Cow<'_, str>> {
     tag.suffix_in_namespace("tag:yaml.org,2002:")
 }
 
@@ -840,7 +915,7 @@ fn collection(
 }
 
 fn scalar(
-    text: &str,
+    text: Cow<'_, str>,
     style: ScalarStyle,
     tag: Option<&Tag>,
     span: &granit_parser::Span,
@@ -853,9 +928,9 @@ fn scalar(
         ScalarStyle::Folded => Style::Folded,
     };
     let value = match tag {
-        Some(tag) => tagged(text, tag).map_err(|message| at(span, message))?,
-        None if style == Style::Plain => resolve_plain(text),
-        None => Value::Str(text.to_string()),
+        Some(tag) => tagged(&text, tag).map_err(|message| at(span, message))?,
+        None if style == Style::Plain => resolve(text),
+        None => Value::Str(text.into_owned()),
     };
     Ok(Node {
         value,
@@ -970,7 +1045,12 @@ fn is_timestamp(text: &str) -> bool {
 /// one above `i64::MAX`, or a float of the form `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`; for text
 /// starting with `.`, a float such as `.5`. A float out of range stays text; everything else is text.
 pub fn resolve_plain(text: &str) -> Value {
-    match text {
+    resolve(Cow::Borrowed(text))
+}
+
+/// `resolve_plain` of a scalar the parser may have copied already (not copied again when it stays text).
+fn resolve(text: Cow<'_, str>) -> Value {
+    match text.as_ref() {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
             return Value::Float(f64::INFINITY)
@@ -979,18 +1059,19 @@ pub fn resolve_plain(text: &str) -> Value {
         ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
         _ => {}
     }
-    if let Some(b) = resolve_bool(text) {
+    if let Some(b) = resolve_bool(&text) {
         return Value::Bool(b);
     }
     let number = match text.as_bytes()[0] {
-        b'.' => go_float(text),
-        b'0'..=b'9' | b'+' | b'-' => {
+        b'.' => go_float(&text),
+        b'0'..=b'9' | b'+' | b'-' if text.contains('_') => {
             let plain = text.replace('_', "");
             go_int(&plain).or_else(|| go_float(&plain))
         }
+        b'0'..=b'9' | b'+' | b'-' => go_int(&text).or_else(|| go_float(&text)),
         _ => None,
     };
-    number.unwrap_or_else(|| Value::Str(text.to_string()))
+    number.unwrap_or_else(|| Value::Str(text.into_owned()))
 }
 
 fn resolve_bool(text: &str) -> Option<bool> {
@@ -1211,6 +1292,41 @@ mod tests {
         };
         let docs = parse_with("a: 1\na: 3\n", lenient).unwrap();
         assert_eq!(docs[0].to_json(), json!({"a": 3}));
+    }
+
+    #[test]
+    fn small_and_big_mappings_find_duplicates_alike() {
+        let lenient = Limits {
+            allow_duplicate_keys: true,
+            ..Limits::default()
+        };
+        for size in [3, SMALL_MAPPING + 4] {
+            let mut src: String = (0..size).map(|i| format!("k{i}: {i}\n")).collect();
+            src.push_str("k1: again\n");
+            let e = parse(&src).unwrap_err();
+            assert_eq!((e.line, e.col), (size + 1, 1), "{size} keys");
+            assert_eq!(e.message, "duplicate key \"k1\" (first defined on line 2)");
+            src.push_str("k1: last\n");
+            let loaded = load(&src, lenient).unwrap();
+            let map = loaded.docs[0].to_json();
+            assert_eq!(map["k1"], json!("last"));
+            let keys: Vec<_> = map.as_object().unwrap().keys().take(2).collect();
+            assert_eq!(keys, ["k0", "k1"], "the entry keeps its place");
+            let found: Vec<_> = loaded
+                .duplicates
+                .iter()
+                .map(|d| (d.name.as_str(), d.first.start.line, d.key.start.line))
+                .collect();
+            assert_eq!(found, [("k1", 2, size + 1), ("k1", size + 1, size + 2)]);
+        }
+        // Keys are named as Helm names them: `1` and "1" are one key.
+        let e = parse("1: a\n\"1\": b\n").unwrap_err();
+        assert_eq!(e.message, "duplicate key \"1\" (first defined on line 1)");
+        // A merged key does not count as written: the first written one does.
+        let e = parse("b: &b {x: 1}\nm:\n  x: 0\n  <<: *b\n  x: 2\n").unwrap_err();
+        assert_eq!(e.message, "duplicate key \"x\" (first defined on line 3)");
+        let j = one("b: &b {x: 1}\nm:\n  <<: *b\n  x: 2\n").to_json();
+        assert_eq!(j["m"], json!({"x": 2}));
     }
 
     #[test]
