@@ -28,8 +28,8 @@ impl<'a> Iterator for Lines<'a> {
 }
 
 /// Where the lines of `text` that start with a character other than ASCII whitespace start (a document's root
-/// keys, comments and markers), the first line included. The line breaks are found sixteen bytes at a time in one
-/// pass: a CRD has tens of thousands of short indented lines, where a search per line costs more than the line.
+/// keys, comments and markers), the first line included. The line breaks are found in one pass over the text (a
+/// CRD has tens of thousands of short indented lines, where a search started anew per line costs more).
 pub fn flush_left_lines(text: &str) -> impl Iterator<Item = usize> + '_ {
     let bytes = text.as_bytes();
     let first = flush_left(bytes, 0).then_some(0);
@@ -46,33 +46,7 @@ fn flush_left(bytes: &[u8], at: usize) -> bool {
 
 /// The start of the first line after `from` that starts with a character other than ASCII whitespace.
 fn next_flush_left(bytes: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGH: u64 = ONES * 0x80;
-    const BREAKS: u64 = ONES * b'\n' as u64;
-    let mut at = from;
-    while let Some(chunk) = bytes.get(at..at + 16) {
-        let (a, b) = chunk.split_at(8);
-        // Zero bytes where the text has a `\n`.
-        let a = u64::from_le_bytes(a.try_into().expect("8 bytes")) ^ BREAKS;
-        let b = u64::from_le_bytes(b.try_into().expect("8 bytes")) ^ BREAKS;
-        // Not zero when some byte is zero (it may flag more bytes than those).
-        if (a.wrapping_sub(ONES) & !a | b.wrapping_sub(ONES) & !b) & HIGH != 0 {
-            for (offset, x) in [(0, a), (8, b)] {
-                // Exactly the zero bytes (no carry crosses a byte), by their top bit.
-                let mut zeros = !(((x & !HIGH) + !HIGH) | x) & HIGH;
-                while zeros != 0 {
-                    let start = at + offset + zeros.trailing_zeros() as usize / 8 + 1;
-                    if flush_left(bytes, start) {
-                        return Some(start);
-                    }
-                    zeros &= zeros - 1;
-                }
-            }
-        }
-        at += 16;
-    }
-    let tail = bytes.get(at..)?.iter().enumerate();
-    let mut starts = tail.filter(|&(_, &b)| b == b'\n').map(|(i, _)| at + i + 1);
+    let mut starts = memchr::memchr_iter(b'\n', bytes.get(from..)?).map(|i| from + i + 1);
     starts.find(|&start| flush_left(bytes, start))
 }
 
