@@ -11,13 +11,11 @@
 #[cfg(unix)]
 pub fn with_room<R>(size: usize, job: impl FnOnce() -> R) -> std::io::Result<R> {
     let stack = Mapping::reserve(size)?;
-    let mut job = Some(job);
     // SAFETY: `stack` is a readable and writable mapping of `size` bytes (a multiple of the page size, so of the
     // stack alignment) above a guard page, and it outlives the call. The callback cannot unwind out of
     // `on_stack`: a panic is caught on the new stack and resumed below, on the old one.
     let outcome = unsafe {
         psm::on_stack(stack.base, stack.size, || {
-            let job = job.take().expect("the job runs once");
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
         })
     };
