@@ -203,14 +203,12 @@ fn lint(
     };
     // A bundled schema is compiled for these values only (see reach.rs); a --schema file is compiled whole,
     // once per run, so that an invalid schema fails as it fails in Helm.
-    let reached;
     let schema = match (&args.schema, &product, &chart) {
         (Some(file), _, _) => Some(schemas.get(file, || Schema::read(file))?),
         (None, Some(product), Some(chart)) => {
             let name = product.major(chart.major)?.schema.clone();
             let text = product.schema_text(chart.major)?;
-            reached = Schema::reached(name, text, &instance)?;
-            Some(&reached)
+            Some(schemas.cut(Schema::reached(name, text, &instance)?))
         }
         _ => None,
     };

@@ -19,6 +19,9 @@ pub struct Schema {
     text: Cow<'static, str>,
     /// The whole schema, parsed when first needed: for the key names it knows ("did you mean").
     whole: OnceCell<Json>,
+    /// The part of the schema the validator was compiled from, when it is not the whole: kept as long as the
+    /// validator, so that a run that keeps its schemas to the end frees neither (see `Compiled`).
+    _cut: Option<Json>,
     validator: jsonschema::Validator,
 }
 
@@ -30,6 +33,7 @@ impl Schema {
             name,
             text: Cow::Borrowed(""),
             whole: OnceCell::from(json),
+            _cut: None,
             validator,
         })
     }
@@ -47,6 +51,7 @@ impl Schema {
             name,
             text,
             whole: OnceCell::new(),
+            _cut: Some(cut),
             validator,
         })
     }
@@ -84,22 +89,32 @@ fn compile(name: &str, json: &Json) -> Result<jsonschema::Validator> {
         .map_err(|e| anyhow!("{name}: not a usable JSON Schema: {e}"))
 }
 
-/// The `--schema` files compiled so far in this run, by file, so that linting several groups of files
-/// (`--each`) compiles each one once. (A bundled schema is cut for each group's values instead: see reach.rs.)
+/// The schemas a run compiles, kept to the end of the process (`lint::run` never frees them: that took longer than
+/// all the rules' checks): the `--schema` files by file, so that linting several groups of files (`--each`)
+/// compiles each one once, and the bundled schema as cut for the latest group's values (see reach.rs), which
+/// replaces the one cut for the group before.
 #[derive(Default)]
-pub struct Compiled(Vec<(String, Schema)>);
+pub struct Compiled {
+    files: Vec<(String, Schema)>,
+    cut: Option<Schema>,
+}
 
 impl Compiled {
     /// The schema under `key`, compiled by `compile` the first time.
     pub fn get(&mut self, key: &str, compile: impl FnOnce() -> Result<Schema>) -> Result<&Schema> {
-        let index = match self.0.iter().position(|(k, _)| k == key) {
+        let index = match self.files.iter().position(|(k, _)| k == key) {
             Some(index) => index,
             None => {
-                self.0.push((key.to_string(), compile()?));
-                self.0.len() - 1
+                self.files.push((key.to_string(), compile()?));
+                self.files.len() - 1
             }
         };
-        Ok(&self.0[index].1)
+        Ok(&self.files[index].1)
+    }
+
+    /// Keeps `schema`, the bundled schema cut for one group's values.
+    pub fn cut(&mut self, schema: Schema) -> &Schema {
+        self.cut.insert(schema)
     }
 }
 
